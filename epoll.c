@@ -2,14 +2,28 @@
  * epoll.c: the Linux epoll(7) backend.
  *
  * Per fd we remember which struct event wants reads and which wants writes
- * (they may be two different events), and register the union with the
- * kernel.  Quirks handled here:
- *  - An fd closed while registered disappears from the epoll set by
- *    itself, so EPOLL_CTL_DEL/MOD on it fails with EBADF or ENOENT: that is
- *    not an error for us, the registration is gone either way.
- *  - An fd number reused after such a close is still marked in our table;
- *    MOD then fails with ENOENT and we ADD instead.  ADD failing with
- *    EEXIST (a dup'ed fd, or a table out of step) falls back to MOD.
+ * (they may be two different events), the interest we last gave the kernel
+ * (kmask), and whether that registration still has to be brought up to
+ * date.  Why it is shaped this way:
+ *
+ *  - Re-arming is the common case: 1.4 programs event_del() and event_add()
+ *    the same fd every turn.  Removing the last interest in an fd therefore
+ *    does not call the kernel at once; the fd goes on a change list and the
+ *    DEL is issued at the next dispatch, unless the fd was added back by
+ *    then.  So a del+add costs at most one epoll_ctl instead of two.
+ *  - A del+add that ends where it started still makes one EPOLL_CTL_ADD,
+ *    which normally fails with EEXIST at the cost of a lookup.  We cannot
+ *    skip it: the program may have closed the fd in between and got the
+ *    same number back for a new socket, and the kernel forgot the old
+ *    registration on close.  Skipping the call would leave the new socket
+ *    unwatched forever.
+ *  - Adding interest is done at once, so that event_add() reports fds that
+ *    epoll refuses (regular files: EPERM) as 1.4 did.
+ *  - An fd closed while registered disappears from the epoll set by itself,
+ *    so EPOLL_CTL_DEL/MOD on it fail with EBADF or ENOENT: the registration
+ *    is gone either way, which is what we wanted.  MOD failing with ENOENT
+ *    (a reused number) falls back to ADD; ADD failing with EEXIST (a dup'ed
+ *    fd, or a table out of step) falls back to MOD.
  *  - EPOLLERR and EPOLLHUP are reported whatever we asked for; they wake
  *    both the reader and the writer so each sees the error in its own call.
  *  - The kernel queue is shared with a child after fork(), hence
@@ -38,6 +52,9 @@
 struct epoll_slot {
 	struct event *evread;
 	struct event *evwrite;
+	unsigned char kmask;	/* EPOLLIN/EPOLLOUT the kernel has */
+	unsigned char queued;	/* on the change list */
+	unsigned char readded;	/* interest came back after a deferred DEL */
 };
 
 struct epollop {
@@ -45,6 +62,8 @@ struct epollop {
 	int nfds;
 	struct epoll_event *events;
 	int nevents;
+	int *changes;		/* fds whose kernel state may be stale */
+	int nchanges, achanges;
 	int epfd;
 };
 
@@ -80,39 +99,103 @@ slot_mask(const struct epoll_slot *s)
 	return (s->evread ? EPOLLIN : 0) | (s->evwrite ? EPOLLOUT : 0);
 }
 
-/* Tell the kernel the slot's interest changed from old to new mask. */
 static int
-epoll_apply(struct epollop *op, int fd, unsigned old, unsigned new)
+ctl(struct epollop *op, int how, int fd, unsigned mask)
 {
 	struct epoll_event ee;
-	int how;
 
 	memset(&ee, 0, sizeof(ee));
-	ee.events = new;
+	ee.events = mask;
 	ee.data.fd = fd;
-	if (new == 0) {
-		if (epoll_ctl(op->epfd, EPOLL_CTL_DEL, fd, &ee) == -1 &&
-		    errno != ENOENT && errno != EBADF && errno != EPERM) {
-			event_warn("epoll_ctl(DEL, %d)", fd);
-			return -1;
-		}
-		return 0;
-	}
-	how = old ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-	if (epoll_ctl(op->epfd, how, fd, &ee) == 0)
-		return 0;
+	return epoll_ctl(op->epfd, how, fd, &ee);
+}
+
+/* Register mask for fd, whatever the kernel has now.  Returns 0 or -1. */
+static int
+register_mask(struct epollop *op, int fd, struct epoll_slot *s, unsigned mask)
+{
+	int how = s->kmask ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+
+	if (ctl(op, how, fd, mask) == 0)
+		goto done;
 	if (how == EPOLL_CTL_MOD && errno == ENOENT)
 		how = EPOLL_CTL_ADD;
 	else if (how == EPOLL_CTL_ADD && errno == EEXIST)
 		how = EPOLL_CTL_MOD;
 	else
 		goto fail;
-	if (epoll_ctl(op->epfd, how, fd, &ee) == 0)
-		return 0;
+	if (ctl(op, how, fd, mask) == 0)
+		goto done;
 fail:
 	event_warn("epoll_ctl(%s, %d)", how == EPOLL_CTL_ADD ? "ADD" : "MOD",
 	    fd);
 	return -1;
+done:
+	s->kmask = (unsigned char)mask;
+	return 0;
+}
+
+static void
+unregister(struct epollop *op, int fd, struct epoll_slot *s)
+{
+	if (ctl(op, EPOLL_CTL_DEL, fd, 0) == -1 && errno != ENOENT &&
+	    errno != EBADF && errno != EPERM)
+		event_warn("epoll_ctl(DEL, %d)", fd);
+	s->kmask = 0;
+}
+
+/* Bring every fd on the change list up to date with the kernel. */
+static void
+flush_changes(struct epollop *op)
+{
+	int i;
+
+	for (i = 0; i < op->nchanges; i++) {
+		int fd = op->changes[i];
+		struct epoll_slot *s = &op->fds[fd];
+		unsigned want = slot_mask(s);
+
+		s->queued = 0;
+		if (want == 0) {
+			if (s->kmask)
+				unregister(op, fd, s);
+		} else if (s->readded) {
+			/*
+			 * ADD, not nothing: after a close and reuse of the
+			 * number our registration is gone.  EEXIST is the
+			 * usual answer and means it is still in place.
+			 */
+			if (ctl(op, EPOLL_CTL_ADD, fd, want) == 0 ||
+			    (errno == EEXIST && want == s->kmask))
+				s->kmask = (unsigned char)want;
+			else
+				register_mask(op, fd, s, want);
+		} else if (want != s->kmask) {
+			register_mask(op, fd, s, want);
+		}
+		s->readded = 0;
+	}
+	op->nchanges = 0;
+}
+
+static int
+queue_change(struct epollop *op, int fd, struct epoll_slot *s)
+{
+	if (s->queued)
+		return 0;
+	if (ev__grow_array(&op->changes, &op->achanges, op->nchanges + 1,
+	    sizeof(int)) == -1) {
+		/* No memory for the list: settle it now instead. */
+		s->readded = 0;
+		if (slot_mask(s) == 0) {
+			unregister(op, fd, s);
+			return 0;
+		}
+		return register_mask(op, fd, s, slot_mask(s));
+	}
+	op->changes[op->nchanges++] = fd;
+	s->queued = 1;
+	return 0;
 }
 
 static int
@@ -131,7 +214,14 @@ epoll_add(void *arg, struct event *ev)
 		want.evread = ev;
 	if (ev->ev_events & EV_WRITE)
 		want.evwrite = ev;
-	if (epoll_apply(op, fd, slot_mask(s), slot_mask(&want)) == -1)
+	if (s->queued && slot_mask(s) == 0 && slot_mask(&want) == s->kmask) {
+		/* Deleted and added back before the DEL went out. */
+		want.readded = 1;
+		*s = want;
+		return 0;
+	}
+	if ((slot_mask(&want) & ~s->kmask) &&
+	    register_mask(op, fd, &want, slot_mask(&want) | s->kmask) == -1)
 		return -1;
 	*s = want;
 	return 0;
@@ -141,23 +231,20 @@ static int
 epoll_del(void *arg, struct event *ev)
 {
 	struct epollop *op = arg;
-	struct epoll_slot *s, want;
-	unsigned old;
+	struct epoll_slot *s;
 	int fd = ev->ev_fd;
 
 	if (fd < 0 || fd >= op->nfds)
 		return 0;
 	s = &op->fds[fd];
-	want = *s;
-	if ((ev->ev_events & EV_READ) && want.evread == ev)
-		want.evread = NULL;
-	if ((ev->ev_events & EV_WRITE) && want.evwrite == ev)
-		want.evwrite = NULL;
-	old = slot_mask(s);
-	*s = want;
-	if (slot_mask(&want) == old)
-		return 0;
-	return epoll_apply(op, fd, old, slot_mask(&want));
+	if ((ev->ev_events & EV_READ) && s->evread == ev)
+		s->evread = NULL;
+	if ((ev->ev_events & EV_WRITE) && s->evwrite == ev)
+		s->evwrite = NULL;
+	/* Narrowed or emptied interest is settled at the next dispatch. */
+	if (slot_mask(s) != s->kmask || s->readded)
+		return queue_change(op, fd, s);
+	return 0;
 }
 
 static int
@@ -167,6 +254,8 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 	long long ms = -1;
 	int i, n;
 
+	if (op->nchanges)
+		flush_changes(op);
 	if (tv != NULL) {
 		ms = (long long)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000;
 		if (ms > MAX_EPOLL_TIMEOUT_MSEC)
@@ -213,6 +302,7 @@ epoll_dealloc(struct event_base *base, void *arg)
 
 	free(op->fds);
 	free(op->events);
+	free(op->changes);
 	if (op->epfd >= 0)
 		close(op->epfd);
 	free(op);

@@ -701,6 +701,77 @@ test_closed_while_registered(void **state)
 	close(again[1]);
 }
 
+/*
+ * Deleted, fd closed, the same number reused for a new socket and added
+ * again, all before the loop runs: the new socket must be watched even
+ * though the backend saw "delete, add the same fd for reading".
+ */
+static void
+test_close_reuse_between_del_and_add(void **state)
+{
+	int fds[2], again[2], i;
+	struct event ev;
+	struct counter c = { 0 };
+
+	tu_socketpair(fds);
+	c.drain = 1;
+	set_event(&ev, fds[1], EV_READ | EV_PERSIST, &c);
+	event_add(&ev, NULL);
+	/* One turn so the registration reaches the kernel. */
+	assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	for (i = 0; i < 3; i++) {
+		event_del(&ev);
+		close(fds[1]);
+		close(fds[0]);
+		tu_socketpair(again);
+		/* The lowest free numbers come back, swapped or not. */
+		assert_true(again[0] == fds[1] || again[1] == fds[1]);
+		if (again[0] == fds[1]) {
+			fds[0] = again[1];
+			fds[1] = again[0];
+		} else {
+			fds[0] = again[0];
+			fds[1] = again[1];
+		}
+		set_event(&ev, fds[1], EV_READ | EV_PERSIST, &c);
+		assert_int_equal(event_add(&ev, NULL), 0);
+		assert_int_equal(write(fds[0], "x", 1), 1);
+		arm_watchdog(10);
+		assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+		event_del(&watchdog);
+		assert_int_equal(c.calls, i + 1);
+	}
+	event_del(&ev);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* Re-arming every turn (del + set + add) keeps delivering. */
+static void
+test_rearm_every_turn(void **state)
+{
+	int fds[2], i;
+	struct event ev;
+	struct counter c = { 0 };
+
+	tu_socketpair(fds);
+	c.drain = 1;
+	set_event(&ev, fds[1], EV_READ | EV_PERSIST, &c);
+	event_add(&ev, NULL);
+	for (i = 0; i < 50; i++) {
+		event_del(&ev);
+		set_event(&ev, fds[1], EV_READ | EV_PERSIST, &c);
+		assert_int_equal(event_add(&ev, NULL), 0);
+		if (i % 2 == 0)
+			assert_int_equal(write(fds[0], "x", 1), 1);
+		assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+		assert_int_equal(c.calls, i / 2 + 1);
+	}
+	event_del(&ev);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 /* ---- Misuse ---- */
 
 static void
@@ -813,6 +884,8 @@ main(void)
 		T(test_eof),
 		T(test_write_to_closed_peer),
 		T(test_closed_while_registered),
+		T(test_close_reuse_between_del_and_add),
+		T(test_rearm_every_turn),
 		T(test_bad_input),
 		T(test_base_free_with_pending),
 #undef T
