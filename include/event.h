@@ -360,7 +360,8 @@ struct bufferevent {
 /**
  * Create a bufferevent on fd.  readcb runs when input reaches the read low
  * watermark, writecb when output drains to the write low watermark, errorcb
- * on EOF, error or timeout.  Reading starts enabled, as in 1.4.
+ * on EOF, error or timeout.  As in 1.4, only EV_WRITE starts enabled:
+ * call bufferevent_enable(bufev, EV_READ) to start reading.
  * Returns NULL on failure.
  */
 struct bufferevent *bufferevent_new(int fd,
@@ -433,7 +434,7 @@ int evbuffer_add(struct evbuffer *, const void *, size_t);
 int evbuffer_remove(struct evbuffer *, void *, size_t);
 
 /**
- * Remove one line ending in any mix of CR and LF and return it as a new
+ * Remove one line ending in CR, LF, CRLF or LFCR and return it as a new
  * NUL-terminated string (the caller frees it), or NULL if there is none.
  */
 char *evbuffer_readline(struct evbuffer *);
@@ -478,7 +479,7 @@ int evbuffer_write(struct evbuffer *, int);
  */
 int evbuffer_read(struct evbuffer *, int, int);
 
-/** The first occurrence of what in the buffer, or NULL. */
+/** The first occurrence of what in the buffer, or NULL (also if empty). */
 u_char *evbuffer_find(struct evbuffer *, const u_char *, size_t);
 
 /**
