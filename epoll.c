@@ -256,7 +256,9 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 
 	if (op->nchanges)
 		flush_changes(op);
-	if (tv != NULL) {
+	if (tv != NULL && (tv->tv_sec | tv->tv_usec) == 0) {
+		ms = 0;		/* polling: the common case when busy */
+	} else if (tv != NULL) {
 		ms = (long long)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000;
 		if (ms > MAX_EPOLL_TIMEOUT_MSEC)
 			ms = MAX_EPOLL_TIMEOUT_MSEC;

@@ -57,7 +57,6 @@ struct event_base {
 	struct event_list eventqueue;	/* every inserted I/O/signal event */
 
 	struct timeval event_tv;	/* time before dispatch (clock jumps) */
-	struct timeval tv_cache;	/* time after dispatch, this turn */
 	int use_monotonic;
 
 	struct min_heap timeheap;
@@ -69,9 +68,6 @@ struct event_base {
  * readiness.
  */
 void ev__activate(struct event *ev, int res, short ncalls);
-
-/* The base's notion of now: the turn's cached time, else a fresh read. */
-int ev__gettime(struct event_base *base, struct timeval *tp);
 
 /*
  * Grow an array of elsize-byte items so index need - 1 is valid; new items

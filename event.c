@@ -10,9 +10,13 @@
  * deleting or freeing the one that is running, so every queue walk takes
  * the next element only after the callback has returned.
  *
- * Time comes from CLOCK_MONOTONIC where it exists; the value read after each
- * wait is cached for the rest of the turn.  Without a monotonic clock the
- * wall clock is used and pending timers are shifted if it jumps backwards.
+ * Time comes from CLOCK_MONOTONIC where it exists (a vDSO call, no system
+ * call).  It is read where it is needed and never cached across callbacks:
+ * before a wait to size it and after the wait to expire timers (only while
+ * timers exist), and by event_add() for each timeout.  So a timer fires
+ * neither early nor late by the time the turn's callbacks took.  Without a
+ * monotonic clock the wall clock is used and pending timers are shifted if
+ * it jumps backwards.
  */
 #include "config.h"
 
@@ -84,16 +88,6 @@ read_clock(struct event_base *base, struct timeval *tp)
 	}
 #endif
 	return gettimeofday(tp, NULL);
-}
-
-int
-ev__gettime(struct event_base *base, struct timeval *tp)
-{
-	if (base->tv_cache.tv_sec) {
-		*tp = base->tv_cache;
-		return 0;
-	}
-	return read_clock(base, tp);
 }
 
 static int64_t
@@ -361,7 +355,12 @@ event_get_version(void)
 
 /* ---- Queues ---------------------------------------------------------- */
 
-static void
+/*
+ * The queue operations are inline and take the queue as a constant at
+ * every call site, so each compiles down to its own few instructions: the
+ * loop's hot path (activate, run, remove) stays short.
+ */
+static inline void
 event_queue_insert(struct event_base *base, struct event *ev, int queue)
 {
 	if (ev->ev_flags & queue) {
@@ -371,45 +370,34 @@ event_queue_insert(struct event_base *base, struct event *ev, int queue)
 		event_errx(1, "%s: %p(fd %d) already on queue %x", __func__,
 		    (void *)ev, ev->ev_fd, queue);
 	}
-	if (~ev->ev_flags & EVLIST_INTERNAL)
+	if (!(ev->ev_flags & EVLIST_INTERNAL))
 		base->event_count++;
 	ev->ev_flags |= queue;
-	switch (queue) {
-	case EVLIST_INSERTED:
+	if (queue == EVLIST_INSERTED) {
 		TAILQ_INSERT_TAIL(&base->eventqueue, ev, ev_next);
-		break;
-	case EVLIST_ACTIVE:
+	} else if (queue == EVLIST_ACTIVE) {
 		base->event_count_active++;
 		TAILQ_INSERT_TAIL(base->activequeues[ev->ev_pri], ev,
 		    ev_active_next);
-		break;
-	default:
-		break;
 	}
 }
 
-static void
+static inline void
 event_queue_remove(struct event_base *base, struct event *ev, int queue)
 {
 	if (!(ev->ev_flags & queue))
 		return;
-	if (~ev->ev_flags & EVLIST_INTERNAL)
+	if (!(ev->ev_flags & EVLIST_INTERNAL))
 		base->event_count--;
 	ev->ev_flags &= ~queue;
-	switch (queue) {
-	case EVLIST_INSERTED:
+	if (queue == EVLIST_INSERTED) {
 		TAILQ_REMOVE(&base->eventqueue, ev, ev_next);
-		break;
-	case EVLIST_ACTIVE:
+	} else if (queue == EVLIST_ACTIVE) {
 		base->event_count_active--;
 		TAILQ_REMOVE(base->activequeues[ev->ev_pri], ev,
 		    ev_active_next);
-		break;
-	case EVLIST_TIMEOUT:
+	} else if (queue == EVLIST_TIMEOUT) {
 		min_heap_erase(&base->timeheap, ev);
-		break;
-	default:
-		break;
 	}
 }
 
@@ -573,15 +561,22 @@ event_del(struct event *ev)
 void
 ev__activate(struct event *ev, int res, short ncalls)
 {
+	struct event_base *base;
+
 	/* Already active: merge the new reasons into the pending call. */
 	if (ev->ev_flags & EVLIST_ACTIVE) {
 		ev->ev_res |= res;
 		return;
 	}
+	base = ev->ev_base;
 	ev->ev_res = res;
 	ev->ev_ncalls = ncalls;
 	ev->ev_pncalls = NULL;
-	event_queue_insert(ev->ev_base, ev, EVLIST_ACTIVE);
+	ev->ev_flags |= EVLIST_ACTIVE;
+	if (!(ev->ev_flags & EVLIST_INTERNAL))
+		base->event_count++;
+	base->event_count_active++;
+	TAILQ_INSERT_TAIL(base->activequeues[ev->ev_pri], ev, ev_active_next);
 }
 
 void
@@ -744,7 +739,7 @@ timeout_next(struct event_base *base, struct timeval **tv_p)
 		*tv_p = NULL;
 		return;
 	}
-	if (ev__gettime(base, &now) == -1) {
+	if (read_clock(base, &now) == -1) {
 		evutil_timerclear(*tv_p);
 		return;
 	}
@@ -757,7 +752,7 @@ timeout_next(struct event_base *base, struct timeval **tv_p)
 	(*tv_p)->tv_usec = (suseconds_t)(left % 1000000);
 }
 
-/* Activate every timer that has expired. */
+/* Activate every timer that has expired; the clock is read once for all. */
 static void
 timeout_process(struct event_base *base)
 {
@@ -766,9 +761,7 @@ timeout_process(struct event_base *base)
 	int64_t nowus;
 	struct event *ev;
 
-	if (min_heap_empty(&base->timeheap))
-		return;
-	ev__gettime(base, &now);
+	read_clock(base, &now);
 	nowus = tv_to_usec(&now);
 	while ((top = min_heap_top(&base->timeheap)) != NULL &&
 	    top->when <= nowus) {
@@ -793,12 +786,11 @@ event_process_active(struct event_base *base)
 	int i;
 
 	for (i = 0; i < base->nactivequeues; i++) {
-		if (TAILQ_FIRST(base->activequeues[i]) != NULL) {
-			activeq = base->activequeues[i];
+		activeq = base->activequeues[i];
+		if (TAILQ_FIRST(activeq) != NULL)
 			break;
-		}
 	}
-	if (activeq == NULL)
+	if (i == base->nactivequeues)
 		return;
 
 	while ((ev = TAILQ_FIRST(activeq)) != NULL) {
@@ -807,8 +799,17 @@ event_process_active(struct event_base *base)
 		else
 			event_del(ev);
 
-		/* event_del() from a callback zeroes ncalls to stop repeats. */
 		ncalls = ev->ev_ncalls;
+		if (ncalls == 1) {
+			/* The usual case: one call, nothing to repeat. */
+			ev->ev_ncalls = 0;
+			(*ev->ev_callback)(ev->ev_fd, (short)ev->ev_res,
+			    ev->ev_arg);
+			if (event_gotsig || base->event_break)
+				return;
+			continue;
+		}
+		/* event_del() from a callback zeroes ncalls to stop repeats. */
 		ev->ev_pncalls = &ncalls;
 		while (ncalls) {
 			ncalls--;
@@ -870,7 +871,6 @@ event_base_loop(struct event_base *base, int flags)
 		return -1;
 	}
 	evsel = base->evsel;
-	evutil_timerclear(&base->tv_cache);
 
 	for (;;) {
 		__atomic_store_n(&base->in_dispatch, 1, __ATOMIC_SEQ_CST);
@@ -882,17 +882,18 @@ event_base_loop(struct event_base *base, int flags)
 			base->event_break = 0;
 			break;
 		}
-		if (run_legacy_sigcb() == -1) {
+		if (event_gotsig && run_legacy_sigcb() == -1) {
 			base->in_dispatch = 0;
 			return -1;
 		}
 
-		timeout_correct(base, &tv);
+		if (!base->use_monotonic)
+			timeout_correct(base, &tv);
 		tv_p = &tv;
-		if (!base->event_count_active && !(flags & EVLOOP_NONBLOCK))
-			timeout_next(base, &tv_p);
-		else
+		if (base->event_count_active || (flags & EVLOOP_NONBLOCK))
 			evutil_timerclear(&tv);
+		else
+			timeout_next(base, &tv_p);
 
 		/* Nothing left that could ever fire: the loop is done. */
 		if (base->event_count <= 0) {
@@ -900,16 +901,16 @@ event_base_loop(struct event_base *base, int flags)
 			return 1;
 		}
 
-		evutil_timerclear(&base->tv_cache);
 		res = evsel->dispatch(base, base->evbase, tv_p);
 		__atomic_store_n(&base->in_dispatch, 0, __ATOMIC_SEQ_CST);
 		if (res == -1)
 			return -1;
-		read_clock(base, &base->tv_cache);
 
 		if (base->sig.any_caught)
 			ev__sig_process(base);
-		timeout_process(base);
+		/* The clock is read after the wait only if a timer waits. */
+		if (!min_heap_empty(&base->timeheap))
+			timeout_process(base);
 
 		if (base->event_count_active) {
 			event_process_active(base);
@@ -920,6 +921,5 @@ event_base_loop(struct event_base *base, int flags)
 		}
 	}
 	base->in_dispatch = 0;
-	evutil_timerclear(&base->tv_cache);
 	return 0;
 }
