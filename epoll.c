@@ -52,6 +52,7 @@
 struct epoll_slot {
 	struct event *evread;
 	struct event *evwrite;
+	unsigned char umask;	/* EPOLLIN/EPOLLOUT the events want */
 	unsigned char kmask;	/* EPOLLIN/EPOLLOUT the kernel has */
 	unsigned char queued;	/* on the change list */
 	unsigned char readded;	/* interest came back after a deferred DEL */
@@ -96,7 +97,7 @@ epoll_init(struct event_base *base)
 static unsigned
 slot_mask(const struct epoll_slot *s)
 {
-	return (s->evread ? EPOLLIN : 0) | (s->evwrite ? EPOLLOUT : 0);
+	return s->umask;
 }
 
 static int
@@ -183,7 +184,8 @@ queue_change(struct epollop *op, int fd, struct epoll_slot *s)
 {
 	if (s->queued)
 		return 0;
-	if (ev__grow_array(&op->changes, &op->achanges, op->nchanges + 1,
+	if (op->nchanges == op->achanges &&
+	    ev__grow_array(&op->changes, &op->achanges, op->nchanges + 1,
 	    sizeof(int)) == -1) {
 		/* No memory for the list: settle it now instead. */
 		s->readded = 0;
@@ -198,32 +200,39 @@ queue_change(struct epollop *op, int fd, struct epoll_slot *s)
 	return 0;
 }
 
+static unsigned
+event_mask(const struct event *ev)
+{
+	return ((ev->ev_events & EV_READ) ? EPOLLIN : 0) |
+	    ((ev->ev_events & EV_WRITE) ? EPOLLOUT : 0);
+}
+
 static int
 epoll_add(void *arg, struct event *ev)
 {
 	struct epollop *op = arg;
-	struct epoll_slot *s, want;
+	struct epoll_slot *s;
+	unsigned old, want;
 	int fd = ev->ev_fd;
 
 	if (fd >= op->nfds &&
 	    ev__grow_array(&op->fds, &op->nfds, fd + 1, sizeof(*op->fds)) == -1)
 		return -1;
 	s = &op->fds[fd];
-	want = *s;
-	if (ev->ev_events & EV_READ)
-		want.evread = ev;
-	if (ev->ev_events & EV_WRITE)
-		want.evwrite = ev;
-	if (s->queued && slot_mask(s) == 0 && slot_mask(&want) == s->kmask) {
+	old = slot_mask(s);
+	want = old | event_mask(ev);
+	if (s->queued && old == 0 && want == s->kmask) {
 		/* Deleted and added back before the DEL went out. */
-		want.readded = 1;
-		*s = want;
-		return 0;
-	}
-	if ((slot_mask(&want) & ~s->kmask) &&
-	    register_mask(op, fd, &want, slot_mask(&want) | s->kmask) == -1)
+		s->readded = 1;
+	} else if ((want & ~s->kmask) &&
+	    register_mask(op, fd, s, want | s->kmask) == -1) {
 		return -1;
-	*s = want;
+	}
+	if (ev->ev_events & EV_READ)
+		s->evread = ev;
+	if (ev->ev_events & EV_WRITE)
+		s->evwrite = ev;
+	s->umask = (unsigned char)want;
 	return 0;
 }
 
@@ -237,10 +246,14 @@ epoll_del(void *arg, struct event *ev)
 	if (fd < 0 || fd >= op->nfds)
 		return 0;
 	s = &op->fds[fd];
-	if ((ev->ev_events & EV_READ) && s->evread == ev)
+	if (s->evread == ev && (ev->ev_events & EV_READ)) {
 		s->evread = NULL;
-	if ((ev->ev_events & EV_WRITE) && s->evwrite == ev)
+		s->umask &= ~EPOLLIN;
+	}
+	if (s->evwrite == ev && (ev->ev_events & EV_WRITE)) {
 		s->evwrite = NULL;
+		s->umask &= ~EPOLLOUT;
+	}
 	/* Narrowed or emptied interest is settled at the next dispatch. */
 	if (slot_mask(s) != s->kmask || s->readded)
 		return queue_change(op, fd, s);
