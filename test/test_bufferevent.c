@@ -17,24 +17,6 @@
 
 #include "test_util.h"
 
-static struct event_base *base;
-
-static int
-setup(void **state)
-{
-	base = event_base_new();
-	assert_non_null(base);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	event_base_free(base);
-	base = NULL;
-	return 0;
-}
-
 /* ---- driving the loop ------------------------------------------------ */
 
 typedef int (*cond_fn)(void *);
@@ -57,10 +39,10 @@ run_until(cond_fn cond, void *arg, int ms)
 	int ok;
 
 	evtimer_set(&tick, tick_cb, NULL);
-	event_base_set(base, &tick);
+	event_base_set(tu_base, &tick);
 	while (!(ok = cond(arg)) && tu_now_usec() < deadline) {
 		event_add(&tick, &tv);
-		event_base_loop(base, EVLOOP_ONCE);
+		event_base_loop(tu_base, EVLOOP_ONCE);
 	}
 	event_del(&tick);
 	return ok;
@@ -71,7 +53,7 @@ static void
 run_ready(int turns)
 {
 	while (turns-- > 0)
-		event_base_loop(base, EVLOOP_NONBLOCK);
+		event_base_loop(tu_base, EVLOOP_NONBLOCK);
 }
 
 /* ---- a bufferevent and what its callbacks saw ------------------------ */
@@ -142,7 +124,7 @@ side_open(struct side *s, int fd)
 	s->bev = bufferevent_new(fd, side_readcb, side_writecb, side_errorcb,
 	    s);
 	assert_non_null(s->bev);
-	assert_int_equal(bufferevent_base_set(base, s->bev), 0);
+	assert_int_equal(bufferevent_base_set(tu_base, s->bev), 0);
 	s->got = evbuffer_new();
 	assert_non_null(s->got);
 }
@@ -224,10 +206,10 @@ test_new_defaults(void **state)
 	assert_int_equal(EVENT_FD(&bev->ev_read), fds[0]);
 	assert_int_equal(EVENT_FD(&bev->ev_write), fds[0]);
 	assert_int_equal(event_pending(&bev->ev_read, EV_READ, NULL), 0);
-	assert_int_equal(bufferevent_base_set(base, bev), 0);
-	assert_ptr_equal(bev->ev_base, base);
-	assert_ptr_equal(bev->ev_read.ev_base, base);
-	assert_ptr_equal(bev->ev_write.ev_base, base);
+	assert_int_equal(bufferevent_base_set(tu_base, bev), 0);
+	assert_ptr_equal(bev->ev_base, tu_base);
+	assert_ptr_equal(bev->ev_read.ev_base, tu_base);
+	assert_ptr_equal(bev->ev_write.ev_base, tu_base);
 	bufferevent_free(bev);
 	bufferevent_free(NULL);
 	close(fds[0]);
@@ -695,7 +677,7 @@ test_eof_without_errorcb(void **state)
 	tu_socketpair(fds);
 	bev = bufferevent_new(fds[1], NULL, NULL, NULL, NULL);
 	assert_non_null(bev);
-	assert_int_equal(bufferevent_base_set(base, bev), 0);
+	assert_int_equal(bufferevent_base_set(tu_base, bev), 0);
 	assert_int_equal(bufferevent_enable(bev, EV_READ), 0);
 	close(fds[0]);
 	/* 1.4 called a NULL errorcb; here the EOF is simply dropped. */
@@ -800,7 +782,7 @@ test_setfd_and_setcb(void **state)
 	/* Move to another fd: the old one is no longer watched. */
 	bufferevent_setfd(s.bev, b[1]);
 	assert_int_equal(EVENT_FD(&s.bev->ev_read), b[1]);
-	assert_ptr_equal(s.bev->ev_read.ev_base, base);
+	assert_ptr_equal(s.bev->ev_read.ev_base, tu_base);
 	assert_int_equal(bufferevent_enable(s.bev, EV_READ), 0);
 	assert_int_equal(write(a[0], "old", 3), 3);
 	assert_int_equal(write(b[0], "new", 3), 3);
@@ -827,7 +809,7 @@ test_priority(void **state)
 	struct side s;
 	int fds[2];
 
-	assert_int_equal(event_base_priority_init(base, 3), 0);
+	assert_int_equal(event_base_priority_init(tu_base, 3), 0);
 	tu_socketpair(fds);
 	side_open(&s, fds[1]);
 	assert_int_equal(bufferevent_priority_set(s.bev, 0), 0);
@@ -875,7 +857,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) TU_TEST(f)
 		T(test_new_defaults),
 		T(test_read),
 		T(test_write),

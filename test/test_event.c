@@ -18,24 +18,6 @@
 
 #include "test_util.h"
 
-static struct event_base *base;
-
-static int
-setup(void **state)
-{
-	base = event_base_new();
-	assert_non_null(base);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	event_base_free(base);
-	base = NULL;
-	return 0;
-}
-
 /* A timer that ends a test that went wrong instead of letting it hang. */
 static struct event watchdog;
 
@@ -51,7 +33,7 @@ arm_watchdog(int secs)
 	struct timeval tv = { secs, 0 };
 
 	evtimer_set(&watchdog, watchdog_cb, NULL);
-	event_base_set(base, &watchdog);
+	event_base_set(tu_base, &watchdog);
 	event_add(&watchdog, &tv);
 }
 
@@ -82,7 +64,7 @@ static void
 set_event(struct event *ev, int fd, short what, struct counter *c)
 {
 	event_set(ev, fd, what, count_cb, c);
-	assert_int_equal(event_base_set(base, ev), 0);
+	assert_int_equal(event_base_set(tu_base, ev), 0);
 	c->ev = ev;
 }
 
@@ -97,7 +79,7 @@ test_read_once(void **state)
 	set_event(&ev, fds[1], EV_READ, &c);
 	assert_int_equal(event_add(&ev, NULL), 0);
 	assert_int_equal(write(fds[0], "x", 1), 1);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(c.calls, 1);
 	assert_int_equal(c.last, EV_READ);
 	assert_int_equal(c.fd, fds[1]);
@@ -128,12 +110,12 @@ test_persist(void **state)
 
 	tu_socketpair(fds);
 	event_set(&ev, fds[1], EV_READ | EV_PERSIST, stop_after_three, &c);
-	event_base_set(base, &ev);
+	event_base_set(tu_base, &ev);
 	c.ev = &ev;
 	c.fd = fds[0];
 	assert_int_equal(event_add(&ev, NULL), 0);
 	assert_int_equal(write(fds[0], "x", 1), 1);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(c.calls, 3);
 	close(fds[0]);
 	close(fds[1]);
@@ -151,7 +133,7 @@ test_del_pending(void **state)
 	assert_int_equal(event_add(&ev, NULL), 0);
 	assert_int_equal(write(fds[0], "x", 1), 1);
 	assert_int_equal(event_del(&ev), 0);
-	assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 1);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 1);
 	assert_int_equal(c.calls, 0);
 	close(fds[0]);
 	close(fds[1]);
@@ -178,8 +160,8 @@ test_del_other_in_callback(void **state)
 	tu_socketpair(b);
 	event_set(&ea, a[1], EV_READ, del_other_cb, &ca);
 	event_set(&eb, b[1], EV_READ, del_other_cb, &cb);
-	event_base_set(base, &ea);
-	event_base_set(base, &eb);
+	event_base_set(tu_base, &ea);
+	event_base_set(tu_base, &eb);
 	ca.other = &eb;
 	cb.other = &ea;
 	event_add(&ea, NULL);
@@ -187,7 +169,7 @@ test_del_other_in_callback(void **state)
 	assert_int_equal(write(a[0], "x", 1), 1);
 	assert_int_equal(write(b[0], "x", 1), 1);
 	/* Both are ready in the same turn. */
-	assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_ONCE), 0);
 	assert_int_equal(ca.calls + cb.calls, 1);
 	close(a[0]); close(a[1]); close(b[0]); close(b[1]);
 }
@@ -210,11 +192,11 @@ test_del_self_persist(void **state)
 
 	tu_socketpair(fds);
 	event_set(&ev, fds[1], EV_READ | EV_PERSIST, del_self_cb, &c);
-	event_base_set(base, &ev);
+	event_base_set(tu_base, &ev);
 	c.ev = &ev;
 	event_add(&ev, NULL);
 	assert_int_equal(write(fds[0], "xyz", 3), 3);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(c.calls, 1);
 	close(fds[0]);
 	close(fds[1]);
@@ -234,11 +216,11 @@ test_read_and_write_same_fd(void **state)
 	set_event(&ew, fds[1], EV_WRITE, &cw);
 	event_add(&er, NULL);
 	event_add(&ew, NULL);
-	assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_ONCE), 0);
 	assert_int_equal(cw.calls, 1);
 	assert_int_equal(cr.calls, 0);
 	assert_int_equal(write(fds[0], "x", 1), 1);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(cr.calls, 1);
 	assert_int_equal(cw.calls, 1);
 
@@ -247,7 +229,7 @@ test_read_and_write_same_fd(void **state)
 	event_add(&ew, NULL);
 	event_del(&ew);
 	assert_int_equal(write(fds[0], "x", 1), 1);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(cr.calls, 2);
 	assert_int_equal(cw.calls, 1);
 	close(fds[0]);
@@ -282,13 +264,13 @@ test_priorities(void **state)
 	struct prio_ev hi = { .tag = 'H', .again = 4 };
 	struct prio_ev mid = { .tag = 'M' }, lo = { .tag = 'L' };
 
-	assert_int_equal(event_base_priority_init(base, 3), 0);
+	assert_int_equal(event_base_priority_init(tu_base, 3), 0);
 	evtimer_set(&lo.ev, prio_cb, &lo);
 	evtimer_set(&mid.ev, prio_cb, &mid);
 	evtimer_set(&hi.ev, prio_cb, &hi);
-	event_base_set(base, &lo.ev);
-	event_base_set(base, &mid.ev);
-	event_base_set(base, &hi.ev);
+	event_base_set(tu_base, &lo.ev);
+	event_base_set(tu_base, &mid.ev);
+	event_base_set(tu_base, &hi.ev);
 	assert_int_equal(event_priority_set(&lo.ev, 2), 0);
 	assert_int_equal(event_priority_set(&mid.ev, 1), 0);
 	assert_int_equal(event_priority_set(&hi.ev, 0), 0);
@@ -302,8 +284,8 @@ test_priorities(void **state)
 	/* An active event's priority cannot change. */
 	assert_int_equal(event_priority_set(&lo.ev, 0), -1);
 	/* Priorities cannot be changed while events are active. */
-	assert_int_equal(event_base_priority_init(base, 2), -1);
-	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(event_base_priority_init(tu_base, 2), -1);
+	event_base_loop(tu_base, EVLOOP_NONBLOCK);
 	/* H re-activates itself and starves M and L until it stops. */
 	assert_string_equal(order, "HHHHHML");
 }
@@ -319,7 +301,7 @@ test_event_active(void **state)
 	set_event(&ev, -1, EV_READ, &c);
 	event_active(&ev, EV_WRITE, 1);
 	assert_int_equal(event_pending(&ev, EV_WRITE, NULL), EV_WRITE);
-	event_base_loop(base, EVLOOP_NONBLOCK);
+	event_base_loop(tu_base, EVLOOP_NONBLOCK);
 	assert_int_equal(c.calls, 1);
 	assert_int_equal(c.last, EV_WRITE);
 }
@@ -338,8 +320,8 @@ test_loopexit_delay(void **state)
 	event_add(&ev, NULL);
 	arm_watchdog(10);
 	t0 = tu_now_usec();
-	assert_int_equal(event_base_loopexit(base, &tv), 0);
-	assert_int_equal(event_base_dispatch(base), 0);
+	assert_int_equal(event_base_loopexit(tu_base, &tv), 0);
+	assert_int_equal(event_base_dispatch(tu_base), 0);
 	assert_true(tu_now_usec() - t0 >= 100000);
 	assert_int_equal(c.calls, 0);
 	event_del(&watchdog);
@@ -361,9 +343,9 @@ test_loopexit_before_dispatch(void **state)
 	event_add(&ev, NULL);
 	assert_int_equal(write(fds[0], "x", 1), 1);
 	arm_watchdog(10);
-	assert_int_equal(event_base_loopexit(base, NULL), 0);
+	assert_int_equal(event_base_loopexit(tu_base, NULL), 0);
 	/* The turn in progress completes: the ready event still runs. */
-	assert_int_equal(event_base_dispatch(base), 0);
+	assert_int_equal(event_base_dispatch(tu_base), 0);
 	assert_int_equal(c.calls, 1);
 	event_del(&watchdog);
 	event_del(&ev);
@@ -377,7 +359,7 @@ break_cb(int fd, short what, void *arg)
 	struct counter *c = arg;
 
 	c->calls++;
-	event_base_loopbreak(base);
+	event_base_loopbreak(tu_base);
 }
 
 static void
@@ -388,14 +370,14 @@ test_loopbreak_from_callback(void **state)
 
 	evtimer_set(&e1, break_cb, &c1);
 	evtimer_set(&e2, break_cb, &c2);
-	event_base_set(base, &e1);
-	event_base_set(base, &e2);
+	event_base_set(tu_base, &e1);
+	event_base_set(tu_base, &e2);
 	event_active(&e1, EV_TIMEOUT, 1);
 	event_active(&e2, EV_TIMEOUT, 1);
-	assert_int_equal(event_base_dispatch(base), 0);
+	assert_int_equal(event_base_dispatch(tu_base), 0);
 	/* The second active callback did not run in that call. */
 	assert_int_equal(c1.calls + c2.calls, 1);
-	assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 0);
 	assert_int_equal(c1.calls + c2.calls, 2);
 }
 
@@ -422,9 +404,9 @@ test_loopbreak_from_thread(void **state)
 	set_event(&ev, fds[1], EV_READ | EV_PERSIST, &c);
 	event_add(&ev, NULL);
 	arm_watchdog(10);
-	assert_int_equal(pthread_create(&t, NULL, breaker_thread, base), 0);
+	assert_int_equal(pthread_create(&t, NULL, breaker_thread, tu_base), 0);
 	/* Nothing else would ever wake this loop. */
-	assert_int_equal(event_base_dispatch(base), 0);
+	assert_int_equal(event_base_dispatch(tu_base), 0);
 	pthread_join(t, NULL);
 	assert_int_equal(c.calls, 0);
 	event_del(&watchdog);
@@ -444,7 +426,7 @@ test_loop_once(void **state)
 	set_event(&e2, -1, 0, &c2);
 	event_add(&e1, &t1);
 	event_add(&e2, &t2);
-	assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_ONCE), 0);
 	assert_int_equal(c1.calls, 1);
 	assert_int_equal(c1.last, EV_TIMEOUT);
 	assert_int_equal(c2.calls, 0);
@@ -465,11 +447,11 @@ test_loop_nonblock(void **state)
 	c.drain = 1;
 	event_add(&ev, NULL);
 	t0 = tu_now_usec();
-	assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 0);
 	assert_true(tu_now_usec() - t0 < 1000000);
 	assert_int_equal(c.calls, 0);
 	assert_int_equal(write(fds[0], "x", 1), 1);
-	assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 0);
 	assert_int_equal(c.calls, 1);
 	event_del(&ev);
 	close(fds[0]);
@@ -498,28 +480,28 @@ test_event_once(void **state)
 
 	tu_socketpair(fds);
 	once_calls = 0;
-	assert_int_equal(event_base_once(base, fds[1], EV_READ, once_cb,
+	assert_int_equal(event_base_once(tu_base, fds[1], EV_READ, once_cb,
 	    &once_calls, NULL), 0);
 	assert_int_equal(write(fds[0], "x", 1), 1);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(once_calls, 1);
 	assert_int_equal(once_what, EV_READ);
 	assert_int_equal(read(fds[1], buf, sizeof(buf)), 1);
 
-	assert_int_equal(event_base_once(base, -1, EV_TIMEOUT, once_cb,
+	assert_int_equal(event_base_once(tu_base, -1, EV_TIMEOUT, once_cb,
 	    &once_calls, &tv), 0);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(once_calls, 2);
 	assert_int_equal(once_what, EV_TIMEOUT);
 
 	/* A read with a timeout that expires first. */
-	assert_int_equal(event_base_once(base, fds[1], EV_READ, once_cb,
+	assert_int_equal(event_base_once(tu_base, fds[1], EV_READ, once_cb,
 	    &once_calls, &tv), 0);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(once_calls, 3);
 	assert_int_equal(once_what, EV_TIMEOUT);
 
-	assert_int_equal(event_base_once(base, SIGUSR1, EV_SIGNAL, once_cb,
+	assert_int_equal(event_base_once(tu_base, SIGUSR1, EV_SIGNAL, once_cb,
 	    &once_calls, NULL), -1);
 	close(fds[0]);
 	close(fds[1]);
@@ -561,7 +543,7 @@ test_two_bases(void **state)
 	event_add(&eb, NULL);
 	assert_int_equal(write(a[0], "x", 1), 1);
 	assert_int_equal(write(b[0], "x", 1), 1);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(ca.calls, 1);
 	assert_int_equal(cb.calls, 0);
 	assert_int_equal(event_base_dispatch(other), 1);
@@ -605,7 +587,7 @@ test_many_fds(void **state)
 		assert_int_equal(write(fds[i][0], "x", 1), 1);
 	arm_watchdog(60);
 	while (c.calls < NPAIRS)
-		assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+		assert_int_equal(event_base_loop(tu_base, EVLOOP_ONCE), 0);
 	assert_int_equal(c.calls, NPAIRS);
 	event_del(&watchdog);
 	for (i = 0; i < NPAIRS; i++) {
@@ -628,7 +610,7 @@ test_high_fd(void **state)
 	c.drain = 1;
 	assert_int_equal(event_add(&ev, NULL), 0);
 	assert_int_equal(write(fds[0], "x", 1), 1);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(c.calls, 1);
 	assert_int_equal(c.fd, high);
 	close(high);
@@ -650,7 +632,7 @@ test_eof(void **state)
 	set_event(&ev, fds[1], EV_READ, &c);
 	event_add(&ev, NULL);
 	close(fds[0]);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(c.calls, 1);
 	assert_int_equal(read(fds[1], &ch, 1), 0);
 	close(fds[1]);
@@ -668,7 +650,7 @@ test_write_to_closed_peer(void **state)
 	set_event(&ev, fds[1], EV_WRITE, &c);
 	event_add(&ev, NULL);
 	close(fds[0]);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(c.calls, 1);
 	assert_int_equal(write(fds[1], "x", 1), -1);
 	assert_int_equal(errno, EPIPE);
@@ -694,7 +676,7 @@ test_closed_while_registered(void **state)
 	set_event(&ev2, again[1], EV_READ, &c2);
 	assert_int_equal(event_add(&ev2, NULL), 0);
 	assert_int_equal(write(again[0], "x", 1), 1);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(c2.calls, 1);
 	assert_int_equal(c.calls, 0);
 	close(again[0]);
@@ -718,7 +700,7 @@ test_close_reuse_between_del_and_add(void **state)
 	set_event(&ev, fds[1], EV_READ | EV_PERSIST, &c);
 	event_add(&ev, NULL);
 	/* One turn so the registration reaches the kernel. */
-	assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 0);
 	for (i = 0; i < 3; i++) {
 		event_del(&ev);
 		close(fds[1]);
@@ -737,7 +719,7 @@ test_close_reuse_between_del_and_add(void **state)
 		assert_int_equal(event_add(&ev, NULL), 0);
 		assert_int_equal(write(fds[0], "x", 1), 1);
 		arm_watchdog(10);
-		assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+		assert_int_equal(event_base_loop(tu_base, EVLOOP_ONCE), 0);
 		event_del(&watchdog);
 		assert_int_equal(c.calls, i + 1);
 	}
@@ -764,7 +746,7 @@ test_rearm_every_turn(void **state)
 		assert_int_equal(event_add(&ev, NULL), 0);
 		if (i % 2 == 0)
 			assert_int_equal(write(fds[0], "x", 1), 1);
-		assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+		assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 0);
 		assert_int_equal(c.calls, i / 2 + 1);
 	}
 	event_del(&ev);
@@ -799,7 +781,7 @@ test_bad_input(void **state)
 
 	/* A negative timeout expires at once. */
 	assert_int_equal(event_add(&ev, &neg), 0);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(c.calls, 1);
 	assert_int_equal(c.last, EV_TIMEOUT);
 
@@ -808,15 +790,15 @@ test_bad_input(void **state)
 	assert_int_equal(event_pending(&ev, EV_TIMEOUT, &when), EV_TIMEOUT);
 	gettimeofday(&now, NULL);
 	assert_true(when.tv_sec > now.tv_sec + 86400L * 365 * 10);
-	assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 0);
 	assert_int_equal(c.calls, 1);
 	event_del(&ev);
 
 	/* A signal event may not also ask for I/O. */
 	event_set(&ev, SIGUSR1, EV_SIGNAL | EV_READ, count_cb, &c);
-	event_base_set(base, &ev);
+	event_base_set(tu_base, &ev);
 	assert_int_equal(event_add(&ev, NULL), -1);
-	assert_int_equal(event_base_priority_init(base, 0), -1);
+	assert_int_equal(event_base_priority_init(tu_base, 0), -1);
 }
 
 static void
@@ -853,14 +835,14 @@ static void
 test_version(void **state)
 {
 	assert_string_equal(event_get_version(), "1.4.15");
-	assert_string_equal(event_base_get_method(base), tu_backend());
+	assert_string_equal(event_base_get_method(tu_base), tu_backend());
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) TU_TEST(f)
 		T(test_version),
 		T(test_read_once),
 		T(test_persist),

@@ -15,23 +15,6 @@
 
 #include "test_util.h"
 
-static struct event_base *base;
-
-static int
-setup(void **state)
-{
-	base = event_base_new();
-	assert_non_null(base);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	event_base_free(base);
-	return 0;
-}
-
 struct sigcount {
 	struct event ev;
 	int calls;
@@ -76,11 +59,11 @@ test_raise_in_callback(void **state)
 	struct event t;
 	int sig = SIGUSR1;
 
-	set_sig(&s, base, SIGUSR1, 1);
+	set_sig(&s, tu_base, SIGUSR1, 1);
 	evtimer_set(&t, raise_cb, &sig);
-	event_base_set(base, &t);
+	event_base_set(tu_base, &t);
 	event_active(&t, EV_TIMEOUT, 1);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(s.calls, 1);
 	assert_int_equal(s.sig, SIGUSR1);
 	assert_int_equal(s.what, EV_SIGNAL);
@@ -92,10 +75,10 @@ test_two_events_one_signal(void **state)
 {
 	struct sigcount a, b;
 
-	set_sig(&a, base, SIGUSR2, 1);
-	set_sig(&b, base, SIGUSR2, 1);
+	set_sig(&a, tu_base, SIGUSR2, 1);
+	set_sig(&b, tu_base, SIGUSR2, 1);
 	raise(SIGUSR2);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(a.calls, 1);
 	assert_int_equal(b.calls, 1);
 }
@@ -106,10 +89,10 @@ test_counted(void **state)
 {
 	struct sigcount s;
 
-	set_sig(&s, base, SIGUSR1, 0);
+	set_sig(&s, tu_base, SIGUSR1, 0);
 	raise(SIGUSR1);
 	raise(SIGUSR1);
-	assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 0);
 	assert_int_equal(s.calls, 2);
 	event_del(&s.ev);
 }
@@ -133,8 +116,8 @@ test_old_handler_restored(void **state)
 	sigemptyset(&sa.sa_mask);
 	assert_int_equal(sigaction(SIGUSR1, &sa, NULL), 0);
 
-	set_sig(&a, base, SIGUSR1, 0);
-	set_sig(&b, base, SIGUSR1, 0);
+	set_sig(&a, tu_base, SIGUSR1, 0);
+	set_sig(&b, tu_base, SIGUSR1, 0);
 	assert_int_equal(sigaction(SIGUSR1, NULL, &now), 0);
 	assert_true(now.sa_handler != own_handler);
 	event_del(&a.ev);
@@ -158,11 +141,11 @@ test_two_bases_one_signal(void **state)
 	struct sigcount a, b;
 
 	assert_non_null(other);
-	set_sig(&a, base, SIGUSR2, 1);
+	set_sig(&a, tu_base, SIGUSR2, 1);
 	set_sig(&b, other, SIGUSR2, 1);
 	raise(SIGUSR2);
 	assert_int_equal(event_base_dispatch(other), 1);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(a.calls, 1);
 	assert_int_equal(b.calls, 1);
 	event_base_free(other);
@@ -177,10 +160,10 @@ test_free_base_watching(void **state)
 
 	assert_non_null(other);
 	set_sig(&a, other, SIGUSR1, 0);
-	set_sig(&b, base, SIGUSR1, 1);
+	set_sig(&b, tu_base, SIGUSR1, 1);
 	event_base_free(other);
 	raise(SIGUSR1);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(b.calls, 1);
 	assert_int_equal(a.calls, 0);
 }
@@ -192,13 +175,13 @@ test_bad_signal(void **state)
 	struct sigcount s;
 
 	signal_set(&ev, 0, sig_cb, &s);
-	event_base_set(base, &ev);
+	event_base_set(tu_base, &ev);
 	assert_int_equal(signal_add(&ev, NULL), -1);
 	signal_set(&ev, 100000, sig_cb, &s);
-	event_base_set(base, &ev);
+	event_base_set(tu_base, &ev);
 	assert_int_equal(signal_add(&ev, NULL), -1);
 	signal_set(&ev, SIGKILL, sig_cb, &s);
-	event_base_set(base, &ev);
+	event_base_set(tu_base, &ev);
 	assert_int_equal(signal_add(&ev, NULL), -1);
 }
 
@@ -212,23 +195,23 @@ child_main(int fd, int peer)
 
 	/* No cmocka assertions here: a failure must not unwind the child
 	 * into the test runner. */
-	if (event_reinit(base) != 0)
+	if (event_reinit(tu_base) != 0)
 		return 2;
 	memset(&s, 0, sizeof(s));
 	signal_set(&s.ev, SIGUSR1, sig_cb, &s);
-	event_base_set(base, &s.ev);
+	event_base_set(tu_base, &s.ev);
 	s.del_after = 1;
 	if (signal_add(&s.ev, NULL) != 0)
 		return 7;
 	memset(&r, 0, sizeof(r));
 	event_set(&r.ev, fd, EV_READ, sig_cb, &r);
-	event_base_set(base, &r.ev);
+	event_base_set(tu_base, &r.ev);
 	if (event_add(&r.ev, NULL) != 0)
 		return 3;
 	if (write(peer, "c", 1) != 1)
 		return 4;
 	raise(SIGUSR1);
-	if (event_base_dispatch(base) != 1)
+	if (event_base_dispatch(tu_base) != 1)
 		return 5;
 	ok = s.calls == 1 && r.calls == 1 && r.what == EV_READ &&
 	    read(fd, &ch, 1) == 1 && ch == 'c';
@@ -247,7 +230,7 @@ test_fork_reinit(void **state)
 	/* Registered before the fork: must be re-registered in the child. */
 	memset(&s, 0, sizeof(s));
 	event_set(&pending, fds[0], EV_READ | EV_PERSIST, sig_cb, &s);
-	event_base_set(base, &pending);
+	event_base_set(tu_base, &pending);
 	event_add(&pending, NULL);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -267,7 +250,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) TU_TEST(f)
 		T(test_raise_in_callback),
 		T(test_two_events_one_signal),
 		T(test_counted),

@@ -12,23 +12,6 @@
 
 #include "test_util.h"
 
-static struct event_base *base;
-
-static int
-setup(void **state)
-{
-	base = event_base_new();
-	assert_non_null(base);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	event_base_free(base);
-	return 0;
-}
-
 struct timer {
 	struct event ev;
 	int id;
@@ -62,7 +45,7 @@ add_timer(struct timer *t, int id, int64_t usec)
 	tv.tv_sec = usec / 1000000;
 	tv.tv_usec = usec % 1000000;
 	evtimer_set(&t->ev, timer_cb, t);
-	event_base_set(base, &t->ev);
+	event_base_set(tu_base, &t->ev);
 	t->id = id;
 	t->wanted = usec;
 	t->calls = 0;
@@ -79,7 +62,7 @@ test_order(void **state)
 	add_timer(&t[0], 0, 30000);
 	add_timer(&t[1], 1, 10000);
 	add_timer(&t[2], 2, 20000);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(nfired, 3);
 	assert_int_equal(fired_ids[0], 1);
 	assert_int_equal(fired_ids[1], 2);
@@ -97,7 +80,7 @@ test_never_early(void **state)
 	nfired = 0;
 	for (i = 0; i < 40; i++)
 		add_timer(&t[i], i, 1000 + random() % 60000);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(nfired, 40);
 	for (i = 0; i < 40; i++) {
 		assert_int_equal(t[i].calls, 1);
@@ -115,7 +98,7 @@ test_equal_timeouts_fifo(void **state)
 	nfired = 0;
 	for (i = 0; i < 200; i++) {
 		evtimer_set(&t[i].ev, timer_cb, &t[i]);
-		event_base_set(base, &t[i].ev);
+		event_base_set(tu_base, &t[i].ev);
 		t[i].id = i;
 		assert_int_equal(evtimer_add(&t[i].ev, &tv), 0);
 	}
@@ -123,7 +106,7 @@ test_equal_timeouts_fifo(void **state)
 	 * Many of these share a deadline to the microsecond; those must run
 	 * in the order they were added, and the rest in deadline order.
 	 */
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(nfired, 200);
 	for (i = 0; i < 200; i++)
 		assert_int_equal(fired_ids[i], i);
@@ -139,7 +122,7 @@ test_reschedule(void **state)
 	add_timer(&t, 0, 10000);
 	/* Adding a pending timer moves it; it still fires only once. */
 	assert_int_equal(evtimer_add(&t.ev, &later), 0);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(t.calls, 1);
 	assert_true(t.fired - t.added >= 60000);
 }
@@ -170,11 +153,11 @@ test_read_with_timeout(void **state)
 
 	tu_socketpair(fds);
 	event_set(&t.ev, fds[1], EV_READ, timer_cb, &t);
-	event_base_set(base, &t.ev);
+	event_base_set(tu_base, &t.ev);
 	t.calls = 0;
 	t.added = tu_now_usec();
 	assert_int_equal(event_add(&t.ev, &tv), 0);
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(t.calls, 1);
 	assert_int_equal(t.what, EV_TIMEOUT);
 	assert_true(t.fired - t.added >= 20000);
@@ -205,7 +188,7 @@ test_big_heap(void **state)
 		t[i].wanted = tv.tv_usec;
 		assert_int_equal(evtimer_add(&t[i].ev, &tv), 0);
 	}
-	assert_int_equal(event_base_dispatch(base), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(nfired, N / 2);
 	for (i = 0; i < N; i++)
 		assert_int_equal(t[i].calls, i % 2);
@@ -220,7 +203,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) TU_TEST(f)
 		T(test_order),
 		T(test_never_early),
 		T(test_equal_timeouts_fifo),

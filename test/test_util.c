@@ -29,6 +29,24 @@ static const char *const no_vars[] = {
 
 static const char *current;
 
+struct event_base *tu_base;
+
+int
+tu_base_setup(void **state)
+{
+	tu_base = event_base_new();
+	assert_non_null(tu_base);
+	return 0;
+}
+
+int
+tu_base_teardown(void **state)
+{
+	event_base_free(tu_base);
+	tu_base = NULL;
+	return 0;
+}
+
 const char *
 tu_backend(void)
 {

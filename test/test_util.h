@@ -16,6 +16,19 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+struct event_base;
+
+/*
+ * The base most tests need: tu_base_setup() creates it with
+ * event_base_new() (so it uses the backend of the current run) and
+ * tu_base_teardown() frees it.  TU_TEST(f) runs test f between the two.
+ */
+extern struct event_base *tu_base;
+int tu_base_setup(void **state);
+int tu_base_teardown(void **state);
+#define TU_TEST(f) \
+	cmocka_unit_test_setup_teardown(f, tu_base_setup, tu_base_teardown)
+
 /* Run tests once per available backend; returns the number of failures. */
 int tu_run_per_backend(const char *group, const struct CMUnitTest *tests,
     size_t ntests);
