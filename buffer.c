@@ -470,14 +470,16 @@ evbuffer_find(struct evbuffer *buf, const u_char *what, size_t len)
 	return NULL;
 }
 
-/* How much evbuffer_read() should ask the kernel for. */
+/*
+ * How much evbuffer_read() should ask the kernel for, given what FIONREAD
+ * said is waiting (avail <= 0: it could not tell).
+ */
 static size_t
-read_size(struct evbuffer *buf, int fd, int howmuch)
+read_size(struct evbuffer *buf, int avail, int howmuch)
 {
-	int avail = 0;
 	size_t n;
 
-	if (ioctl(fd, FIONREAD, &avail) == -1 || avail <= 0) {
+	if (avail <= 0) {
 		n = EVBUFFER_READ_DEFAULT;
 	} else {
 		n = (size_t)avail;
@@ -497,23 +499,76 @@ read_size(struct evbuffer *buf, int fd, int howmuch)
 	return n;
 }
 
+/*
+ * What a read straight into the free space after the data may take, or 0
+ * if that space is too small to be worth it.  Such a read needs no
+ * FIONREAD call first, which saves a system call per read.
+ */
+static size_t
+direct_size(const struct evbuffer *buf, int howmuch)
+{
+	size_t room = tail_space(buf);
+
+	if (howmuch >= 0 && (size_t)howmuch <= room)
+		return (size_t)howmuch;
+	if (room < EVBUFFER_READ_DEFAULT)
+		return 0;
+	return room < EVBUFFER_READ_MAX ? room : EVBUFFER_READ_MAX;
+}
+
+/* Append up to want bytes from fd; the buffer has room for them. */
+static ssize_t
+read_tail(struct evbuffer *buf, int fd, size_t want)
+{
+	ssize_t n = read(fd, buf->buffer + buf->off, want);
+
+	if (n > 0)
+		buf->off += (size_t)n;
+	return n;
+}
+
+/* Take more of what is waiting after a read that filled the buffer. */
+static void
+read_more(struct evbuffer *buf, int fd, int howmuch)
+{
+	int avail = 0;
+	size_t want;
+
+	if (howmuch == 0 || ioctl(fd, FIONREAD, &avail) == -1 || avail <= 0)
+		return;
+	want = read_size(buf, avail, howmuch);
+	if (evbuffer_expand(buf, want) == 0)
+		(void)read_tail(buf, fd, want);
+}
+
 int
 evbuffer_read(struct evbuffer *buf, int fd, int howmuch)
 {
 	size_t oldoff = buf->off, want;
 	ssize_t n;
+	int avail = 0;
 
-	want = read_size(buf, fd, howmuch);
-	if (want == 0)
+	if (howmuch == 0)
 		return 0;
-	if (evbuffer_expand(buf, want) == -1)
-		return -1;
-	n = read(fd, buf->buffer + buf->off, want);
-	if (n <= 0)
-		return (int)n;
-	buf->off += (size_t)n;
+	if ((want = direct_size(buf, howmuch)) > 0) {
+		if ((n = read_tail(buf, fd, want)) <= 0)
+			return (int)n;
+		/* Filled to the brim: more may be waiting. */
+		if ((size_t)n == want)
+			read_more(buf, fd, howmuch < 0 ? -1 : howmuch - (int)n);
+	} else {
+		/* A small buffer reads READ_DEFAULT whatever is waiting. */
+		if (buf->totallen > EVBUFFER_READ_DEFAULT / 4 &&
+		    ioctl(fd, FIONREAD, &avail) == -1)
+			avail = 0;
+		want = read_size(buf, avail, howmuch);
+		if (evbuffer_expand(buf, want) == -1)
+			return -1;
+		if ((n = read_tail(buf, fd, want)) <= 0)
+			return (int)n;
+	}
 	notify(buf, oldoff);
-	return (int)n;
+	return (int)(buf->off - oldoff);
 }
 
 int

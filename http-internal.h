@@ -166,6 +166,8 @@ enum evhttp_connection_state {
 #define EVHTTP_CON_RESENT	0x0080	/* request resent after a stale close */
 #define EVHTTP_CON_GOTDATA	0x0100	/* bytes arrived for this message */
 #define EVHTTP_CON_READEOF	0x0200	/* the peer shut its side */
+#define EVHTTP_CON_LINGER	0x0400	/* error reply: close gracefully */
+#define EVHTTP_CON_READPENDING	0x0800	/* input came before the reply */
 
 TAILQ_HEAD(evcon_requestq, evhttp_request);
 

@@ -13,7 +13,15 @@
  * (a "lingering close"), so a client still sending gets to read the
  * error instead of a reset.  When accept() runs out of descriptors the
  * listeners pause and retry on a timer, as nginx does, rather than spin.
+ *
+ * Per request the server makes as few system calls as it can: accept4()
+ * sets O_NONBLOCK and FD_CLOEXEC in the same call, the read event stays
+ * registered for the life of a connection, replies are written without
+ * waiting for the socket to be reported writable, and a client that
+ * asked for the connection to close is closed as soon as its reply is
+ * out (it has promised to send nothing more, so no lingering is needed).
  */
+#define _GNU_SOURCE	/* accept4, SOCK_NONBLOCK, SOCK_CLOEXEC */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -283,20 +291,46 @@ accept_retry_cb(int fd, short what, void *arg)
 		event_add(&l->ev, NULL);
 }
 
+/*
+ * accept() a connection that is non-blocking and close-on-exec, in one
+ * call where the kernel has accept4() (*ready set), else in three.
+ */
+static int
+accept_nonblock(int fd, struct sockaddr *sa, socklen_t *len, int *ready)
+{
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+	static int no_accept4;
+	int nfd;
+
+	if (!no_accept4) {
+		nfd = accept4(fd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (nfd != -1 || errno != ENOSYS) {
+			*ready = 1;
+			return nfd;
+		}
+		/* A kernel without accept4(): never ask again. */
+		no_accept4 = 1;
+	}
+#endif
+	*ready = 0;
+	return accept(fd, sa, len);
+}
+
 /* Take an accepted socket into a new connection, reading a request. */
 static void
 get_request(struct evhttp *http, int fd, struct sockaddr *sa,
-    socklen_t salen)
+    socklen_t salen, int ready)
 {
 	struct evhttp_connection *evcon;
 	char host[NI_MAXHOST], serv[NI_MAXSERV];
 
-	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	if ((!ready && evutil_make_socket_nonblocking(fd) == -1) ||
 	    (evcon = ev__http_connection_alloc(http->base)) == NULL) {
 		close(fd);
 		return;
 	}
-	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (!ready)
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (getnameinfo(sa, salen, host, sizeof(host), serv, sizeof(serv),
 	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
 		strcpy(host, "unknown");
@@ -323,13 +357,14 @@ accept_cb(int fd, short what, void *arg)
 	struct evhttp_listener *l = arg;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int i, nfd;
+	int i, nfd, ready;
 
 	for (i = 0; i < ACCEPT_BURST; i++) {
 		len = sizeof(ss);
-		nfd = accept(fd, (struct sockaddr *)&ss, &len);
+		nfd = accept_nonblock(fd, (struct sockaddr *)&ss, &len, &ready);
 		if (nfd != -1) {
-			get_request(l->http, nfd, (struct sockaddr *)&ss, len);
+			get_request(l->http, nfd, (struct sockaddr *)&ss, len,
+			    ready);
 			continue;
 		}
 		switch (errno) {
@@ -449,6 +484,19 @@ ev__http_server_dispatch(struct evhttp_connection *evcon,
 	send_not_found(req);
 }
 
+/* Whether the client said it sends nothing after req. */
+static int
+client_closes(struct evhttp_request *req)
+{
+	if (req->major != 1)
+		return 1;
+	if (req->minor == 0)
+		return !ev__http_header_has_token(req->input_headers,
+		    "Connection", "keep-alive");
+	return ev__http_header_has_token(req->input_headers, "Connection",
+	    "close");
+}
+
 /* Whether the connection must close after the reply to req. */
 static int
 must_close(struct evhttp_connection *evcon, struct evhttp_request *req)
@@ -458,13 +506,7 @@ must_close(struct evhttp_connection *evcon, struct evhttp_request *req)
 	if (ev__http_header_has_token(req->output_headers, "Connection",
 	    "close"))
 		return 1;
-	if (req->major != 1)
-		return 1;
-	if (req->minor == 0)
-		return !ev__http_header_has_token(req->input_headers,
-		    "Connection", "keep-alive");
-	return ev__http_header_has_token(req->input_headers, "Connection",
-	    "close");
+	return client_closes(req);
 }
 
 /* Responses with these codes never carry a body. */
@@ -557,15 +599,29 @@ static void
 send_done(struct evhttp_connection *evcon)
 {
 	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
-	int secs;
+	int secs, quiet;
 
 	if (req == NULL || !req->userdone)
 		return;
+	/*
+	 * A client that announced the close, all of whose bytes have been
+	 * consumed and which has sent nothing since (as far as the loop has
+	 * seen), has nothing more to send: closing now ends the reply with
+	 * a FIN, and lingering would only cost system calls.  Anything
+	 * unread would turn the close into a reset, so then we linger.
+	 */
+	quiet = !(evcon->flags & (EVHTTP_CON_LINGER |
+	    EVHTTP_CON_READPENDING)) && client_closes(req) &&
+	    EVBUFFER_LENGTH(evcon->input_buffer) == 0;
 	ev__http_request_detach(req);
 	evhttp_request_free(req);
 	evcon->nrequests++;
 	if (!(evcon->flags & EVHTTP_CON_CLOSEAFTER)) {
 		ev__http_connection_start_read(evcon);
+		return;
+	}
+	if (quiet) {
+		evhttp_connection_free(evcon);
 		return;
 	}
 	/*
@@ -641,7 +697,7 @@ send_error_page(struct evhttp_connection *evcon, struct evhttp_request *req,
 {
 	char *escaped;
 
-	evcon->flags |= EVHTTP_CON_CLOSEAFTER;
+	evcon->flags |= EVHTTP_CON_CLOSEAFTER | EVHTTP_CON_LINGER;
 	set_response_code(req, code, reason);
 	escaped = evhttp_htmlescape(req->response_code_line ?
 	    req->response_code_line : "");

@@ -5,9 +5,14 @@
  * connection has, closing, and freeing.
  *
  * A connection has three events: a persistent read event and a
- * persistent write event on its socket (added only while it reads or
- * writes) and a timer whose meaning depends on the state (connect
- * timeout, retry backoff, read deadline, write stall, lingering close).
+ * persistent write event on its socket, and a timer whose meaning depends
+ * on the state (connect timeout, retry backoff, read deadline, write
+ * stall, lingering close).  Registering and unregistering interest costs
+ * a system call each, so a server connection keeps its read event for
+ * its whole life (switching it off only if input arrives while the
+ * program holds a request), and a write first runs from the active queue
+ * of the current loop pass: the write event is registered only when the
+ * socket takes less than everything.
  * The server side and the client side (http-server.c, http-client.c) are
  * told when a message is complete, when the timer fires and when
  * something fails.
@@ -271,7 +276,7 @@ ev__http_connection_start_read(struct evhttp_connection *evcon)
 	struct evhttp *http = evcon->http_server;
 
 	evcon->state = EVCON_READING_FIRSTLINE;
-	evcon->flags &= ~EVHTTP_CON_GOTDATA;
+	evcon->flags &= ~(EVHTTP_CON_GOTDATA | EVHTTP_CON_READPENDING);
 	if ((evcon->flags & EVHTTP_CON_INCOMING) && http != NULL)
 		ev__http_parser_init(&evcon->parser, http->max_headers_size,
 		    http->max_body_size);
@@ -288,11 +293,16 @@ ev__http_connection_start_read(struct evhttp_connection *evcon)
 	}
 }
 
-/* The message is complete: stop reading and tell the owner. */
+/*
+ * The message is complete: stop reading and tell the owner.  A server
+ * connection's read event stays registered (read_cb switches it off if
+ * input arrives before the reply is out).
+ */
 static void
 message_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
-	event_del(&evcon->ev_read);
+	if (!(evcon->flags & EVHTTP_CON_INCOMING))
+		event_del(&evcon->ev_read);
 	event_del(&evcon->ev_timer);
 	if (evcon->flags & EVHTTP_CON_INCOMING) {
 		evcon->state = EVCON_WAITING;
@@ -448,6 +458,16 @@ read_cb(int fd, short what, void *arg)
 	struct evhttp_connection *evcon = arg;
 	int n;
 
+	if (evcon->state == EVCON_WAITING || evcon->state == EVCON_WRITING) {
+		/*
+		 * Pipelined input (or an EOF) while a reply is due: leave it
+		 * in the kernel until the next request is read, so a slow
+		 * program is not flooded, and stop being told about it.
+		 */
+		evcon->flags |= EVHTTP_CON_READPENDING;
+		event_del(&evcon->ev_read);
+		return;
+	}
 	n = evbuffer_read(evcon->input_buffer, fd, READ_SIZE);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
@@ -511,10 +531,22 @@ ev__http_connection_write(struct evhttp_connection *evcon,
     void (*done)(struct evhttp_connection *))
 {
 	evcon->write_done = done;
-	event_add(&evcon->ev_write, NULL);
 	if (evcon->state == EVCON_WRITING)
 		ev__http_timer_add(evcon,
 		    ev__http_timeout(evcon, EV__HTTP_WRITE_TIMEOUT), 0);
+	if (evcon->state == EVCON_CONNECTING) {
+		/* Writability is what says the connect is done. */
+		event_add(&evcon->ev_write, NULL);
+		return;
+	}
+	/*
+	 * The socket can almost always take a reply at once: write it from
+	 * the active queue in this loop pass (after the caller has
+	 * returned, so a request handed to a callback stays valid), and
+	 * register the write event only if write_cb could not finish.
+	 */
+	if (!event_pending(&evcon->ev_write, EV_WRITE, NULL))
+		event_active(&evcon->ev_write, EV_WRITE, 1);
 }
 
 static void
@@ -531,8 +563,10 @@ write_cb(int fd, short what, void *arg)
 		    MSG_NOSIGNAL);
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
+			    errno == EINTR) {
+				event_add(&evcon->ev_write, NULL);
 				return;
+			}
 			event_debug(("%s: send on %d: %s", __func__, fd,
 			    strerror(errno)));
 			evhttp_connection_fail(evcon, EVCON_HTTP_EOF);
@@ -542,8 +576,11 @@ write_cb(int fd, short what, void *arg)
 		if (evcon->state == EVCON_WRITING)
 			ev__http_timer_add(evcon, ev__http_timeout(evcon,
 			    EV__HTTP_WRITE_TIMEOUT), 0);
-		if (EVBUFFER_LENGTH(out) > 0)
+		if (EVBUFFER_LENGTH(out) > 0) {
+			/* The socket is full: wait until it takes more. */
+			event_add(&evcon->ev_write, NULL);
 			return;
+		}
 	}
 	event_del(&evcon->ev_write);
 	if (evcon->state == EVCON_WRITING)

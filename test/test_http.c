@@ -555,6 +555,57 @@ test_pipelining(void **state)
 	th_raw_free(&rc);
 }
 
+/*
+ * A client that asked for the close gets its reply and a FIN at once,
+ * without having to shut its own side; one that sent bytes after such a
+ * request still gets the reply and a FIN (a lingering close), not a reset.
+ */
+static void
+test_close_requested(void **state)
+{
+	const char *q = "GET /hello HTTP/1.1\r\nHost: h\r\n"
+	    "Connection: close\r\n\r\n";
+	const char *extra = "GET /hello HTTP/1.1\r\nHost: h\r\n"
+	    "Connection: close\r\n\r\nGET /hello HTTP/1.1\r\n";
+	const char *q10 = "GET /hello HTTP/1.0\r\n\r\n";
+	const char *slow = "GET /slow HTTP/1.0\r\n\r\n";
+	struct th_raw rc = { 0 };
+
+	th_raw_start(&rc, base, port, q, strlen(q), 0);
+	assert_true(th_run_until(base, &rc.done, 5000));
+	assert_int_equal(rc.err, 0);
+	assert_int_equal(th_count_responses(rc.in), 1);
+	assert_true(th_has_header(rc.in, "Connection: close"));
+	/* Well inside the lingering time: the server did not wait. */
+	assert_true(rc.t_done - rc.t_start < 1000000);
+	th_raw_free(&rc);
+
+	th_raw_start(&rc, base, port, q10, strlen(q10), 0);
+	assert_true(th_run_until(base, &rc.done, 5000));
+	assert_int_equal(rc.err, 0);
+	assert_int_equal(th_status(rc.in), 200);
+	assert_true(rc.t_done - rc.t_start < 1000000);
+	th_raw_free(&rc);
+
+	th_raw_start(&rc, base, port, extra, strlen(extra), 1);
+	assert_true(th_run_until(base, &rc.done, 5000));
+	assert_int_equal(rc.err, 0);
+	assert_int_equal(th_count_responses(rc.in), 1);
+	assert_int_equal(seen.nrequests, 3);
+	th_raw_free(&rc);
+
+	/* The same, the extra bytes sent while the program holds it. */
+	seen.nrequests = 0;
+	th_raw_start(&rc, base, port, slow, strlen(slow), 0);
+	assert_true(th_run_until(base, &seen.nrequests, 5000));
+	th_raw_send(&rc, "GET /", 5);
+	assert_true(th_run_until(base, &rc.done, 5000));
+	assert_int_equal(rc.err, 0);
+	assert_int_equal(th_status(rc.in), 200);
+	assert_int_equal(th_count_responses(rc.in), 1);
+	th_raw_free(&rc);
+}
+
 static void
 test_expect_continue(void **state)
 {
@@ -969,6 +1020,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_queued_requests, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_pipelining, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_close_requested, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_expect_continue, setup,
 		    teardown),
