@@ -241,8 +241,6 @@ write_request(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	struct evbuffer *out = evcon->output_buffer;
 	size_t len = EVBUFFER_LENGTH(req->output_buffer);
-	struct evkeyval *kv;
-	const char *s;
 	char num[32];
 
 	add_host_header(evcon, req);
@@ -253,19 +251,7 @@ write_request(struct evhttp_connection *evcon, struct evhttp_request *req)
 	}
 	evbuffer_add_printf(out, "%s %s HTTP/%d.%d\r\n",
 	    ev__http_method(req->type), req->uri, req->major, req->minor);
-	TAILQ_FOREACH(kv, req->output_headers, next) {
-		for (s = kv->key; *s != '\0'; s++)
-			if (!ev__http_is_tchar((unsigned char)*s))
-				break;
-		if (*s != '\0' || s == kv->key ||
-		    strpbrk(kv->value, "\r\n") != NULL) {
-			event_warnx("%s: dropping malformed header \"%s\"",
-			    __func__, kv->key);
-			continue;
-		}
-		evbuffer_add_printf(out, "%s: %s\r\n", kv->key, kv->value);
-	}
-	evbuffer_add(out, "\r\n", 2);
+	ev__http_write_headers(out, req->output_headers);
 	/* Copied, not moved: a stale socket means sending it again. */
 	evbuffer_add(out, EVBUFFER_DATA(req->output_buffer), len);
 }

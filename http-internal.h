@@ -132,6 +132,13 @@ int ev__http_header_has_token(const struct evkeyvalq *headers,
 const char *ev__http_reason(int code);
 /* Format t as an HTTP date into buf (at least 30 bytes). */
 void ev__http_date(char *buf, size_t len, time_t t);
+/*
+ * Append headers as "Name: value" lines and the blank line that ends them,
+ * skipping (with a warning) any whose name is not a token or whose value
+ * holds CR or LF.
+ */
+void ev__http_write_headers(struct evbuffer *out,
+    const struct evkeyvalq *headers);
 /* Whether c may appear in a header name (RFC 9110 tchar). */
 int ev__http_is_tchar(unsigned char c);
 /* The method name of a request type. */

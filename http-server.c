@@ -555,25 +555,11 @@ static void
 write_header(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	struct evbuffer *out = evcon->output_buffer;
-	struct evkeyval *kv;
-	const char *s;
 
 	evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n",
 	    req->major == 1 && req->minor >= 1 ? 1 : 0,
 	    req->response_code, req->response_code_line);
-	TAILQ_FOREACH(kv, req->output_headers, next) {
-		for (s = kv->key; *s != '\0'; s++)
-			if (!ev__http_is_tchar((unsigned char)*s))
-				break;
-		if (*s != '\0' || s == kv->key ||
-		    strpbrk(kv->value, "\r\n") != NULL) {
-			event_warnx("%s: dropping malformed header \"%s\"",
-			    __func__, kv->key);
-			continue;
-		}
-		evbuffer_add_printf(out, "%s: %s\r\n", kv->key, kv->value);
-	}
-	evbuffer_add(out, "\r\n", 2);
+	ev__http_write_headers(out, req->output_headers);
 }
 
 /* Set the status of req; the reason loses any control characters. */

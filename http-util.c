@@ -181,8 +181,8 @@ evhttp_add_header(struct evkeyvalq *headers, const char *key,
 	struct evkeyval *kv;
 
 	if (key == NULL || value == NULL || !header_ok(key, value)) {
-		event_debug(("%s: refusing header \"%s\"", __func__,
-		    key ? key : "(null)"));
+		event_warnx("%s: refusing header \"%s\" (CR or LF, or NULL)",
+		    __func__, key ? key : "(null)");
 		return -1;
 	}
 	if ((kv = calloc(1, sizeof(*kv))) == NULL) {
@@ -206,6 +206,27 @@ ev__http_set_header(struct evkeyvalq *headers, const char *key,
 {
 	ev__http_remove_all(headers, key);
 	return evhttp_add_header(headers, key, value);
+}
+
+void
+ev__http_write_headers(struct evbuffer *out, const struct evkeyvalq *headers)
+{
+	const struct evkeyval *kv;
+	const char *s;
+
+	TAILQ_FOREACH(kv, headers, next) {
+		for (s = kv->key; *s != '\0'; s++)
+			if (!ev__http_is_tchar((unsigned char)*s))
+				break;
+		if (*s != '\0' || s == kv->key ||
+		    strpbrk(kv->value, "\r\n") != NULL) {
+			event_warnx("%s: dropping malformed header \"%s\"",
+			    __func__, kv->key);
+			continue;
+		}
+		evbuffer_add_printf(out, "%s: %s\r\n", kv->key, kv->value);
+	}
+	evbuffer_add(out, "\r\n", 2);
 }
 
 int
