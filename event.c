@@ -521,7 +521,7 @@ event_add(struct event *ev, const struct timeval *tv)
 				*ev->ev_pncalls = 0;
 			event_queue_remove(base, ev, EVLIST_ACTIVE);
 		}
-		/* Fresh time: the turn's cache may be well in the past. */
+		/* A fresh reading: a timer must never fire early. */
 		read_clock(base, &now);
 		deadline_after(&now, tv, &ev->ev_timeout);
 		min_heap_push(&base->timeheap, ev, tv_to_usec(&ev->ev_timeout));
@@ -569,6 +569,9 @@ ev__activate(struct event *ev, int res, short ncalls)
 		return;
 	}
 	base = ev->ev_base;
+	/* Set before event_base_priority_init() shrank the levels. */
+	if (ev->ev_pri >= base->nactivequeues)
+		ev->ev_pri = base->nactivequeues - 1;
 	ev->ev_res = res;
 	ev->ev_ncalls = ncalls;
 	ev->ev_pncalls = NULL;

@@ -290,6 +290,23 @@ test_priorities(void **state)
 	assert_string_equal(order, "HHHHHML");
 }
 
+/* An event set while there were more priorities than there are now. */
+static void
+test_priorities_shrunk(void **state)
+{
+	struct event ev;
+	struct counter c = { 0 };
+
+	assert_int_equal(event_base_priority_init(tu_base, 8), 0);
+	set_event(&ev, -1, 0, &c);
+	assert_int_equal(event_priority_set(&ev, 7), 0);
+	assert_int_equal(event_base_priority_init(tu_base, 2), 0);
+	event_active(&ev, EV_TIMEOUT, 1);
+	/* 1: nothing is left once the event has run. */
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 1);
+	assert_int_equal(c.calls, 1);
+}
+
 /* ---- Loop control ---- */
 
 static void
@@ -851,6 +868,7 @@ main(void)
 		T(test_del_self_persist),
 		T(test_read_and_write_same_fd),
 		T(test_priorities),
+		T(test_priorities_shrunk),
 		T(test_event_active),
 		T(test_loopexit_delay),
 		T(test_loopexit_before_dispatch),
