@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,50 @@ test_free_base_watching(void **state)
 	assert_int_equal(a.calls, 0);
 }
 
+/* The pre-signal-event hooks: a program's own handler sets event_gotsig,
+ * the loop calls event_sigcb, and -1 from it ends the loop with EINTR. */
+static int sigcb_calls;
+
+static int
+legacy_sigcb(void)
+{
+	sigcb_calls++;
+	return -1;
+}
+
+static void
+legacy_handler(int sig)
+{
+	event_gotsig = 1;
+}
+
+static void
+test_legacy_sigcb(void **state)
+{
+	struct event t, never;
+	int sig = SIGUSR2, fds[2];
+
+	tu_socketpair(fds);
+	signal(SIGUSR2, legacy_handler);
+	event_sigcb = legacy_sigcb;
+	sigcb_calls = 0;
+	evtimer_set(&t, raise_cb, &sig);
+	event_base_set(tu_base, &t);
+	event_active(&t, EV_TIMEOUT, 1);
+	event_set(&never, fds[1], EV_READ, sig_cb, NULL);
+	event_base_set(tu_base, &never);
+	event_add(&never, NULL);
+	errno = 0;
+	assert_int_equal(event_base_dispatch(tu_base), -1);
+	assert_int_equal(errno, EINTR);
+	assert_int_equal(sigcb_calls, 1);
+	event_sigcb = NULL;
+	signal(SIGUSR2, SIG_DFL);
+	event_del(&never);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 static void
 test_bad_signal(void **state)
 {
@@ -257,6 +302,7 @@ main(void)
 		T(test_old_handler_restored),
 		T(test_two_bases_one_signal),
 		T(test_free_base_watching),
+		T(test_legacy_sigcb),
 		T(test_bad_signal),
 		T(test_fork_reinit),
 #undef T
