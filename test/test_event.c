@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -848,6 +849,32 @@ test_base_free_with_pending(void **state)
 	close(fds[1]);
 }
 
+static char logged[256];
+
+static void
+capture_log(int severity, const char *msg)
+{
+	if (severity == _EVENT_LOG_MSG)
+		snprintf(logged, sizeof(logged), "%s", msg);
+}
+
+/* EVENT_SHOW_METHOD reports the backend through the log callback. */
+static void
+test_show_method(void **state)
+{
+	struct event_base *b;
+
+	logged[0] = '\0';
+	event_set_log_callback(capture_log);
+	setenv("EVENT_SHOW_METHOD", "1", 1);
+	b = event_base_new();
+	unsetenv("EVENT_SHOW_METHOD");
+	event_set_log_callback(NULL);
+	assert_non_null(b);
+	assert_non_null(strstr(logged, tu_backend()));
+	event_base_free(b);
+}
+
 static void
 test_version(void **state)
 {
@@ -861,6 +888,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) TU_TEST(f)
 		T(test_version),
+		T(test_show_method),
 		T(test_read_once),
 		T(test_persist),
 		T(test_del_pending),
