@@ -178,6 +178,13 @@ enum evhttp_connection_state {
 
 TAILQ_HEAD(evcon_requestq, evhttp_request);
 
+/*
+ * A private bit of struct evhttp_request's flags: the server connection
+ * went away while the program still held the request (see
+ * evhttp_send_reply_start() in evhttp.h); finishing the reply frees it.
+ */
+#define EV__REQ_ORPHAN		0x4000
+
 struct evhttp_connection {
 	/* in the server's list (incoming) or free for an owner (evrpc) */
 	TAILQ_ENTRY(evhttp_connection) next;

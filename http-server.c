@@ -626,6 +626,22 @@ send_done(struct evhttp_connection *evcon)
 	    secs : EV__HTTP_LINGER_SECS, 0);
 }
 
+/* Move buf to the output as one piece of the body (a chunk if chunked). */
+static void
+add_piece(struct evhttp_connection *evcon, struct evhttp_request *req,
+    struct evbuffer *buf)
+{
+	size_t len = EVBUFFER_LENGTH(buf);
+
+	if (len == 0)
+		return;
+	if (req->chunked)
+		evbuffer_add_printf(evcon->output_buffer, "%zx\r\n", len);
+	evbuffer_add_buffer(evcon->output_buffer, buf);
+	if (req->chunked)
+		evbuffer_add(evcon->output_buffer, "\r\n", 2);
+}
+
 /* Queue the header (and body unless streaming) of req and write it. */
 static void
 send_response(struct evhttp_connection *evcon, struct evhttp_request *req,
@@ -641,10 +657,49 @@ send_response(struct evhttp_connection *evcon, struct evhttp_request *req,
 	    status_without_body(req->response_code))
 		evbuffer_drain(req->output_buffer,
 		    EVBUFFER_LENGTH(req->output_buffer));
+	else if (streaming)
+		/* A chunked stream must frame even the first bytes. */
+		add_piece(evcon, req, req->output_buffer);
 	else
 		evbuffer_add_buffer(evcon->output_buffer, req->output_buffer);
 	evcon->state = EVCON_WRITING;
 	ev__http_connection_write(evcon, send_done);
+}
+
+/*
+ * The connection is going away while the program still holds its first
+ * request (it has not finished its reply).  With a close callback the
+ * program is told and the request is freed after it, as in 1.4; without
+ * one it could not know, and would later touch a freed request: detach
+ * the request instead, so it stays valid until the program finishes the
+ * reply, which then frees it.
+ */
+static void
+release_held_request(struct evhttp_connection *evcon)
+{
+	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
+
+	if (req == NULL || evcon->closecb != NULL)
+		return;
+	if (evcon->state != EVCON_WAITING &&
+	    (evcon->state != EVCON_WRITING || req->userdone))
+		return;
+	ev__http_request_detach(req);
+	req->flags |= EV__REQ_ORPHAN;
+}
+
+/*
+ * Whether req lost its connection while the program held it; if so and
+ * finish is set, the program is done with it: free it.
+ */
+static int
+orphaned(struct evhttp_request *req, int finish)
+{
+	if (req->evcon != NULL || !(req->flags & EV__REQ_ORPHAN))
+		return 0;
+	if (finish)
+		evhttp_request_free(req);
+	return 1;
 }
 
 /* Whether the program may answer req now; warns if not. */
@@ -666,6 +721,12 @@ void
 evhttp_send_reply(struct evhttp_request *req, int code, const char *reason,
     struct evbuffer *databuf)
 {
+	if (orphaned(req, 0)) {
+		if (databuf != NULL)
+			evbuffer_drain(databuf, EVBUFFER_LENGTH(databuf));
+		orphaned(req, 1);
+		return;
+	}
 	if (!can_reply(req, __func__))
 		return;
 	set_response_code(req, code, reason);
@@ -701,6 +762,8 @@ send_error_page(struct evhttp_connection *evcon, struct evhttp_request *req,
 void
 evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
 {
+	if (orphaned(req, 1))
+		return;
 	if (!can_reply(req, __func__))
 		return;
 	send_error_page(req->evcon, req, error, reason);
@@ -712,6 +775,8 @@ evhttp_send_reply_start(struct evhttp_request *req, int code,
 {
 	struct evhttp_connection *evcon = req->evcon;
 
+	if (orphaned(req, 0))
+		return;		/* the pieces are dropped; the end frees it */
 	if (!can_reply(req, __func__))
 		return;
 	set_response_code(req, code, reason);
@@ -733,6 +798,10 @@ evhttp_send_reply_chunk(struct evhttp_request *req, struct evbuffer *databuf)
 	struct evhttp_connection *evcon = req->evcon;
 	size_t len = EVBUFFER_LENGTH(databuf);
 
+	if (orphaned(req, 0)) {
+		evbuffer_drain(databuf, len);
+		return;
+	}
 	if (evcon == NULL || evcon->state != EVCON_WRITING ||
 	    req->userdone || len == 0)
 		return;
@@ -741,11 +810,7 @@ evhttp_send_reply_chunk(struct evhttp_request *req, struct evbuffer *databuf)
 		evbuffer_drain(databuf, len);
 		return;
 	}
-	if (req->chunked)
-		evbuffer_add_printf(evcon->output_buffer, "%zx\r\n", len);
-	evbuffer_add_buffer(evcon->output_buffer, databuf);
-	if (req->chunked)
-		evbuffer_add(evcon->output_buffer, "\r\n", 2);
+	add_piece(evcon, req, databuf);
 	ev__http_connection_write(evcon, send_done);
 }
 
@@ -754,6 +819,8 @@ evhttp_send_reply_end(struct evhttp_request *req)
 {
 	struct evhttp_connection *evcon = req->evcon;
 
+	if (orphaned(req, 1))
+		return;
 	if (evcon == NULL || evcon->state != EVCON_WRITING || req->userdone)
 		return;
 	if (req->chunked)
@@ -769,6 +836,7 @@ ev__http_server_fail(struct evhttp_connection *evcon, int status)
 
 	if (status == 0 || evcon->state == EVCON_WAITING ||
 	    evcon->state == EVCON_WRITING || evcon->state == EVCON_LINGERING) {
+		release_held_request(evcon);
 		evhttp_connection_free(evcon);
 		return;
 	}
@@ -799,6 +867,8 @@ ev__http_server_timeout(struct evhttp_connection *evcon)
 	case EVCON_WAITING:
 		return;
 	default:
+		/* A reply stalled: the program may still be streaming it. */
+		release_held_request(evcon);
 		evhttp_connection_free(evcon);
 		return;
 	}

@@ -121,13 +121,24 @@ void evhttp_send_reply(struct evhttp_request *req, int code,
 /**
  * Start a reply whose body follows in pieces through
  * evhttp_send_reply_chunk(): chunked to an HTTP/1.1 client, streamed
- * until the connection closes to an HTTP/1.0 one.  If the client goes
- * away meanwhile, the connection's close callback runs and req is freed
- * (as in 1.4): stop sending then.
+ * until the connection closes to an HTTP/1.0 one.  Bytes already in
+ * req->output_buffer go out as the first piece.  If the client goes away
+ * meanwhile and the program set a close callback on the connection, that
+ * callback runs and req is freed after it (as in 1.4): stop sending then.
+ * Without a close callback req stays valid, with
+ * evhttp_request_get_connection(req) returning NULL and further pieces
+ * dropped, until evhttp_send_reply_end() frees it.  (The same holds for a
+ * request whose connection fails before the program has answered it.)
  */
 void evhttp_send_reply_start(struct evhttp_request *, int, const char *);
 
-/** Send (and empty) databuf as the next piece of a started reply. */
+/**
+ * Send (and empty) databuf as the next piece of a started reply.  Pieces
+ * wait in the connection's output buffer until the client reads them and
+ * nothing bounds that buffer, so a program streaming to a slow client
+ * should pace its pieces; a client that reads nothing for the write
+ * timeout (evhttp_set_timeout()) is disconnected.
+ */
 void evhttp_send_reply_chunk(struct evhttp_request *, struct evbuffer *);
 
 /** Finish a started reply.  req is freed once the reply is sent. */

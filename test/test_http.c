@@ -41,6 +41,11 @@ static struct {
 /* ---- server handlers ------------------------------------------------- */
 
 static void
+quiet_log(int severity, const char *msg)
+{
+}
+
+static void
 note_request(struct evhttp_request *req)
 {
 	const char *cl = evhttp_find_header(req->input_headers,
@@ -998,6 +1003,278 @@ test_request_api(void **state)
 	evhttp_connection_free(evcon);
 }
 
+/*
+ * /forever: a streaming reply whose program has no close callback and
+ * sends a piece every 5 ms.  When the client goes away the request must
+ * stay valid (detached: its connection is NULL) until the program ends
+ * it; ending it frees it.
+ */
+static struct {
+	int started, pieces, orphaned;
+} fv;
+
+static void
+forever_step_cb(int fd, short what, void *arg)
+{
+	struct later *l = arg;
+	struct timeval tv = { 0, 5000 };
+	struct evbuffer *buf;
+
+	if (evhttp_request_get_connection(l->req) == NULL) {
+		fv.orphaned = 1;
+		evhttp_send_reply_end(l->req);
+		free(l);
+		return;
+	}
+	buf = evbuffer_new();
+	while (EVBUFFER_LENGTH(buf) < 65536)
+		evbuffer_add(buf, "0123456789abcdef", 16);
+	evhttp_send_reply_chunk(l->req, buf);
+	evbuffer_free(buf);
+	fv.pieces++;
+	evtimer_add(&l->ev, &tv);
+}
+
+static void
+forever_cb(struct evhttp_request *req, void *arg)
+{
+	struct later *l = calloc(1, sizeof(*l));
+	struct timeval tv = { 0, 5000 };
+
+	note_request(req);
+	evhttp_send_reply_start(req, HTTP_OK, "OK");
+	fv.started = 1;
+	l->req = req;
+	evtimer_set(&l->ev, forever_step_cb, l);
+	event_base_set(base, &l->ev);
+	evtimer_add(&l->ev, &tv);
+}
+
+static void
+test_stream_client_gone(void **state)
+{
+	const char *q = "GET /forever HTTP/1.1\r\nHost: h\r\n\r\n";
+	int fd;
+
+	memset(&fv, 0, sizeof(fv));
+	evhttp_set_cb(http, "/forever", forever_cb, NULL);
+	fd = tu_connect_loopback(port);
+	assert_int_equal(write(fd, q, strlen(q)), (ssize_t)strlen(q));
+	assert_true(th_run_until(base, &fv.started, 5000));
+	/* Unread data: the close resets the connection. */
+	close(fd);
+	assert_true(th_run_until(base, &fv.orphaned, 5000));
+	assert_true(fv.pieces > 0);
+}
+
+/* Bytes the program put in output_buffer before evhttp_send_reply_start. */
+static void
+early_cb(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *buf = evbuffer_new();
+
+	note_request(req);
+	evbuffer_add_printf(req->output_buffer, "early|");
+	evhttp_send_reply_start(req, HTTP_OK, "OK");
+	evbuffer_add_printf(buf, "late|");
+	evhttp_send_reply_chunk(req, buf);
+	evhttp_send_reply_end(req);
+	evbuffer_free(buf);
+}
+
+static void
+test_stream_prefilled_buffer(void **state)
+{
+	struct evhttp_connection *evcon = client();
+	struct th_result r = { 0 };
+
+	evhttp_set_cb(http, "/early", early_cb, NULL);
+	request(evcon, EVHTTP_REQ_GET, "/early", NULL, &r);
+	assert_int_equal(r.code, 200);
+	assert_int_equal(r.chunked, 1);
+	assert_string_equal(r.body, "early|late|");
+	th_result_clear(&r);
+	/* The connection is still in step. */
+	request(evcon, EVHTTP_REQ_GET, "/hello", NULL, &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(r.body, "hello");
+	th_result_clear(&r);
+	evhttp_connection_free(evcon);
+}
+
+/*
+ * A fake server for the client tests: connection i gets replies[i] once
+ * its request's header block is in, then (if close_after) is closed.
+ */
+struct fake {
+	int lfd;
+	struct event ev_accept;
+	int nconns;
+	const char *replies[4];
+	size_t lens[4];
+	int close_after;
+	struct fake_conn {
+		int fd;
+		struct event ev;
+		char in[4096];
+		size_t inlen;
+		struct fake *f;
+		int i;
+	} conns[4];
+};
+
+static void
+fake_read_cb(int fd, short what, void *arg)
+{
+	struct fake_conn *c = arg;
+	struct fake *f = c->f;
+	ssize_t n, off;
+
+	n = read(fd, c->in + c->inlen, sizeof(c->in) - 1 - c->inlen);
+	if (n <= 0) {
+		event_del(&c->ev);
+		close(fd);
+		c->fd = -1;
+		return;
+	}
+	c->inlen += (size_t)n;
+	c->in[c->inlen] = '\0';
+	if (strstr(c->in, "\r\n\r\n") == NULL)
+		return;
+	c->inlen = 0;
+	for (off = 0; off < (ssize_t)f->lens[c->i]; off += n) {
+		n = write(fd, f->replies[c->i] + off, f->lens[c->i] - off);
+		if (n <= 0)
+			break;
+	}
+	if (f->close_after) {
+		event_del(&c->ev);
+		close(fd);
+		c->fd = -1;
+	}
+}
+
+static void
+fake_accept_cb(int fd, short what, void *arg)
+{
+	struct fake *f = arg;
+	struct fake_conn *c;
+	int nfd = accept(fd, NULL, NULL);
+
+	if (nfd == -1)
+		return;
+	if (f->nconns == 4) {
+		close(nfd);
+		return;
+	}
+	c = &f->conns[f->nconns];
+	c->i = f->nconns++;
+	c->fd = nfd;
+	c->f = f;
+	event_set(&c->ev, nfd, EV_READ | EV_PERSIST, fake_read_cb, c);
+	event_base_set(base, &c->ev);
+	event_add(&c->ev, NULL);
+}
+
+static unsigned short
+fake_start(struct fake *f)
+{
+	unsigned short fport;
+
+	f->lfd = tu_listen_loopback(&fport);
+	event_set(&f->ev_accept, f->lfd, EV_READ | EV_PERSIST,
+	    fake_accept_cb, f);
+	event_base_set(base, &f->ev_accept);
+	event_add(&f->ev_accept, NULL);
+	return fport;
+}
+
+static void
+fake_stop(struct fake *f)
+{
+	int i;
+
+	event_del(&f->ev_accept);
+	close(f->lfd);
+	for (i = 0; i < f->nconns; i++) {
+		if (f->conns[i].fd == -1)
+			continue;
+		event_del(&f->conns[i].ev);
+		close(f->conns[i].fd);
+	}
+}
+
+static void
+fake_request(struct evhttp_connection *evcon, struct th_result *r)
+{
+	struct evhttp_request *req = evhttp_request_new(th_result_cb, r);
+
+	assert_int_equal(evhttp_make_request(evcon, req, EVHTTP_REQ_GET,
+	    "/"), 0);
+	assert_true(th_run_until(base, &r->done, 5000));
+}
+
+/*
+ * A hostile server: bytes after a response are never taken as the next
+ * response, bad framing fails the request, and the connection then
+ * starts afresh for the next one.
+ */
+static void
+test_client_hostile_server(void **state)
+{
+	static const char injected[] = "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 5\r\n\r\nhello"
+	    "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\ninjected";
+	static const char conflict[] = "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "3\r\nabc\r\n0\r\n\r\n";
+	static const char good[] = "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 4\r\n\r\ngood";
+	struct fake f;
+	struct evhttp_connection *evcon;
+	struct th_result r = { 0 };
+	char *huge;
+	size_t hlen = 100 * 1024;	/* over 64 KiB; fits in the socket */
+
+	memset(&f, 0, sizeof(f));
+	huge = malloc(hlen);
+	assert_non_null(huge);
+	memset(huge, 'a', hlen);
+	memcpy(huge, "HTTP/1.1 200 OK\r\nX: ", 20);
+	f.replies[0] = injected;
+	f.lens[0] = sizeof(injected) - 1;
+	f.replies[1] = conflict;
+	f.lens[1] = sizeof(conflict) - 1;
+	f.replies[2] = huge;
+	f.lens[2] = hlen;
+	f.replies[3] = good;
+	f.lens[3] = sizeof(good) - 1;
+	evcon = evhttp_connection_new("127.0.0.1", fake_start(&f));
+	evhttp_connection_set_base(evcon, base);
+	event_set_log_callback(quiet_log);
+
+	fake_request(evcon, &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(r.body, "hello");
+	th_result_clear(&r);
+	fake_request(evcon, &r);		/* new connection: not "injected" */
+	assert_int_equal(r.code, -1);
+	th_result_clear(&r);
+	fake_request(evcon, &r);		/* headers over the limit */
+	assert_int_equal(r.code, -1);
+	th_result_clear(&r);
+	fake_request(evcon, &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(r.body, "good");
+	th_result_clear(&r);
+	assert_int_equal(f.nconns, 4);
+
+	event_set_log_callback(NULL);
+	evhttp_connection_free(evcon);
+	fake_stop(&f);
+	free(huge);
+}
+
 int
 main(void)
 {
@@ -1051,6 +1328,12 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_api, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_stream_client_gone,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_prefilled_buffer,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_hostile_server,
+		    setup, teardown),
 	};
 
 	return TU_RUN_PER_BACKEND("http", tests);
