@@ -472,10 +472,11 @@ evbuffer_find(struct evbuffer *buf, const u_char *what, size_t len)
 
 /*
  * How much evbuffer_read() should ask the kernel for, given what FIONREAD
- * said is waiting (avail <= 0: it could not tell).
+ * said is waiting (avail <= 0: it could not tell) and the most this call
+ * may still take (limit, at most EVBUFFER_READ_MAX).
  */
 static size_t
-read_size(struct evbuffer *buf, int avail, int howmuch)
+read_size(struct evbuffer *buf, int avail, size_t limit)
 {
 	size_t n;
 
@@ -491,12 +492,8 @@ read_size(struct evbuffer *buf, int avail, int howmuch)
 			n = buf->totallen * 4;
 		if (n < EVBUFFER_READ_DEFAULT)
 			n = EVBUFFER_READ_DEFAULT;
-		if (n > EVBUFFER_READ_MAX)
-			n = EVBUFFER_READ_MAX;
 	}
-	if (howmuch >= 0 && (size_t)howmuch < n)
-		n = (size_t)howmuch;
-	return n;
+	return n < limit ? n : limit;
 }
 
 /*
@@ -505,15 +502,13 @@ read_size(struct evbuffer *buf, int avail, int howmuch)
  * FIONREAD call first, which saves a system call per read.
  */
 static size_t
-direct_size(const struct evbuffer *buf, int howmuch)
+direct_size(const struct evbuffer *buf, size_t limit)
 {
 	size_t room = tail_space(buf);
 
-	if (howmuch >= 0 && (size_t)howmuch <= room)
-		return (size_t)howmuch;
-	if (room < EVBUFFER_READ_DEFAULT)
-		return 0;
-	return room < EVBUFFER_READ_MAX ? room : EVBUFFER_READ_MAX;
+	if (limit <= room)
+		return limit;
+	return room < EVBUFFER_READ_DEFAULT ? 0 : room;
 }
 
 /* Append up to want bytes from fd; the buffer has room for them. */
@@ -527,16 +522,19 @@ read_tail(struct evbuffer *buf, int fd, size_t want)
 	return n;
 }
 
-/* Take more of what is waiting after a read that filled the buffer. */
+/*
+ * Take up to limit more bytes of what is waiting after a read that
+ * filled the buffer.  An error or EOF here is left for the next call.
+ */
 static void
-read_more(struct evbuffer *buf, int fd, int howmuch)
+read_more(struct evbuffer *buf, int fd, size_t limit)
 {
 	int avail = 0;
 	size_t want;
 
-	if (howmuch == 0 || ioctl(fd, FIONREAD, &avail) == -1 || avail <= 0)
+	if (ioctl(fd, FIONREAD, &avail) == -1 || avail <= 0)
 		return;
-	want = read_size(buf, avail, howmuch);
+	want = read_size(buf, avail, limit);
 	if (evbuffer_expand(buf, want) == 0)
 		(void)read_tail(buf, fd, want);
 }
@@ -544,31 +542,36 @@ read_more(struct evbuffer *buf, int fd, int howmuch)
 int
 evbuffer_read(struct evbuffer *buf, int fd, int howmuch)
 {
-	size_t oldoff = buf->off, want;
+	size_t oldoff = buf->off, want, limit, got;
 	ssize_t n;
 	int avail = 0;
 
 	if (howmuch == 0)
 		return 0;
-	if ((want = direct_size(buf, howmuch)) > 0) {
+	/* However much is waiting or asked for, one call takes READ_MAX. */
+	limit = howmuch < 0 || (size_t)howmuch > EVBUFFER_READ_MAX ?
+	    EVBUFFER_READ_MAX : (size_t)howmuch;
+	if ((want = direct_size(buf, limit)) > 0) {
 		if ((n = read_tail(buf, fd, want)) <= 0)
 			return (int)n;
 		/* Filled to the brim: more may be waiting. */
-		if ((size_t)n == want)
-			read_more(buf, fd, howmuch < 0 ? -1 : howmuch - (int)n);
+		if ((size_t)n == want && want < limit)
+			read_more(buf, fd, limit - want);
 	} else {
 		/* A small buffer reads READ_DEFAULT whatever is waiting. */
 		if (buf->totallen > EVBUFFER_READ_DEFAULT / 4 &&
 		    ioctl(fd, FIONREAD, &avail) == -1)
 			avail = 0;
-		want = read_size(buf, avail, howmuch);
+		want = read_size(buf, avail, limit);
 		if (evbuffer_expand(buf, want) == -1)
 			return -1;
 		if ((n = read_tail(buf, fd, want)) <= 0)
 			return (int)n;
 	}
+	/* Counted before the callback, which may drain or free buf. */
+	got = buf->off - oldoff;
 	notify(buf, oldoff);
-	return (int)(buf->off - oldoff);
+	return (int)got;
 }
 
 int

@@ -221,10 +221,24 @@ bufferevent_setfd(struct bufferevent *bufev, int fd)
 int
 bufferevent_base_set(struct event_base *base, struct bufferevent *bufev)
 {
-	bufev->ev_base = base;
-	if (event_base_set(base, &bufev->ev_read) == -1)
+	const short any = EV_READ | EV_WRITE | EV_TIMEOUT;
+
+	/*
+	 * A pending event cannot change bases (1.4 moved it anyway and
+	 * corrupted both bases).  Check both first, so a refusal leaves
+	 * the bufferevent wholly on its old base.
+	 */
+	if (base == NULL || event_pending(&bufev->ev_read, any, NULL) ||
+	    event_pending(&bufev->ev_write, any, NULL)) {
+		event_warnx("%s: disable the bufferevent before moving it",
+		    __func__);
 		return -1;
-	return event_base_set(base, &bufev->ev_write);
+	}
+	if (event_base_set(base, &bufev->ev_read) == -1 ||
+	    event_base_set(base, &bufev->ev_write) == -1)
+		return -1;
+	bufev->ev_base = base;
+	return 0;
 }
 
 int

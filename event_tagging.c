@@ -17,7 +17,9 @@
  * than a 32-bit value needs, an integer of more than 8 nibbles, a length
  * beyond the data and a payload that does not hold exactly its value are
  * all errors (-1), found before anything is consumed or allocated, and a
- * failed call leaves the source buffer as it was.  No global scratch
+ * failed call leaves the source buffer as it was.  A string payload with
+ * a NUL byte inside is refused too, since the C string would silently
+ * lose its tail.  No global scratch
  * buffer is used, so evtag_init() is optional and threads may marshal
  * concurrently into their own buffers.
  */
@@ -334,6 +336,14 @@ evtag_unmarshal_string(struct evbuffer *evbuf, ev_uint32_t need_tag,
 
 	if ((p = payload_of(evbuf, need_tag, &it)) == NULL)
 		return -1;
+	/*
+	 * A NUL inside would hand the caller a shorter string than was
+	 * sent ("admin\0..." read as "admin"); 1.4 allowed it.
+	 */
+	if (it.len > 0 && memchr(p, '\0', it.len) != NULL) {
+		event_warnx("%s: string holds a NUL byte", __func__);
+		return -1;
+	}
 	/* The payload is in the buffer, so this allocation is bounded. */
 	if ((s = malloc((size_t)it.len + 1)) == NULL) {
 		event_warn("%s: malloc", __func__);

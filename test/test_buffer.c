@@ -5,6 +5,7 @@
  */
 #include <sys/types.h>
 #include <sys/time.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <errno.h>
 #include <limits.h>
@@ -614,6 +615,16 @@ test_callback_may_change_buffer(void **state)
 	assert_contents(buf, "def", 3);
 }
 
+/* Bytes waiting unread in a socket. */
+static int
+pending_bytes_of(int fd)
+{
+	int n = -1;
+
+	assert_int_equal(ioctl(fd, FIONREAD, &n), 0);
+	return n;
+}
+
 static void
 test_read_and_write_fd(void **state)
 {
@@ -810,6 +821,388 @@ test_remove_and_drain_beyond_length(void **state)
 	assert_contents(buf, "", 0);
 }
 
+/* Free space after the data. */
+static size_t
+room_of(const struct evbuffer *b)
+{
+	return b->totallen - b->misalign - b->off;
+}
+
+/* Byte i of the pattern the read tests send. */
+#define PAT(i) ((u_char)((i) * 7 + ((i) >> 9)))
+
+/* A regular file of n pattern bytes, positioned at its start. */
+static FILE *
+pattern_file(size_t n)
+{
+	FILE *f = tmpfile();
+	size_t i;
+
+	assert_non_null(f);
+	for (i = 0; i < n; i++)
+		assert_int_not_equal(putc(PAT(i), f), EOF);
+	assert_int_equal(fflush(f), 0);
+	assert_int_equal(lseek(fileno(f), 0, SEEK_SET), 0);
+	return f;
+}
+
+/* Send n pattern bytes, starting at pattern index from, into fd. */
+static void
+send_pattern(int fd, size_t from, size_t n)
+{
+	u_char chunk[4096];
+	size_t i, k;
+
+	while (n > 0) {
+		k = n < sizeof(chunk) ? n : sizeof(chunk);
+		for (i = 0; i < k; i++)
+			chunk[i] = PAT(from + i);
+		assert_int_equal(write(fd, chunk, k), (ssize_t)k);
+		from += k;
+		n -= k;
+	}
+}
+
+/* The buffer holds head (hlen bytes) then pattern bytes [0, n). */
+static void
+assert_head_and_pattern(const char *head, size_t hlen, size_t n)
+{
+	const u_char *p = EVBUFFER_DATA(buf);
+	size_t i;
+
+	assert_int_equal(EVBUFFER_LENGTH(buf), hlen + n);
+	assert_memory_equal(p, head, hlen);
+	for (i = 0; i < n; i++)
+		if (p[hlen + i] != PAT(i))
+			fail_msg("byte %zu: %02x, want %02x", i, p[hlen + i],
+			    PAT(i));
+}
+
+/*
+ * The direct read path: a buffer with room reads straight into it, and
+ * only a read that fills the room asks the kernel what else waits.
+ */
+static void
+test_read_direct_path(void **state)
+{
+	int fds[2];
+	size_t r, got, sent;
+	struct cbrec rec = { 0 };
+
+	tu_socketpair(fds);
+	ADD(buf, "head");
+	assert_int_equal(evbuffer_expand(buf, 8192), 0);
+	r = room_of(buf);
+	assert_true(r >= 8192);
+	evbuffer_setcb(buf, record_cb, &rec);
+
+	/* Nothing waiting: EAGAIN, nothing changed, no callback. */
+	errno = 0;
+	assert_int_equal(evbuffer_read(buf, fds[1], -1), -1);
+	assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+	assert_contents(buf, "head", 4);
+	assert_int_equal(rec.calls, 0);
+
+	/* More waits than there is room for. */
+	sent = 2 * r + 300;
+	send_pattern(fds[0], 0, sent);
+
+	/* howmuch smaller than the room: exactly howmuch. */
+	assert_int_equal(evbuffer_read(buf, fds[1], 100), 100);
+	assert_int_equal(rec.calls, 1);
+	assert_call(&rec, 0, 4, 104);
+	got = 100;
+	assert_head_and_pattern("head", 4, got);
+
+	/* howmuch equal to the room: exactly the room, nothing more. */
+	r = room_of(buf);
+	assert_int_equal(evbuffer_read(buf, fds[1], (int)r), (int)r);
+	got += r;
+	assert_int_equal(room_of(buf), 0);
+	assert_head_and_pattern("head", 4, got);
+
+	/* howmuch larger than the room: more than the room, not more
+	 * than howmuch. */
+	evbuffer_drain(buf, 4);
+	assert_int_equal(evbuffer_expand(buf, 5000), 0);
+	r = room_of(buf);
+	assert_int_equal(evbuffer_read(buf, fds[1], (int)r + 50),
+	    (int)r + 50);
+	got += r + 50;
+	assert_head_and_pattern("", 0, got);
+
+	/* A read that exactly fills the room with more waiting: the rest
+	 * comes in the same call. */
+	evbuffer_setcb(buf, NULL, NULL);
+	assert_int_equal(evbuffer_expand(buf, 8192), 0);
+	r = room_of(buf);
+	assert_int_equal(pending_bytes_of(fds[1]), (int)(sent - got));
+	if (sent - got < r + 1000) {
+		send_pattern(fds[0], sent, r + 1000 - (sent - got));
+		sent = got + r + 1000;
+	}
+	assert_int_equal(evbuffer_read(buf, fds[1], -1), (int)(sent - got));
+	assert_head_and_pattern("", 0, sent);
+	assert_int_equal(pending_bytes_of(fds[1]), 0);
+
+	/* EOF through the direct path. */
+	assert_true(room_of(buf) >= 4096);
+	close(fds[0]);
+	assert_int_equal(evbuffer_read(buf, fds[1], -1), 0);
+	close(fds[1]);
+}
+
+/* A read that exactly fills the room, and nothing else waits. */
+static void
+test_read_direct_exact_fill(void **state)
+{
+	FILE *f;
+	size_t r;
+
+	assert_int_equal(evbuffer_expand(buf, 8192), 0);
+	r = room_of(buf);
+	f = pattern_file(r);
+	assert_int_equal(evbuffer_read(buf, fileno(f), -1), (int)r);
+	assert_head_and_pattern("", 0, r);
+	assert_int_equal(evbuffer_read(buf, fileno(f), -1), 0);
+	fclose(f);
+
+	/* Room, then more than the room waiting: all of it. */
+	evbuffer_drain(buf, EVBUFFER_LENGTH(buf));
+	r = room_of(buf);
+	f = pattern_file(r + 100);
+	assert_int_equal(evbuffer_read(buf, fileno(f), -1), (int)r + 100);
+	assert_head_and_pattern("", 0, r + 100);
+	fclose(f);
+}
+
+/* However much waits and however large the room, one read takes 1 MiB. */
+static void
+test_read_cap_one_mib(void **state)
+{
+	const size_t mib = 1024 * 1024;
+	FILE *f = pattern_file(5 * mib);
+	int fd = fileno(f);
+
+	/* A room larger than the cap. */
+	assert_int_equal(evbuffer_expand(buf, 2 * mib), 0);
+	assert_int_equal(evbuffer_read(buf, fd, -1), (int)mib);
+	assert_head_and_pattern("", 0, mib);
+
+	/* A room smaller than the cap, filled: the rest up to the cap. */
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	evbuffer_free(buf);
+	buf = evbuffer_new();
+	assert_non_null(buf);
+	assert_int_equal(evbuffer_expand(buf, 300 * 1024), 0);
+	assert_true(room_of(buf) < mib);
+	assert_int_equal(evbuffer_read(buf, fd, -1), (int)mib);
+	assert_head_and_pattern("", 0, mib);
+
+	/* An explicit howmuch above the cap is capped too. */
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	evbuffer_drain(buf, EVBUFFER_LENGTH(buf));
+	assert_int_equal(evbuffer_expand(buf, 4 * mib), 0);
+	assert_int_equal(evbuffer_read(buf, fd, (int)(3 * mib)), (int)mib);
+	assert_head_and_pattern("", 0, mib);
+	fclose(f);
+}
+
+/* A callback that empties the buffer it is told about. */
+static void
+drain_all_cb(struct evbuffer *b, size_t oldlen, size_t newlen, void *arg)
+{
+	size_t *seen = arg;
+
+	*seen += newlen > oldlen ? newlen - oldlen : 0;
+	evbuffer_drain(b, EVBUFFER_LENGTH(b));
+}
+
+static void
+test_read_result_with_draining_callback(void **state)
+{
+	int fds[2];
+	size_t seen = 0;
+
+	tu_socketpair(fds);
+	evbuffer_setcb(buf, drain_all_cb, &seen);
+	/* Through the small-buffer path, then through the direct path. */
+	assert_int_equal(write(fds[0], "12345", 5), 5);
+	assert_int_equal(evbuffer_read(buf, fds[1], -1), 5);
+	assert_int_equal(seen, 5);
+	assert_int_equal(evbuffer_expand(buf, 8192), 0);
+	assert_int_equal(write(fds[0], "678", 3), 3);
+	assert_int_equal(evbuffer_read(buf, fds[1], -1), 3);
+	assert_int_equal(seen, 8);
+	assert_contents(buf, "", 0);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* A callback that frees the buffer it is told about. */
+static void
+free_cb(struct evbuffer *b, size_t oldlen, size_t newlen, void *arg)
+{
+	(*(int *)arg)++;
+	evbuffer_free(b);
+}
+
+/* A buffer holding "line\nmore" whose callback frees it. */
+static struct evbuffer *
+doomed(int *calls)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	assert_non_null(b);
+	assert_int_equal(evbuffer_add(b, "line\nmore", 9), 0);
+	evbuffer_setcb(b, free_cb, calls);
+	return b;
+}
+
+static void
+test_callback_may_free_buffer(void **state)
+{
+	struct evbuffer *other = evbuffer_new();
+	int calls = 0, fds[2], i;
+	char out[4], sink[16];
+
+	assert_non_null(other);
+	tu_socketpair(fds);
+	assert_int_equal(evbuffer_add(doomed(&calls), "x", 1), 0);
+	evbuffer_drain(doomed(&calls), 2);
+	assert_int_equal(evbuffer_remove(doomed(&calls), out, 3), 3);
+	free(evbuffer_readline(doomed(&calls)));
+	free(evbuffer_readln(doomed(&calls), NULL, EVBUFFER_EOL_LF));
+	assert_int_equal(evbuffer_add_printf(doomed(&calls), "%d", 7), 1);
+	assert_int_equal(evbuffer_write(doomed(&calls), fds[0]), 9);
+	assert_int_equal(read(fds[1], sink, sizeof(sink)), 9);
+	assert_int_equal(write(fds[0], "abc", 3), 3);
+	assert_int_equal(evbuffer_read(doomed(&calls), fds[1], -1), 3);
+	assert_int_equal(write(fds[0], "abc", 3), 3);
+	{
+		struct evbuffer *b = doomed(&calls);
+
+		assert_int_equal(evbuffer_expand(b, 8192), 0);
+		assert_int_equal(evbuffer_read(b, fds[1], -1), 3);
+	}
+	/* Moving out of a buffer whose callback frees it, both ways. */
+	for (i = 0; i < 2; i++) {
+		evbuffer_drain(other, EVBUFFER_LENGTH(other));
+		if (i == 1)
+			ADD(other, "x");
+		assert_int_equal(evbuffer_add_buffer(other, doomed(&calls)),
+		    0);
+		assert_int_equal(EVBUFFER_LENGTH(other), 9 + (size_t)i);
+	}
+	/* Moving into a buffer whose callback frees it, both ways. */
+	for (i = 0; i < 2; i++) {
+		struct evbuffer *b = evbuffer_new();
+
+		assert_non_null(b);
+		if (i == 1)
+			ADD(b, "w");
+		evbuffer_setcb(b, free_cb, &calls);
+		ADD(other, "yz");
+		assert_int_equal(evbuffer_add_buffer(b, other), 0);
+		assert_int_equal(EVBUFFER_LENGTH(other), 0);
+	}
+	assert_int_equal(calls, 13);
+	evbuffer_free(other);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static void
+test_printf_at_room_boundaries(void **state)
+{
+	char text[257];
+	size_t len, r;
+	int n;
+
+	memset(text, 'p', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	/* Output one shorter than, equal to and longer than the room
+	 * (the room must also hold vsnprintf's NUL). */
+	for (len = 60; len < 70; len++) {
+		evbuffer_free(buf);
+		buf = evbuffer_new();
+		assert_non_null(buf);
+		assert_int_equal(evbuffer_expand(buf, 256), 0);
+		assert_int_equal(evbuffer_add(buf, text,
+		    buf->totallen - 64), 0);
+		r = room_of(buf);
+		assert_int_equal(r, 64);
+		n = evbuffer_add_printf(buf, "%.*s", (int)len, text);
+		assert_int_equal(n, (int)len);
+		assert_int_equal(EVBUFFER_LENGTH(buf), 192 + len);
+		assert_memory_equal(EVBUFFER_DATA(buf) + 192, text, len);
+		assert_true(buf->misalign + buf->off <= buf->totallen);
+	}
+}
+
+static void
+test_readln_cr_at_end(void **state)
+{
+	char *line;
+
+	/* ANY and readline (1.4): a CR ends the line at once, so an LF
+	 * arriving later is an empty line of its own. */
+	ADD(buf, "abc\r");
+	expect_line(EVBUFFER_EOL_ANY, "abc", 3);
+	ADD(buf, "\ndef\n");
+	expect_line(EVBUFFER_EOL_ANY, "", 0);
+	expect_line(EVBUFFER_EOL_ANY, "def", 3);
+	ADD(buf, "ghi\r");
+	line = evbuffer_readline(buf);
+	assert_string_equal(line, "ghi");
+	free(line);
+	ADD(buf, "\n");
+	line = evbuffer_readline(buf);
+	assert_string_equal(line, "");
+	free(line);
+	assert_contents(buf, "", 0);
+
+	/* CRLF and CRLF_STRICT wait for the byte after the CR. */
+	ADD(buf, "jk\r");
+	expect_line(EVBUFFER_EOL_CRLF, NULL, 0);
+	expect_line(EVBUFFER_EOL_CRLF_STRICT, NULL, 0);
+	ADD(buf, "\n");
+	expect_line(EVBUFFER_EOL_CRLF_STRICT, "jk", 2);
+	ADD(buf, "lm\r");
+	expect_line(EVBUFFER_EOL_CRLF, NULL, 0);
+	ADD(buf, "\n");
+	expect_line(EVBUFFER_EOL_CRLF, "lm", 2);
+	/* LF keeps the CR as data. */
+	ADD(buf, "no\r");
+	expect_line(EVBUFFER_EOL_LF, NULL, 0);
+	ADD(buf, "\n");
+	expect_line(EVBUFFER_EOL_LF, "no\r", 3);
+	/* A lone CR byte. */
+	ADD(buf, "\r");
+	expect_line(EVBUFFER_EOL_CRLF, NULL, 0);
+	expect_line(EVBUFFER_EOL_CRLF_STRICT, NULL, 0);
+	expect_line(EVBUFFER_EOL_LF, NULL, 0);
+	expect_line(EVBUFFER_EOL_ANY, "", 0);
+	assert_contents(buf, "", 0);
+}
+
+static void
+test_write_empty(void **state)
+{
+	int fds[2];
+
+	tu_socketpair(fds);
+	/* Never allocated, and emptied: nothing is sent, no error. */
+	assert_null(buf->orig_buffer);
+	assert_int_equal(evbuffer_write(buf, fds[0]), 0);
+	ADD(buf, "z");
+	evbuffer_drain(buf, 1);
+	assert_int_equal(evbuffer_write(buf, fds[0]), 0);
+	assert_int_equal(pending_bytes_of(fds[1]), 0);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int
 main(void)
 {
@@ -840,6 +1233,14 @@ main(void)
 		T(test_write_to_closed_peer),
 		T(test_hostile_sizes),
 		T(test_remove_and_drain_beyond_length),
+		T(test_read_direct_path),
+		T(test_read_direct_exact_fill),
+		T(test_read_cap_one_mib),
+		T(test_read_result_with_draining_callback),
+		T(test_callback_may_free_buffer),
+		T(test_printf_at_room_boundaries),
+		T(test_readln_cr_at_end),
+		T(test_write_empty),
 #undef T
 	};
 

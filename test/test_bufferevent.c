@@ -64,6 +64,7 @@ struct side {
 	struct bufferevent *bev;
 	int reads, writes, errors;
 	short what;			/* last errorcb flags */
+	int err;			/* errno at the last errorcb */
 	size_t maxin;			/* largest input seen by readcb */
 	size_t out_at_write;		/* output length at last writecb */
 	struct evbuffer *got;		/* data readcb took, if collecting */
@@ -109,6 +110,7 @@ side_errorcb(struct bufferevent *bev, short what, void *arg)
 	struct side *s = arg;
 
 	assert_ptr_equal(bev, s->bev);
+	s->err = errno;
 	s->errors++;
 	s->what = what;
 	if (s->free_in == FREE_IN_ERROR) {
@@ -727,6 +729,7 @@ test_peer_reset(void **state)
 	assert_int_equal(bufferevent_write(w.bev, big, sizeof(big)), 0);
 	assert_true(run_until(has_error, &w, 5000));
 	assert_int_equal(w.what, EVBUFFER_WRITE | EVBUFFER_ERROR);
+	assert_true(w.err == EPIPE || w.err == ECONNRESET);
 	assert_int_equal(w.writes, 0);
 	side_close(&w);
 	close(wfd);
@@ -853,6 +856,280 @@ test_global_base(void **state)
 	close(fds[1]);
 }
 
+/* A peer that sends one byte per tick, while ticks remain. */
+struct drip {
+	struct event ev;
+	int fd, left;
+	int64_t last;		/* when the last byte went */
+};
+
+static void
+drip_cb(int fd, short what, void *arg)
+{
+	struct drip *d = arg;
+	struct timeval tv = { 0, 300000 };
+
+	assert_int_equal(write(d->fd, "d", 1), 1);
+	d->last = tu_now_usec();
+	if (--d->left > 0)
+		event_add(&d->ev, &tv);
+}
+
+static void
+test_traffic_resets_read_timeout(void **state)
+{
+	struct side s;
+	struct drip d;
+	struct timeval tv = { 0, 300000 };
+	int fds[2];
+	int64_t start;
+
+	tu_socketpair(fds);
+	side_open(&s, fds[1]);
+	s.collect = 1;
+	bufferevent_settimeout(s.bev, 1, 0);
+	assert_int_equal(bufferevent_enable(s.bev, EV_READ), 0);
+
+	/* A byte every 0.3 s for 2.4 s: slower than nothing, faster than
+	 * the 1 s timeout, so the timeout never fires. */
+	memset(&d, 0, sizeof(d));
+	d.fd = fds[0];
+	d.left = 8;
+	evtimer_set(&d.ev, drip_cb, &d);
+	event_base_set(tu_base, &d.ev);
+	assert_int_equal(event_add(&d.ev, &tv), 0);
+	start = tu_now_usec();
+	assert_true(run_until(has_error, &s, 5000));
+	/* It fired only once the peer fell silent, a second later. */
+	assert_int_equal(d.left, 0);
+	assert_int_equal(EVBUFFER_LENGTH(s.got), 8);
+	assert_int_equal(s.what, EVBUFFER_READ | EVBUFFER_TIMEOUT);
+	assert_int_equal(s.errors, 1);
+	assert_true(tu_now_usec() - start >= 2400000);
+	assert_true(tu_now_usec() - d.last >= 900000);
+	side_close(&s);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* readcb turns reading off; writecb turns it back on. */
+static void
+toggle_readcb(struct bufferevent *bev, void *arg)
+{
+	struct side *s = arg;
+
+	s->reads++;
+	assert_int_equal(bufferevent_disable(bev, EV_READ), 0);
+	assert_int_equal(bufferevent_write(bev, "w", 1), 0);
+}
+
+static void
+toggle_writecb(struct bufferevent *bev, void *arg)
+{
+	struct side *s = arg;
+
+	s->writes++;
+	if (s->writes == 1) {
+		/* Nothing new is read while reading is off. */
+		assert_int_equal(EVBUFFER_LENGTH(bev->input), 1);
+		assert_int_equal(bufferevent_enable(bev, EV_READ), 0);
+	}
+}
+
+static void
+test_enable_disable_in_callbacks(void **state)
+{
+	struct side s;
+	int fds[2];
+
+	tu_socketpair(fds);
+	memset(&s, 0, sizeof(s));
+	s.bev = bufferevent_new(fds[1], toggle_readcb, toggle_writecb,
+	    side_errorcb, &s);
+	assert_non_null(s.bev);
+	assert_int_equal(bufferevent_base_set(tu_base, s.bev), 0);
+	/* With a read timeout, which disabling must also cancel. */
+	bufferevent_settimeout(s.bev, 1, 0);
+	assert_int_equal(bufferevent_enable(s.bev, EV_READ), 0);
+	assert_int_equal(write(fds[0], "a", 1), 1);
+	assert_true(run_until(has_read, &s, 5000));
+	assert_int_equal(write(fds[0], "b", 1), 1);
+	assert_false(event_pending(&s.bev->ev_read, EV_READ | EV_TIMEOUT,
+	    NULL));
+	assert_true(run_until(has_written, &s, 5000));
+	/* Re-enabled from writecb: the second byte arrives. */
+	assert_true(event_pending(&s.bev->ev_read, EV_READ, NULL));
+	s.reads = 0;
+	assert_true(run_until(has_read, &s, 5000));
+	assert_int_equal(EVBUFFER_LENGTH(s.bev->input), 2);
+	assert_int_equal(s.errors, 0);
+	bufferevent_free(s.bev);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static void
+test_free_with_write_pending(void **state)
+{
+	struct side s;
+	int fds[2];
+	char *data = calloc(1, 1024 * 1024);
+
+	assert_non_null(data);
+	tu_socketpair(fds);
+	/* From outside the loop, with output queued and a timeout armed. */
+	side_open(&s, fds[0]);
+	bufferevent_settimeout(s.bev, 5, 5);
+	assert_int_equal(bufferevent_enable(s.bev, EV_READ), 0);
+	assert_int_equal(bufferevent_write(s.bev, data, 1024 * 1024), 0);
+	run_ready(2);
+	assert_true(event_pending(&s.bev->ev_write, EV_WRITE, NULL));
+	side_close(&s);
+	run_ready(3);
+	close(fds[0]);
+	close(fds[1]);
+
+	/* From readcb, while the write event is pending. */
+	tu_socketpair(fds);
+	side_open(&s, fds[1]);
+	s.free_in = FREE_IN_READ;
+	assert_int_equal(bufferevent_enable(s.bev, EV_READ), 0);
+	assert_int_equal(bufferevent_write(s.bev, data, 1024 * 1024), 0);
+	assert_int_equal(write(fds[0], "r", 1), 1);
+	assert_true(run_until(freed, &s, 5000));
+	run_ready(3);
+	side_close(&s);
+	close(fds[0]);
+	close(fds[1]);
+	free(data);
+}
+
+static void
+test_watermark_changes_while_paused(void **state)
+{
+	struct slow sl;
+	int fds[2];
+
+	tu_socketpair(fds);
+	side_open(&sl.s, fds[1]);
+	bufferevent_setwatermark(sl.s.bev, EV_READ, 0, 100);
+	assert_int_equal(bufferevent_enable(sl.s.bev, EV_READ), 0);
+	assert_int_equal(stuff(fds[0], 1000, 'w'), 1000);
+	assert_true(run_until(slow_paused, &sl, 5000));
+	assert_int_equal(EVBUFFER_LENGTH(sl.s.bev->input), 100);
+
+	/* Lowered, or raised but still not above what is held: paused. */
+	bufferevent_setwatermark(sl.s.bev, EV_READ, 0, 50);
+	assert_false(event_pending(&sl.s.bev->ev_read, EV_READ, NULL));
+	bufferevent_setwatermark(sl.s.bev, EV_READ, 0, 100);
+	assert_false(event_pending(&sl.s.bev->ev_read, EV_READ, NULL));
+	/* Changing only the write marks changes nothing for reading. */
+	bufferevent_setwatermark(sl.s.bev, EV_WRITE, 0, 0);
+	assert_false(event_pending(&sl.s.bev->ev_read, EV_READ, NULL));
+
+	/* Raised while reading is disabled: it stays off... */
+	assert_int_equal(bufferevent_disable(sl.s.bev, EV_READ), 0);
+	bufferevent_setwatermark(sl.s.bev, EV_READ, 0, 300);
+	assert_false(event_pending(&sl.s.bev->ev_read, EV_READ, NULL));
+	run_ready(3);
+	assert_int_equal(EVBUFFER_LENGTH(sl.s.bev->input), 100);
+	/* ...until enabled, and then reads to the new mark. */
+	assert_int_equal(bufferevent_enable(sl.s.bev, EV_READ), 0);
+	sl.s.reads = 0;
+	assert_true(run_until(slow_paused, &sl, 5000));
+	assert_int_equal(EVBUFFER_LENGTH(sl.s.bev->input), 300);
+	assert_int_equal(pending_bytes(fds[1]), 700);
+	side_close(&sl.s);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static void
+test_setfd_while_pending(void **state)
+{
+	struct side s;
+	int a[2], b[2];
+	char in[16];
+
+	tu_socketpair(a);
+	tu_socketpair(b);
+	side_open(&s, a[1]);
+	bufferevent_settimeout(s.bev, 1, 1);
+	assert_int_equal(bufferevent_enable(s.bev, EV_READ | EV_WRITE), 0);
+	assert_int_equal(bufferevent_write(s.bev, "queued", 6), 0);
+	assert_true(event_pending(&s.bev->ev_read, EV_READ, NULL));
+	assert_true(event_pending(&s.bev->ev_write, EV_WRITE, NULL));
+
+	/* Nothing stays armed on the old fd, timeouts included. */
+	bufferevent_setfd(s.bev, b[1]);
+	assert_false(event_pending(&s.bev->ev_read,
+	    EV_READ | EV_WRITE | EV_TIMEOUT, NULL));
+	assert_false(event_pending(&s.bev->ev_write,
+	    EV_READ | EV_WRITE | EV_TIMEOUT, NULL));
+	assert_int_equal(write(a[0], "old", 3), 3);
+	run_ready(3);
+	assert_int_equal(s.reads + s.errors, 0);
+	assert_int_equal(pending_bytes(a[0]), 0);
+
+	/* As in 1.4 the program re-enables; the queued data then goes to
+	 * the new fd and reading uses it. */
+	assert_int_equal(bufferevent_enable(s.bev, EV_READ | EV_WRITE), 0);
+	assert_int_equal(write(b[0], "new", 3), 3);
+	assert_true(run_until(has_read, &s, 5000));
+	assert_true(run_until(has_written, &s, 5000));
+	assert_memory_equal(EVBUFFER_DATA(s.bev->input), "new", 3);
+	assert_int_equal(read(b[0], in, sizeof(in)), 6);
+	assert_memory_equal(in, "queued", 6);
+	assert_int_equal(pending_bytes(a[1]), 3);
+	side_close(&s);
+	close(a[0]);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
+}
+
+static void
+test_base_set_after_enable(void **state)
+{
+	struct event_base *other = event_base_new();
+	struct side s;
+	int fds[2];
+
+	assert_non_null(other);
+	tu_socketpair(fds);
+	side_open(&s, fds[1]);
+	assert_int_equal(bufferevent_enable(s.bev, EV_READ), 0);
+
+	/* Pending events cannot move: refused, and nothing half moved. */
+	assert_int_equal(bufferevent_base_set(other, s.bev), -1);
+	assert_ptr_equal(s.bev->ev_base, tu_base);
+	assert_ptr_equal(s.bev->ev_read.ev_base, tu_base);
+	assert_ptr_equal(s.bev->ev_write.ev_base, tu_base);
+	/* Only the write event pending: still refused as a whole. */
+	assert_int_equal(bufferevent_disable(s.bev, EV_READ), 0);
+	assert_int_equal(bufferevent_write(s.bev, "x", 1), 0);
+	assert_int_equal(bufferevent_base_set(other, s.bev), -1);
+	assert_ptr_equal(s.bev->ev_base, tu_base);
+	assert_ptr_equal(s.bev->ev_read.ev_base, tu_base);
+	assert_ptr_equal(s.bev->ev_write.ev_base, tu_base);
+
+	/* It keeps working on its base. */
+	assert_int_equal(bufferevent_enable(s.bev, EV_READ), 0);
+	assert_int_equal(write(fds[0], "y", 1), 1);
+	assert_true(run_until(has_read, &s, 5000));
+	assert_true(run_until(has_written, &s, 5000));
+
+	/* Once nothing is pending, it may move. */
+	assert_int_equal(bufferevent_disable(s.bev, EV_READ | EV_WRITE), 0);
+	assert_int_equal(bufferevent_base_set(other, s.bev), 0);
+	assert_ptr_equal(s.bev->ev_read.ev_base, other);
+	assert_ptr_equal(s.bev->ev_write.ev_base, other);
+	side_close(&s);
+	event_base_free(other);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int
 main(void)
 {
@@ -877,6 +1154,12 @@ main(void)
 		T(test_setfd_and_setcb),
 		T(test_priority),
 		T(test_global_base),
+		T(test_traffic_resets_read_timeout),
+		T(test_enable_disable_in_callbacks),
+		T(test_free_with_write_pending),
+		T(test_watermark_changes_while_paused),
+		T(test_setfd_while_pending),
+		T(test_base_set_after_enable),
 #undef T
 	};
 

@@ -374,6 +374,116 @@ test_length_beyond_data(void **state)
 	assert_all_fail();
 }
 
+static void
+test_nibble_boundaries(void **state)
+{
+	static const ev_uint32_t edge[] = {
+		0xf, 0x10, 0xff, 0x100, 0xfff, 0x1000, 0xffff, 0x10000,
+		0xfffff, 0x100000, 0xffffff, 0x1000000, 0xfffffff,
+		0x10000000, 0xffffffff
+	};
+	size_t i;
+	ev_uint32_t got;
+
+	encode_int(buf, 0xfff);
+	EXPECT(0x2f, 0xff);
+	encode_int(buf, 0xffff);
+	EXPECT(0x3f, 0xff, 0xf0);
+	for (i = 0; i < NELEM(edge); i++) {
+		/* n significant nibbles take n / 2 + 1 bytes. */
+		evtag_marshal_int(buf, (ev_uint32_t)i, edge[i]);
+		assert_int_equal(evtag_unmarshal_int(buf, (ev_uint32_t)i,
+		    &got), 0);
+		assert_int_equal(got, edge[i]);
+		assert_int_equal(EVBUFFER_LENGTH(buf), 0);
+		/* As a length, too. */
+		evtag_marshal_int(buf, edge[i], (ev_uint32_t)i);
+		assert_int_equal(evtag_unmarshal_int(buf, edge[i], &got), 0);
+		assert_int_equal(got, i);
+	}
+}
+
+static void
+test_peek_empty(void **state)
+{
+	struct evbuffer *fresh = evbuffer_new();
+	ev_uint32_t v = 7;
+
+	/* Never allocated: no data pointer at all. */
+	assert_non_null(fresh);
+	assert_null(EVBUFFER_DATA(fresh));
+	assert_int_equal(evtag_peek(fresh, &v), -1);
+	assert_int_equal(evtag_peek_length(fresh, &v), -1);
+	assert_int_equal(evtag_payload_length(fresh, &v), -1);
+	assert_int_equal(evtag_consume(fresh), -1);
+	assert_int_equal(v, 7);
+	evbuffer_free(fresh);
+	assert_all_fail();
+}
+
+static void
+test_unmarshal_string_with_nul(void **state)
+{
+	char *s = NULL;
+
+	/* "admin\0x" would read as "admin": refused, nothing taken. */
+	evtag_marshal(buf, 1, "admin\0x", 7);
+	assert_int_equal(evtag_unmarshal_string(buf, 1, &s), -1);
+	assert_null(s);
+	assert_int_equal(EVBUFFER_LENGTH(buf), 9);
+	assert_int_equal(evtag_consume(buf), 0);
+	/* A NUL at the very end, too. */
+	evtag_marshal(buf, 1, "a\0", 2);
+	assert_int_equal(evtag_unmarshal_string(buf, 1, &s), -1);
+	assert_int_equal(evtag_consume(buf), 0);
+	assert_int_equal(EVBUFFER_LENGTH(buf), 0);
+}
+
+static void
+test_unmarshal_into_source(void **state)
+{
+	ev_uint32_t tag = 0;
+	char big[3000];
+
+	/* The payload goes to the end of the same buffer, whose storage
+	 * may move while it is copied. */
+	memset(big, 'S', sizeof(big));
+	evtag_marshal(buf, 5, "abc", 3);
+	evtag_marshal_int(buf, 6, 9);
+	assert_int_equal(evtag_unmarshal(buf, &tag, buf), 3);
+	assert_int_equal(tag, 5);
+	assert_int_equal(EVBUFFER_LENGTH(buf), 3 + 3);
+	assert_memory_equal(EVBUFFER_DATA(buf) + 3, "abc", 3);
+	evbuffer_drain(buf, EVBUFFER_LENGTH(buf));
+
+	evtag_marshal(buf, 7, big, sizeof(big));
+	assert_int_equal(evtag_unmarshal(buf, &tag, buf), (int)sizeof(big));
+	assert_int_equal(tag, 7);
+	assert_int_equal(EVBUFFER_LENGTH(buf), sizeof(big));
+	assert_memory_equal(EVBUFFER_DATA(buf), big, sizeof(big));
+}
+
+static void
+test_truncated_payloads(void **state)
+{
+	struct timeval tv;
+	ev_uint32_t v;
+
+	/* Whole items whose payloads are cut inside a number. */
+	evtag_marshal(buf, 1, "\x7f\xff", 2);	/* 8 nibbles, 2 bytes */
+	assert_int_equal(evtag_unmarshal_int(buf, 1, &v), -1);
+	assert_int_equal(evtag_unmarshal_timeval(buf, 1, &tv), -1);
+	assert_int_equal(evtag_consume(buf), 0);
+	evtag_marshal(buf, 1, "\x01\x10", 2);	/* sec, then usec cut */
+	assert_int_equal(evtag_unmarshal_timeval(buf, 1, &tv), -1);
+	assert_int_equal(evtag_consume(buf), 0);
+	/* Nine nibbles inside an item. */
+	evtag_marshal(buf, 1, "\x8f\xff\xff\xff\xff", 5);
+	assert_int_equal(evtag_unmarshal_int(buf, 1, &v), -1);
+	assert_int_equal(evtag_consume(buf), 0);
+	assert_int_equal(EVBUFFER_LENGTH(buf), 0);
+}
+
 int
 main(void)
 {
@@ -388,6 +498,11 @@ main(void)
 		T(test_truncated_input),
 		T(test_overlong_varints),
 		T(test_length_beyond_data),
+		T(test_nibble_boundaries),
+		T(test_peek_empty),
+		T(test_unmarshal_string_with_nul),
+		T(test_unmarshal_into_source),
+		T(test_truncated_payloads),
 #undef T
 	};
 
