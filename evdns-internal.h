@@ -89,7 +89,10 @@ int ev__dns_header_parse(const uint8_t *pkt, size_t len,
 /*
  * Read the possibly compressed name at *off into out (dotted, no final
  * dot, "" for the root) and move *off past it.  Pointers must point
- * backwards, so loops are impossible.  0, or -1 if malformed or too long.
+ * backwards, so loops are impossible.  0, or -1 if malformed or too long,
+ * or 1 if well formed but a label holds a '.' or NUL byte: such a name
+ * has no unambiguous text form, so out is left "" and callers must never
+ * match it against another name.  On -1 out is "" too.
  */
 int ev__dns_name_parse(const uint8_t *pkt, size_t len, size_t *off,
     char *out, size_t outlen);
@@ -113,7 +116,10 @@ int ev__dns_reply_parse(const uint8_t *pkt, size_t len,
 /*
  * Collect the records answering r's question for qtype (A, AAAA or PTR),
  * following CNAME chains from the question name.  1 if some were found,
- * 0 if none, -1 if the answer section is malformed.
+ * 0 if none, -1 if the answer section is malformed.  Records whose names
+ * have no text form are skipped, and so is a PTR target that is not
+ * printable ASCII without spaces (it is no host name, and programs print
+ * what they get).
  */
 int ev__dns_reply_answers(const uint8_t *pkt, size_t len,
     const struct ev__dns_reply *r, uint16_t qtype, struct ev__dns_answer *a);
@@ -134,8 +140,9 @@ void ev__dns_query_clear(struct ev__dns_query *q);
 
 /*
  * Encode a reply with name compression into buf.  Records that do not
- * fit are left out and the TC bit set.  Returns the length, or -1 if not
- * even the header and questions fit or a name is invalid.
+ * fit are left out and the TC bit set; if even the questions do not fit,
+ * the reply is the bare header with TC.  Returns the length, or -1 if
+ * buf cannot hold a header or a name is invalid.
  */
 int ev__dns_response_build(uint8_t *buf, size_t buflen,
     const struct ev__dns_msg *m);

@@ -53,12 +53,12 @@ ev__dns_header_parse(const uint8_t *pkt, size_t len, struct ev__dns_header *h)
 	return 0;
 }
 
-int
-ev__dns_name_parse(const uint8_t *pkt, size_t len, size_t *off, char *out,
+static int
+name_parse(const uint8_t *pkt, size_t len, size_t *off, char *out,
     size_t outlen)
 {
 	size_t pos = *off, seg = *off, after = 0, o = 0, wire = 1, l, i;
-	int jumped = 0;
+	int jumped = 0, odd = 0;
 
 	if (outlen == 0)
 		return -1;
@@ -96,14 +96,31 @@ ev__dns_name_parse(const uint8_t *pkt, size_t len, size_t *off, char *out,
 		for (i = 0; i < l; i++) {
 			/* A dot or NUL inside a label has no text form. */
 			if (pkt[pos + i] == '.' || pkt[pos + i] == '\0')
-				return -1;
+				odd = 1;
 			out[o++] = (char)pkt[pos + i];
 		}
 		pos += l;
 	}
 	out[o] = '\0';
 	*off = jumped ? after : pos;
+	if (odd) {
+		/* Legal on the wire, but it would read as other labels. */
+		out[0] = '\0';
+		return 1;
+	}
 	return 0;
+}
+
+int
+ev__dns_name_parse(const uint8_t *pkt, size_t len, size_t *off, char *out,
+    size_t outlen)
+{
+	int res = name_parse(pkt, len, off, out, outlen);
+
+	/* A name that failed half way is not left unterminated. */
+	if (res < 0 && outlen > 0)
+		out[0] = '\0';
+	return res;
 }
 
 int
@@ -150,8 +167,9 @@ ev__dns_reply_parse(const uint8_t *pkt, size_t len, struct ev__dns_reply *r)
 		return -1;
 	if (!(r->hdr.flags & EV__DNS_QR) || r->hdr.qdcount != 1)
 		return -1;
-	if (ev__dns_name_parse(pkt, len, &off, r->qname, sizeof(r->qname)) < 0)
-		return -1;
+	if (ev__dns_name_parse(pkt, len, &off, r->qname,
+	    sizeof(r->qname)) != 0)
+		return -1;	/* an odd name cannot be our question */
 	if (len - off < 4)
 		return -1;
 	r->qtype = get16(pkt + off);
@@ -163,6 +181,7 @@ ev__dns_reply_parse(const uint8_t *pkt, size_t len, struct ev__dns_reply *r)
 /* The fixed part of one resource record. */
 struct rr {
 	char name[EV__DNS_NAME_BUF];
+	int odd;			/* name has no text form: never used */
 	uint16_t type, dns_class;
 	uint32_t ttl;
 	size_t rdoff, rdlen;
@@ -171,7 +190,8 @@ struct rr {
 static int
 rr_parse(const uint8_t *pkt, size_t len, size_t *off, struct rr *rr)
 {
-	if (ev__dns_name_parse(pkt, len, off, rr->name, sizeof(rr->name)) < 0)
+	if ((rr->odd = ev__dns_name_parse(pkt, len, off, rr->name,
+	    sizeof(rr->name))) < 0)
 		return -1;
 	if (len - *off < 10)
 		return -1;
@@ -190,15 +210,30 @@ rr_parse(const uint8_t *pkt, size_t len, size_t *off, struct rr *rr)
 	return 0;
 }
 
-/* A name held in rdata must end exactly at the end of the rdata. */
+/*
+ * A name held in rdata must end exactly at the end of the rdata.  0, 1 if
+ * it is well formed but has no text form (see ev__dns_name_parse()), -1.
+ */
 static int
 rdata_name(const uint8_t *pkt, size_t len, const struct rr *rr, char *out)
 {
 	size_t off = rr->rdoff;
+	int res;
 
-	if (ev__dns_name_parse(pkt, len, &off, out, EV__DNS_NAME_BUF) < 0)
+	if ((res = ev__dns_name_parse(pkt, len, &off, out,
+	    EV__DNS_NAME_BUF)) < 0)
 		return -1;
-	return off == rr->rdoff + rr->rdlen ? 0 : -1;
+	return off == rr->rdoff + rr->rdlen ? res : -1;
+}
+
+/* Whether a PTR target is fit to hand out: printable ASCII, no spaces. */
+static int
+printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
 }
 
 static int
@@ -223,7 +258,7 @@ follow_cnames(const uint8_t *pkt, size_t len, const struct ev__dns_reply *r,
 	struct rr rr;
 	char target[EV__DNS_NAME_BUF];
 	size_t off;
-	int n = 1, i, moved;
+	int n = 1, i, moved, res;
 
 	strcpy(chain[0], r->qname);
 	do {
@@ -232,14 +267,15 @@ follow_cnames(const uint8_t *pkt, size_t len, const struct ev__dns_reply *r,
 		for (i = 0; i < r->hdr.ancount && n < CHAIN_MAX; i++) {
 			if (rr_parse(pkt, len, &off, &rr) < 0)
 				return -1;
-			if (rr.type != EVDNS_TYPE_CNAME ||
+			if (rr.type != EVDNS_TYPE_CNAME || rr.odd ||
 			    rr.dns_class != EVDNS_CLASS_INET ||
 			    !ev__dns_name_equal(rr.name, chain[n - 1]))
 				continue;
-			if (rdata_name(pkt, len, &rr, target) < 0)
+			if ((res = rdata_name(pkt, len, &rr, target)) < 0)
 				return -1;
-			if (in_chain(chain, n, target))
-				return n;	/* a CNAME loop ends here */
+			/* A loop, or a name that no record can match. */
+			if (res != 0 || in_chain(chain, n, target))
+				return n;
 			strcpy(chain[n++], target);
 			if (rr.ttl < *ttl)
 				*ttl = rr.ttl;
@@ -256,12 +292,18 @@ take_record(const uint8_t *pkt, size_t len, const struct rr *rr,
     uint16_t qtype, struct ev__dns_answer *a)
 {
 	size_t size = qtype == EVDNS_TYPE_A ? 4 : 16;
+	int res;
 
 	if (qtype == EVDNS_TYPE_PTR) {
 		if (a->count > 0)
 			return 0;	/* the first name is the answer */
-		if (rdata_name(pkt, len, rr, a->ptr) < 0)
+		if ((res = rdata_name(pkt, len, rr, a->ptr)) < 0)
 			return -1;
+		/* Dots inside labels or control bytes: not a host name. */
+		if (res != 0 || !printable(a->ptr)) {
+			a->ptr[0] = '\0';
+			return 0;
+		}
 	} else {
 		if (rr->rdlen != size)
 			return -1;
@@ -304,7 +346,7 @@ ev__dns_reply_answers(const uint8_t *pkt, size_t len,
 		if (rr_parse(pkt, len, &off, &rr) < 0)
 			return -1;
 		if (rr.type != qtype || rr.dns_class != EVDNS_CLASS_INET ||
-		    !in_chain(chain, n, rr.name))
+		    rr.odd || !in_chain(chain, n, rr.name))
 			continue;
 		if (take_record(pkt, len, &rr, qtype, a) < 0)
 			return -1;
@@ -480,7 +522,7 @@ ev__dns_request_parse(const uint8_t *pkt, size_t len, struct ev__dns_query *q)
 		return -1;
 	for (i = 0; i < h.qdcount; i++) {
 		if (ev__dns_name_parse(pkt, len, &off, name,
-		    sizeof(name)) < 0 || len - off < 4)
+		    sizeof(name)) != 0 || len - off < 4)
 			goto fail;
 		n = strlen(name);
 		qu = malloc(offsetof(struct evdns_server_question, name) +
@@ -552,13 +594,21 @@ ev__dns_response_build(uint8_t *buf, size_t buflen,
 	    m->nquestions > 0xffff)
 		return -1;
 	w.len = EV__DNS_HDR_LEN;
+	for (i = 0; i < m->nquestions; i++)
+		if (ev__dns_name_check(m->questions[i]->name) < 0)
+			return -1;
 	for (i = 0; i < m->nquestions; i++) {
 		const struct evdns_server_question *q = m->questions[i];
 
 		if (put_name(&w, q->name) < 0 ||
 		    put16(&w, (uint16_t)q->type) < 0 ||
-		    put16(&w, (uint16_t)q->dns_question_class) < 0)
-			return -1;
+		    put16(&w, (uint16_t)q->dns_question_class) < 0) {
+			/* Questions too long for a datagram: the bare header
+			 * with TC, so the request is still answered. */
+			w.len = EV__DNS_HDR_LEN;
+			flags |= EV__DNS_TC;
+			goto done;
+		}
 	}
 	counts[0] = (uint16_t)m->nquestions;
 	for (s = 0; s < 3; s++) {

@@ -1318,7 +1318,7 @@ conf_line(char *line, int flags, int *nadded)
 
 /* Read the whole file: 0, or the evdns_resolv_conf_parse() error. */
 static int
-conf_read(const char *filename, char **out)
+conf_read(const char *filename, char **out, size_t *outlen)
 {
 	struct stat st;
 	size_t got = 0;
@@ -1353,6 +1353,7 @@ conf_read(const char *filename, char **out)
 	}
 	buf[got] = '\0';
 	*out = buf;
+	*outlen = got;
 	return 0;
 }
 
@@ -1360,12 +1361,13 @@ int
 evdns_resolv_conf_parse(int flags, const char *const filename)
 {
 	char *buf = NULL, *line, *save;
+	size_t len = 0, i;
 	int err, nadded = 0;
 
 	setup();
 	if (filename == NULL)
 		return 1;
-	if ((err = conf_read(filename, &buf)) != 0) {
+	if ((err = conf_read(filename, &buf, &len)) != 0) {
 		if (err == 1) {
 			/* No file: our host's domain and a local server. */
 			if (flags & DNS_OPTION_SEARCH) {
@@ -1377,6 +1379,10 @@ evdns_resolv_conf_parse(int flags, const char *const filename)
 		}
 		return err;
 	}
+	/* A NUL byte separates lines; it does not end the file. */
+	for (i = 0; i < len; i++)
+		if (buf[i] == '\0')
+			buf[i] = '\n';
 	/* strtok_r skips empty lines, which carry nothing anyway. */
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))

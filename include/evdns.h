@@ -68,7 +68,9 @@ struct sockaddr;
  * The callback of a resolve call.  result is DNS_ERR_NONE or an error.
  * On success, type is DNS_IPv4_A (addresses points to count struct in_addr
  * / 32-bit addresses in network order), DNS_IPv6_AAAA (count struct
- * in6_addr) or DNS_PTR (addresses points to one char *, the name); ttl is
+ * in6_addr) or DNS_PTR (addresses points to one char *, the name: only
+ * printable ASCII without spaces; a PTR target with other bytes, or with a
+ * dot inside a label, counts as no answer, DNS_ERR_UNKNOWN); ttl is
  * the smallest time-to-live of the records used, in seconds.  On error
  * type, count and ttl are 0 and addresses is NULL.  The data is only valid
  * during the callback.
