@@ -189,6 +189,24 @@ setup(void)
 	dns.ready = 1;
 }
 
+/* Read up to n bytes from fd, retrying after EINTR; returns how many. */
+static size_t
+read_full(int fd, void *p, size_t n)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = read(fd, (char *)p + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
 /*
  * Random bytes from the OS (getrandom, else /dev/urandom), kept in a small
  * pool that is refilled, and thrown away in a forked child.
@@ -214,14 +232,7 @@ fill_random(uint8_t *p, size_t n)
 #endif
 	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
-	while (got < n) {
-		r = read(fd, p + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
+	got = read_full(fd, p, n);
 	close(fd);
 	return got == n ? 0 : -1;
 }
@@ -1322,7 +1333,6 @@ conf_read(const char *filename, char **out, size_t *outlen)
 {
 	struct stat st;
 	size_t got = 0;
-	ssize_t r;
 	char *buf = NULL;
 	int fd, err = 0;
 
@@ -1338,14 +1348,7 @@ conf_read(const char *filename, char **out, size_t *outlen)
 		close(fd);
 		return err;
 	}
-	while (got < (size_t)st.st_size) {
-		r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
+	got = read_full(fd, buf, (size_t)st.st_size);
 	close(fd);
 	if (got < (size_t)st.st_size) {
 		free(buf);
