@@ -179,13 +179,11 @@ flush_changes(struct epollop *op)
 	op->nchanges = 0;
 }
 
-static int
+/* Put fd on a full change list (epoll_del() appends when there is room). */
+static int __attribute__((noinline))
 queue_change(struct epollop *op, int fd, struct epoll_slot *s)
 {
-	if (s->queued)
-		return 0;
-	if (op->nchanges == op->achanges &&
-	    ev__grow_array(&op->changes, &op->achanges, op->nchanges + 1,
+	if (ev__grow_array(&op->changes, &op->achanges, op->nchanges + 1,
 	    sizeof(int)) == -1) {
 		/* No memory for the list: settle it now instead. */
 		s->readded = 0;
@@ -207,26 +205,47 @@ event_mask(const struct event *ev)
 	    ((ev->ev_events & EV_WRITE) ? EPOLLOUT : 0);
 }
 
-static int
-epoll_add(void *arg, struct event *ev)
+/* epoll_add() when the kernel must hear of it, or the table must grow. */
+static int __attribute__((noinline))
+epoll_add_slow(struct epollop *op, struct event *ev)
 {
-	struct epollop *op = arg;
 	struct epoll_slot *s;
-	unsigned old, want;
+	unsigned want;
 	int fd = ev->ev_fd;
 
 	if (fd >= op->nfds &&
 	    ev__grow_array(&op->fds, &op->nfds, fd + 1, sizeof(*op->fds)) == -1)
 		return -1;
 	s = &op->fds[fd];
-	old = slot_mask(s);
-	want = old | event_mask(ev);
-	if (s->queued && old == 0 && want == s->kmask) {
+	want = s->umask | event_mask(ev);
+	if ((want & ~s->kmask) &&
+	    register_mask(op, fd, s, want | s->kmask) == -1)
+		return -1;
+	if (ev->ev_events & EV_READ)
+		s->evread = ev;
+	if (ev->ev_events & EV_WRITE)
+		s->evwrite = ev;
+	s->umask = (unsigned char)want;
+	return 0;
+}
+
+static int
+epoll_add(void *arg, struct event *ev)
+{
+	struct epollop *op = arg;
+	struct epoll_slot *s;
+	unsigned want;
+	int fd = ev->ev_fd;
+
+	if (fd >= op->nfds)
+		return epoll_add_slow(op, ev);
+	s = &op->fds[fd];
+	want = s->umask | event_mask(ev);
+	if (s->queued && s->umask == 0 && want == s->kmask) {
 		/* Deleted and added back before the DEL went out. */
 		s->readded = 1;
-	} else if ((want & ~s->kmask) &&
-	    register_mask(op, fd, s, want | s->kmask) == -1) {
-		return -1;
+	} else if (want & ~s->kmask) {
+		return epoll_add_slow(op, ev);
 	}
 	if (ev->ev_events & EV_READ)
 		s->evread = ev;
@@ -243,7 +262,7 @@ epoll_del(void *arg, struct event *ev)
 	struct epoll_slot *s;
 	int fd = ev->ev_fd;
 
-	if (fd < 0 || fd >= op->nfds)
+	if ((unsigned)fd >= (unsigned)op->nfds)
 		return 0;
 	s = &op->fds[fd];
 	if (s->evread == ev && (ev->ev_events & EV_READ)) {
@@ -255,8 +274,12 @@ epoll_del(void *arg, struct event *ev)
 		s->umask &= ~EPOLLOUT;
 	}
 	/* Narrowed or emptied interest is settled at the next dispatch. */
-	if (slot_mask(s) != s->kmask || s->readded)
-		return queue_change(op, fd, s);
+	if ((s->umask != s->kmask || s->readded) && !s->queued) {
+		if (op->nchanges == op->achanges)
+			return queue_change(op, fd, s);
+		op->changes[op->nchanges++] = fd;
+		s->queued = 1;
+	}
 	return 0;
 }
 

@@ -418,7 +418,8 @@ event_set(struct event *ev, int fd, short events,
 	ev->ev_pncalls = NULL;
 	min_heap_elem_init(ev);
 	/* The middle priority by default, as in 1.4. */
-	ev->ev_pri = current_base ? current_base->nactivequeues / 2 : 0;
+	ev->ev_pri = current_base ?
+	    (int)((unsigned)current_base->nactivequeues >> 1) : 0;
 }
 
 int
@@ -484,13 +485,42 @@ register_fd_or_signal(struct event_base *base, struct event *ev)
 	return res;
 }
 
+static int event_add_slow(struct event *, const struct timeval *);
+
 int
 event_add(struct event *ev, const struct timeval *tv)
 {
 	struct event_base *base;
+
+	/*
+	 * The common case, kept apart so it stays short: (re)registering a
+	 * set, valid I/O event that is not added yet, without a timeout.
+	 */
+	if (tv == NULL && ev != NULL &&
+	    (ev->ev_flags & (~EVLIST_ALL | EVLIST_INIT | EVLIST_INSERTED)) ==
+	    EVLIST_INIT && (base = ev->ev_base) != NULL &&
+	    (ev->ev_events & (EV_READ | EV_WRITE | EV_SIGNAL)) != 0 &&
+	    !(ev->ev_events & EV_SIGNAL) && ev->ev_fd >= 0) {
+		if (base->evsel->add(base->evbase, ev) == -1)
+			return -1;
+		/* event_queue_insert(), its checks already made above. */
+		if (!(ev->ev_flags & EVLIST_INTERNAL))
+			base->event_count++;
+		ev->ev_flags |= EVLIST_INSERTED;
+		TAILQ_INSERT_TAIL(&base->eventqueue, ev, ev_next);
+		return 0;
+	}
+	return event_add_slow(ev, tv);
+}
+
+/* Everything else event_add() does: checks, signals, timeouts. */
+static int __attribute__((noinline))
+event_add_slow(struct event *ev, const struct timeval *tv)
+{
+	struct event_base *base;
 	struct timeval now;
 
-	if (!event_usable(ev, __func__))
+	if (!event_usable(ev, "event_add"))
 		return -1;
 	base = ev->ev_base;
 
@@ -530,8 +560,31 @@ event_add(struct event *ev, const struct timeval *tv)
 	return 0;
 }
 
+static int event_del_slow(struct event *);
+
 int
 event_del(struct event *ev)
+{
+	struct event_base *base;
+
+	/* The common case: an added I/O event with no timeout, not active. */
+	if (ev != NULL && (base = ev->ev_base) != NULL &&
+	    (ev->ev_flags & (EVLIST_INSERTED | EVLIST_TIMEOUT |
+	    EVLIST_ACTIVE)) == EVLIST_INSERTED &&
+	    !(ev->ev_events & EV_SIGNAL) && ev->ev_ncalls == 0) {
+		/* event_queue_remove(), its checks already made above. */
+		if (!(ev->ev_flags & EVLIST_INTERNAL))
+			base->event_count--;
+		ev->ev_flags &= ~EVLIST_INSERTED;
+		TAILQ_REMOVE(&base->eventqueue, ev, ev_next);
+		return base->evsel->del(base->evbase, ev);
+	}
+	return event_del_slow(ev);
+}
+
+/* Everything else event_del() does: timers, active events, signals. */
+static int __attribute__((noinline))
+event_del_slow(struct event *ev)
 {
 	struct event_base *base;
 	int res = 0;
