@@ -38,6 +38,7 @@
 #include <sys/time.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,6 +57,7 @@ struct epoll_slot {
 	unsigned char kmask;	/* EPOLLIN/EPOLLOUT the kernel has */
 	unsigned char queued;	/* on the change list */
 	unsigned char readded;	/* interest came back after a deferred DEL */
+	uint32_t gen;		/* bumped by each fresh registration */
 };
 
 struct epollop {
@@ -66,6 +68,7 @@ struct epollop {
 	int *changes;		/* fds whose kernel state may be stale */
 	int nchanges, achanges;
 	int epfd;
+	int rebuild;		/* a registration we cannot remove exists */
 };
 
 static void *
@@ -100,14 +103,20 @@ slot_mask(const struct epoll_slot *s)
 	return s->umask;
 }
 
+/*
+ * The kernel hands back what we store with a registration: the fd and the
+ * slot's generation, so an event from a registration that outlived our
+ * wish (see epoll_dispatch) can be told from a current one.
+ */
 static int
-ctl(struct epollop *op, int how, int fd, unsigned mask)
+ctl(struct epollop *op, int how, int fd, const struct epoll_slot *s,
+    unsigned mask)
 {
 	struct epoll_event ee;
 
 	memset(&ee, 0, sizeof(ee));
 	ee.events = mask;
-	ee.data.fd = fd;
+	ee.data.u64 = (uint32_t)fd | ((uint64_t)s->gen << 32);
 	return epoll_ctl(op->epfd, how, fd, &ee);
 }
 
@@ -117,7 +126,10 @@ register_mask(struct epollop *op, int fd, struct epoll_slot *s, unsigned mask)
 {
 	int how = s->kmask ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 
-	if (ctl(op, how, fd, mask) == 0)
+	/* A fresh registration gets a generation of its own. */
+	if (how == EPOLL_CTL_ADD)
+		s->gen++;
+	if (ctl(op, how, fd, s, mask) == 0)
 		goto done;
 	if (how == EPOLL_CTL_MOD && errno == ENOENT)
 		how = EPOLL_CTL_ADD;
@@ -125,7 +137,7 @@ register_mask(struct epollop *op, int fd, struct epoll_slot *s, unsigned mask)
 		how = EPOLL_CTL_MOD;
 	else
 		goto fail;
-	if (ctl(op, how, fd, mask) == 0)
+	if (ctl(op, how, fd, s, mask) == 0)
 		goto done;
 fail:
 	event_warn("epoll_ctl(%s, %d)", how == EPOLL_CTL_ADD ? "ADD" : "MOD",
@@ -139,10 +151,12 @@ done:
 static void
 unregister(struct epollop *op, int fd, struct epoll_slot *s)
 {
-	if (ctl(op, EPOLL_CTL_DEL, fd, 0) == -1 && errno != ENOENT &&
+	if (ctl(op, EPOLL_CTL_DEL, fd, s, 0) == -1 && errno != ENOENT &&
 	    errno != EBADF && errno != EPERM)
 		event_warn("epoll_ctl(DEL, %d)", fd);
 	s->kmask = 0;
+	/* Anything the DEL could not reach now carries an old generation. */
+	s->gen++;
 }
 
 /* Bring every fd on the change list up to date with the kernel. */
@@ -166,7 +180,7 @@ flush_changes(struct epollop *op)
 			 * number our registration is gone.  EEXIST is the
 			 * usual answer and means it is still in place.
 			 */
-			if (ctl(op, EPOLL_CTL_ADD, fd, want) == 0 ||
+			if (ctl(op, EPOLL_CTL_ADD, fd, s, want) == 0 ||
 			    (errno == EEXIST && want == s->kmask))
 				s->kmask = (unsigned char)want;
 			else
@@ -265,11 +279,12 @@ epoll_del(void *arg, struct event *ev)
 	if ((unsigned)fd >= (unsigned)op->nfds)
 		return 0;
 	s = &op->fds[fd];
-	if (s->evread == ev && (ev->ev_events & EV_READ)) {
+	/* ev holds a side only if epoll_add() gave it that side. */
+	if (s->evread == ev) {
 		s->evread = NULL;
 		s->umask &= ~EPOLLIN;
 	}
-	if (s->evwrite == ev && (ev->ev_events & EV_WRITE)) {
+	if (s->evwrite == ev) {
 		s->evwrite = NULL;
 		s->umask &= ~EPOLLOUT;
 	}
@@ -281,6 +296,37 @@ epoll_del(void *arg, struct event *ev)
 		s->queued = 1;
 	}
 	return 0;
+}
+
+/*
+ * The kernel keys a registration by open file and fd number.  If the
+ * program closes an fd whose file stays open elsewhere (a dup, a child
+ * after fork) before our deferred DEL goes out, the DEL by number can no
+ * longer reach it, and level-triggered readiness of that file would wake
+ * every epoll_wait.  Such events carry a generation (or an fd) we no
+ * longer want; when one shows up we start a new epoll set holding exactly
+ * what we want and drop the old one with everything stale in it.
+ */
+static void
+rebuild(struct epollop *op)
+{
+	int epfd, fd;
+
+	op->rebuild = 0;
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		event_warn("epoll_create1");
+		return;
+	}
+	event_debug(("%s: dropping stale epoll registrations", __func__));
+	close(op->epfd);
+	op->epfd = epfd;
+	for (fd = 0; fd < op->nfds; fd++) {
+		struct epoll_slot *s = &op->fds[fd];
+
+		s->kmask = 0;
+		if (s->umask != 0)
+			register_mask(op, fd, s, s->umask);
+	}
 }
 
 static int
@@ -308,12 +354,20 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 	}
 	for (i = 0; i < n; i++) {
 		unsigned what = op->events[i].events;
-		int fd = op->events[i].data.fd;
+		uint64_t data = op->events[i].data.u64;
+		int fd = (int)(uint32_t)data;
 		struct epoll_slot *s;
 
-		if (fd < 0 || fd >= op->nfds)
+		if ((unsigned)fd >= (unsigned)op->nfds) {
+			op->rebuild = 1;
 			continue;
+		}
 		s = &op->fds[fd];
+		if ((uint32_t)(data >> 32) != s->gen) {
+			/* A registration that outlived us: see rebuild(). */
+			op->rebuild = 1;
+			continue;
+		}
 		if (what & (EPOLLHUP | EPOLLERR))
 			what |= EPOLLIN | EPOLLOUT;
 		if ((what & EPOLLIN) && s->evread != NULL)
@@ -321,6 +375,8 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 		if ((what & EPOLLOUT) && s->evwrite != NULL)
 			ev__activate(s->evwrite, EV_WRITE, 1);
 	}
+	if (op->rebuild)
+		rebuild(op);
 	/* A full batch suggests a busy set: take more next time. */
 	if (n == op->nevents && op->nevents < MAX_NEVENT) {
 		struct epoll_event *more = realloc(op->events,
