@@ -20,67 +20,7 @@
 
 #include "evdns-internal.h"
 #include "test_util.h"
-
-static struct event_base *base;
-static int nlog_down, nlog_drop;
-
-static void
-log_cb(int warn, const char *msg)
-{
-	if (strstr(msg, "is down") != NULL)
-		nlog_down++;
-	if (strstr(msg, "dropped") != NULL)
-		nlog_drop++;
-}
-
-static int
-setup(void **state)
-{
-	base = event_init();
-	assert_non_null(base);
-	nlog_down = nlog_drop = 0;
-	evdns_set_log_fn(log_cb);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	evdns_shutdown(0);
-	evdns_set_log_fn(NULL);
-	event_base_free(base);
-	return 0;
-}
-
-static int timed_out, loops;
-
-static void
-safety_cb(int fd, short what, void *arg)
-{
-	timed_out = 1;
-	event_loopbreak();
-}
-
-/* Run the loop until *counter reaches want or ms pass; counts turns. */
-static int
-run_until(const int *counter, int want, int ms)
-{
-	struct event t;
-	struct timeval tv;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	timed_out = 0;
-	loops = 0;
-	evtimer_set(&t, safety_cb, NULL);
-	evtimer_add(&t, &tv);
-	while (*counter < want && !timed_out) {
-		event_loop(EVLOOP_ONCE);
-		loops++;
-	}
-	evtimer_del(&t);
-	return *counter >= want;
-}
+#include "test_dns_util.h"
 
 struct result {
 	int calls, err, count;
@@ -105,175 +45,10 @@ result_cb(int err, char type, int count, int ttl, void *addrs, void *arg)
 		r->then(r);
 }
 
-static int
-udp_socket(unsigned short *port)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int fd;
-
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	assert_true(fd >= 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
-
-static void
-add_ns_port(unsigned short port)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "127.0.0.1:%u", port);
-	assert_int_equal(evdns_nameserver_ip_add(buf), 0);
-}
-
-static void
-fast_options(void)
-{
-	assert_int_equal(evdns_set_option("timeout:", "0.2", DNS_OPTIONS_ALL),
-	    0);
-	assert_int_equal(evdns_set_option("attempts:", "2", DNS_OPTIONS_ALL),
-	    0);
-}
-
-/* ---- a raw nameserver: remembers the last query and every ID ---- */
-
-struct rawns {
-	int fd;
-	unsigned short port;
-	struct event ev;
-	uint8_t q[512];
-	size_t qlen;
-	struct sockaddr_in from;
-	int got, dups;
-	uint8_t seen[65536 / 8];
-};
-
-static void
-rawns_cb(int fd, short what, void *arg)
-{
-	struct rawns *ns = arg;
-	socklen_t len = sizeof(ns->from);
-	ssize_t r;
-	unsigned id;
-
-	r = recvfrom(fd, ns->q, sizeof(ns->q), 0, (struct sockaddr *)&ns->from,
-	    &len);
-	if (r < 12)
-		return;
-	ns->qlen = (size_t)r;
-	id = (unsigned)((ns->q[0] << 8) | ns->q[1]);
-	if (ns->seen[id / 8] & (1 << (id % 8)))
-		ns->dups++;
-	ns->seen[id / 8] |= (uint8_t)(1 << (id % 8));
-	ns->got++;
-}
-
-static void
-rawns_start(struct rawns *ns)
-{
-	memset(ns, 0, sizeof(*ns));
-	ns->fd = udp_socket(&ns->port);
-	event_set(&ns->ev, ns->fd, EV_READ | EV_PERSIST, rawns_cb, ns);
-	event_add(&ns->ev, NULL);
-}
-
-static void
-rawns_stop(struct rawns *ns)
-{
-	event_del(&ns->ev);
-	close(ns->fd);
-}
-
-struct pkt {
-	uint8_t b[1024];
-	size_t n;
-};
-
-static void
-p8(struct pkt *p, unsigned v)
-{
-	assert_true(p->n < sizeof(p->b));
-	p->b[p->n++] = (uint8_t)v;
-}
-
-static void
-p16(struct pkt *p, unsigned v)
-{
-	p8(p, v >> 8);
-	p8(p, v & 0xff);
-}
-
-/* Raw bytes: a name written label by label by the caller. */
-static void
-pbytes(struct pkt *p, const void *b, size_t n)
-{
-	assert_true(n <= sizeof(p->b) - p->n);
-	memcpy(p->b + p->n, b, n);
-	p->n += n;
-}
-
-/* A reply header and the question of the query q. */
-static void
-reply_start(struct pkt *p, const uint8_t *q, size_t qlen, unsigned ancount)
-{
-	p->n = 0;
-	p8(p, q[0]);
-	p8(p, q[1]);
-	p16(p, 0x8180);
-	p16(p, 1);
-	p16(p, ancount);
-	p16(p, 0);
-	p16(p, 0);
-	pbytes(p, q + 12, qlen - 12);
-}
-
-/* Type, class, TTL 60 and rdlength of a record whose name is written. */
-static void
-rr_fixed(struct pkt *p, unsigned type, unsigned rdlen)
-{
-	p16(p, type);
-	p16(p, EVDNS_CLASS_INET);
-	p16(p, 0);
-	p16(p, 60);
-	p16(p, rdlen);
-}
-
 /* The wire form of one label holding "a.example.com" (dots inside). */
 static const uint8_t dotted[] = "\015a.example.com";
 
 /* ---- the wire format ---- */
-
-/* A query for name, as the resolver would send it. */
-static size_t
-query(uint8_t *q, size_t cap, const char *name, uint16_t type)
-{
-	int len = ev__dns_query_build(q, cap, 7, name, type);
-
-	assert_true(len > 0);
-	return (size_t)len;
-}
-
-static int
-answers(const struct pkt *p, uint16_t type, struct ev__dns_answer *a)
-{
-	struct ev__dns_reply r;
-	uint8_t *b = malloc(p->n);
-	int res;
-
-	assert_non_null(b);
-	memcpy(b, p->b, p->n);
-	res = ev__dns_reply_parse(b, p->n, &r);
-	if (res == 0)
-		res = ev__dns_reply_answers(b, p->n, &r, type, a);
-	free(b);
-	return res;
-}
 
 /*
  * A label may hold any byte.  One with a dot inside cannot be written as
@@ -290,7 +65,7 @@ test_wire_dotted_labels(void **state)
 
 	/* An unrelated record with an odd owner, then the real answer. */
 	qlen = query(q, sizeof(q), "h.example.com", EVDNS_TYPE_A);
-	reply_start(&p, q, qlen, 2);
+	reply_start(&p, q, qlen, 0x8180, 2);
 	pbytes(&p, dotted, sizeof(dotted));
 	rr_fixed(&p, EVDNS_TYPE_A, 4);
 	pbytes(&p, "\6\6\6\6", 4);
@@ -303,7 +78,7 @@ test_wire_dotted_labels(void **state)
 
 	/* A CNAME to the odd name, and records for both spellings of it:
 	 * neither is an answer for h.example.com. */
-	reply_start(&p, q, qlen, 3);
+	reply_start(&p, q, qlen, 0x8180, 3);
 	p16(&p, 0xc00c);
 	rr_fixed(&p, EVDNS_TYPE_CNAME, sizeof(dotted));
 	pbytes(&p, dotted, sizeof(dotted));
@@ -317,7 +92,7 @@ test_wire_dotted_labels(void **state)
 
 	/* A PTR whose target is one label "a.example.com". */
 	qlen = query(q, sizeof(q), "4.3.2.1.in-addr.arpa", EVDNS_TYPE_PTR);
-	reply_start(&p, q, qlen, 1);
+	reply_start(&p, q, qlen, 0x8180, 1);
 	p16(&p, 0xc00c);
 	rr_fixed(&p, EVDNS_TYPE_PTR, sizeof(dotted));
 	pbytes(&p, dotted, sizeof(dotted));
@@ -348,7 +123,7 @@ test_wire_ptr_unprintable(void **state)
 	qlen = query(q, sizeof(q), "4.3.2.1.in-addr.arpa", EVDNS_TYPE_PTR);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		l = strlen(bad[i]);
-		reply_start(&p, q, qlen, 1);
+		reply_start(&p, q, qlen, 0x8180, 1);
 		p16(&p, 0xc00c);
 		rr_fixed(&p, EVDNS_TYPE_PTR, (unsigned)l + 2);
 		p8(&p, (unsigned)l);
@@ -356,7 +131,7 @@ test_wire_ptr_unprintable(void **state)
 		assert_int_equal(answers(&p, EVDNS_TYPE_PTR, &a), 0);
 	}
 	/* A good one is still taken, even after a bad one. */
-	reply_start(&p, q, qlen, 2);
+	reply_start(&p, q, qlen, 0x8180, 2);
 	p16(&p, 0xc00c);
 	rr_fixed(&p, EVDNS_TYPE_PTR, 5);
 	pbytes(&p, "\3a\tb", 4);
@@ -551,7 +326,7 @@ test_resolve_dotted_owner(void **state)
 	assert_int_equal(evdns_resolve_ipv4("h.example.com", 0, result_cb,
 	    &r), 0);
 	assert_true(run_until(&ns.got, 1, 5000));
-	reply_start(&p, ns.q, ns.qlen, 2);
+	reply_start(&p, ns.q, ns.qlen, 0x8180, 2);
 	pbytes(&p, dotted, sizeof(dotted));
 	rr_fixed(&p, EVDNS_TYPE_A, 4);
 	pbytes(&p, "\6\6\6\6", 4);
@@ -590,7 +365,7 @@ test_refused_port(void **state)
 	assert_true(run_until(&r.calls, 1, 5000));
 	assert_int_equal(r.err, DNS_ERR_TIMEOUT);
 	assert_int_equal(nlog_down, 1);
-	assert_true(loops < 50);
+	assert_true(run_loops < 50);
 }
 
 /* ---- resolver calls from inside callbacks ---- */
@@ -620,15 +395,9 @@ answer_last(struct rawns *ns, unsigned last_octet)
 {
 	struct pkt p;
 
-	reply_start(&p, ns->q, ns->qlen, 1);
-	p16(&p, 0xc00c);
-	rr_fixed(&p, EVDNS_TYPE_A, 4);
-	p8(&p, 10);
-	p8(&p, 0);
-	p8(&p, 0);
-	p8(&p, last_octet);
-	assert_int_equal(sendto(ns->fd, p.b, p.n, 0,
-	    (struct sockaddr *)&ns->from, sizeof(ns->from)), (ssize_t)p.n);
+	reply_start(&p, ns->q, ns->qlen, 0x8180, 1);
+	add_a(&p, 10, 0, 0, last_octet);
+	send_from(ns->fd, ns, &p);
 }
 
 static void
