@@ -28,37 +28,6 @@
 static pid_t server_pid;
 static unsigned short server_port;
 
-/* The path of sample/name, or NULL. */
-static const char *
-find_sample(const char *env, const char *name)
-{
-	static char path[PATH_MAX];
-	const char *rel[] = { "/../sample/", "/../../sample/" };
-	char exe[PATH_MAX], *slash;
-	ssize_t n;
-	size_t i;
-
-	if (getenv(env) != NULL)
-		return getenv(env);
-	snprintf(path, sizeof(path), "sample/%s", name);
-	if (access(path, X_OK) == 0)
-		return path;
-	/* Next to us: test/x or test/.libs/lt-x (a libtool wrapper). */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = '\0';
-	if ((slash = strrchr(exe, '/')) != NULL)
-		*slash = '\0';
-	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		if (snprintf(path, sizeof(path), "%s%s%s", exe, rel[i],
-		    name) >= (int)sizeof(path))
-			continue;
-		if (access(path, X_OK) == 0)
-			return path;
-	}
-	return NULL;
-}
 
 /* Read one line from fd into line (blocking, with a timeout). */
 static void
@@ -80,7 +49,7 @@ read_line(int fd, char *line, size_t size)
 static int
 start_server(void **state)
 {
-	const char *path = find_sample("ECHO_SERVER", "echo-server");
+	const char *path = tu_sample_path("ECHO_SERVER", "echo-server");
 	char line[256], *colon;
 	int out[2];
 
@@ -250,7 +219,7 @@ test_echo_long_line_dropped(void **state)
 static void
 test_line_client(void **state)
 {
-	const char *path = find_sample("LINE_CLIENT", "line-client");
+	const char *path = tu_sample_path("LINE_CLIENT", "line-client");
 	char port[16], out[256];
 	int in[2], res[2], status;
 	size_t got = 0;

@@ -273,34 +273,6 @@ test_curl_expect_continue(void **state)
 
 /* ---- the samples ------------------------------------------------------ */
 
-/* sample/name under the build directory, or NULL. */
-static const char *
-find_sample(const char *name)
-{
-	static char path[PATH_MAX];
-	const char *rel[] = { "/../sample/", "/../../sample/" };
-	char exe[PATH_MAX], *slash;
-	ssize_t n;
-	size_t i;
-
-	snprintf(path, sizeof(path), "sample/%s", name);
-	if (access(path, X_OK) == 0)
-		return path;
-	/* Next to us: test/x or test/.libs/lt-x (a libtool wrapper). */
-	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
-		return NULL;
-	exe[n] = '\0';
-	if ((slash = strrchr(exe, '/')) != NULL)
-		*slash = '\0';
-	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		if (snprintf(path, sizeof(path), "%s%s%s", exe, rel[i],
-		    name) >= (int)sizeof(path))
-			continue;
-		if (access(path, X_OK) == 0)
-			return path;
-	}
-	return NULL;
-}
 
 /* A port free right now (the kernel's pick, released). */
 static unsigned short
@@ -356,7 +328,7 @@ stop_sample(pid_t pid)
 static void
 test_sample_hello(void **state)
 {
-	const char *path = find_sample("http-hello");
+	const char *path = tu_sample_path(NULL, "http-hello");
 	unsigned short p = free_port();
 	char portstr[16], u[64];
 	struct evbuffer *out;
@@ -381,7 +353,7 @@ static int reload_checked;
 static void
 test_sample_file_reload(void **state)
 {
-	const char *path = find_sample("http-file-reload");
+	const char *path = tu_sample_path(NULL, "http-file-reload");
 	char file[] = "/tmp/test_http_reloadXXXXXX";
 	struct timespec times[2];
 	unsigned short p = free_port();

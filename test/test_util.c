@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,4 +175,35 @@ tu_now_usec(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *
+tu_sample_path(const char *env, const char *name)
+{
+	static char path[PATH_MAX];
+	const char *rel[] = { "/../sample/", "/../../sample/" };
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+	size_t i;
+
+	if (env != NULL && getenv(env) != NULL)
+		return getenv(env);
+	snprintf(path, sizeof(path), "sample/%s", name);
+	if (access(path, X_OK) == 0)
+		return path;
+	/* Next to us: test/x or test/.libs/lt-x (a libtool wrapper). */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) != NULL)
+		*slash = '\0';
+	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		if (snprintf(path, sizeof(path), "%s%s%s", exe, rel[i],
+		    name) >= (int)sizeof(path))
+			continue;
+		if (access(path, X_OK) == 0)
+			return path;
+	}
+	return NULL;
 }

@@ -47,6 +47,13 @@ int tu_listen_loopback(unsigned short *port);
 /* A blocking TCP connection to 127.0.0.1:port; asserts success. */
 int tu_connect_loopback(unsigned short port);
 
+/*
+ * The built sample program called name: $env if that names one (env may
+ * be NULL), else sample/name under the current directory or next to this
+ * test binary.  NULL if none is found.  The result is a static buffer.
+ */
+const char *tu_sample_path(const char *env, const char *name);
+
 /* Monotonic time in microseconds, for measuring elapsed time in tests. */
 int64_t tu_now_usec(void);
 
