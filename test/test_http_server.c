@@ -321,7 +321,8 @@ test_evhttp_start_global(void **state)
 
 	assert_non_null(h);
 	evhttp_set_gencb(h, gen_cb, NULL);
-	evcon = evhttp_connection_new("127.0.0.1", p);	/* global base */
+	evcon = evhttp_connection_new("127.0.0.1", p);
+	evhttp_connection_set_base(evcon, NULL);	/* the global base */
 	evhttp_make_request(evcon, evhttp_request_new(th_result_cb, &r),
 	    EVHTTP_REQ_GET, "/");
 	assert_true(th_run_until(global, &r.done, 5000));
@@ -493,6 +494,44 @@ test_bind_errors(void **state)
 	evhttp_free(h);
 }
 
+static int accept_warnings;
+
+static void
+count_accept_warnings(int severity, const char *msg)
+{
+	if (strstr(msg, "accept") != NULL)
+		accept_warnings++;
+}
+
+/*
+ * Descriptors that are not listening sockets: one the backend cannot
+ * watch is refused; a socket that cannot accept gets a warning each time
+ * it is tried, and the server goes on serving its other listener.
+ */
+static void
+test_accept_socket_misuse(void **state)
+{
+	struct evhttp_connection *evcon = th_client();
+	char file[] = "/tmp/test_http_serverXXXXXX";
+	int fd = mkstemp(file);
+
+	assert_true(fd >= 0);
+	unlink(file);
+	event_set_log_callback(count_accept_warnings);
+	/* epoll cannot watch a regular file (the others always can). */
+	if (strcmp(tu_backend(), "epoll") == 0)
+		assert_int_equal(evhttp_accept_socket(th_http, fd), -1);
+	close(fd);
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(shutdown(fd, SHUT_RDWR) == 0 || errno == ENOTCONN, 1);
+	assert_int_equal(evhttp_accept_socket(th_http, fd), 0);
+	th_expect_hello(evcon);
+	assert_true(accept_warnings > 0);
+	evhttp_connection_free(evcon);
+}
+
 int
 main(void)
 {
@@ -515,6 +554,7 @@ main(void)
 		TH_TEST(test_reply_sanitised),
 		TH_TEST(test_reply_twice),
 		TH_TEST(test_bind_errors),
+		TH_TEST(test_accept_socket_misuse),
 	};
 
 	return TU_RUN_PER_BACKEND("http_server", tests);
