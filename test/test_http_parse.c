@@ -406,6 +406,8 @@ test_responses(void **state)
 		{ "HTTP/1.1 2000 OK\r\n", 0 },
 		{ "HTTP/1.1 20 OK\r\n", 0 },
 		{ "HTTP/1.1 20\r\n", 0 },
+		{ "HTTP/0.9 200 OK\r\n", 0 },
+		{ "HTTP/1.1_200 OK\r\n", 0 },
 		{ "HTTP/1.1 200 O\x01K\r\n", 0 },
 		{ "HTTP/1.1 2x0 OK\r\n", 0 },
 		{ "HTTP/1.1 099 OK\r\n", 0 },
