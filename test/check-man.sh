@@ -8,6 +8,8 @@
 #     SRCDIR/*.3 page; the names that do not are listed and the check fails.
 #     Headers and pages are found by wildcard, so a new header (evrpc.h)
 #     and its page (evrpc.3) are checked as soon as they exist.
+#     Every page must also be in Makefile.am's dist_man_MANS, so that
+#     "make install" installs it.
 #  2. Every page must format without a single warning through
 #     "man --warnings -l" (groff, what users run), and, when mandoc is
 #     installed, through "mandoc -Tlint -W warning", which also checks the
@@ -139,6 +141,21 @@ echo "check-man: $((total - missing)) of $total public names documented" \
     "($(ls "$src"/include/*.h | grep -v event-config.h | wc -l) headers," \
     "$# pages)"
 [ "$missing" = 0 ] || status=1
+
+# Every page is installed: listed in Makefile.am's dist_man_MANS.
+if [ -f "$src/Makefile.am" ]; then
+	installed=$(awk '/^dist_man_MANS[ \t]*\+?=/ { on = 1; sub(/^[^=]*=/, "") }
+	    on { more = sub(/\\$/, ""); print; if (!more) on = 0 }' \
+	    "$src/Makefile.am")
+	for page in "$@"; do
+		case " $(echo $installed) " in
+		*" $(basename "$page") "*) ;;
+		*)	echo "check-man: $(basename "$page") is not in" \
+			    "dist_man_MANS (Makefile.am): make install skips it"
+			status=1 ;;
+		esac
+	done
+fi
 
 # 2. Formatting.  man-db exits 0 even when groff warns, so any output on
 # stderr is the failure.  The width is fixed so results do not depend on
