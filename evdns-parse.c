@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "evdns-internal.h"
+#include "mm-internal.h"
 
 /* How many earlier names a reply's compression may refer to. */
 #define CTAB_MAX	64
@@ -516,7 +517,7 @@ ev__dns_request_parse(const uint8_t *pkt, size_t len, struct ev__dns_query *q)
 		return -1;
 	q->id = h.id;
 	q->flags = h.flags;
-	q->questions = calloc(h.qdcount > 0 ? h.qdcount : 1,
+	q->questions = ev__calloc(h.qdcount > 0 ? h.qdcount : 1,
 	    sizeof(*q->questions));
 	if (q->questions == NULL)
 		return -1;
@@ -525,7 +526,7 @@ ev__dns_request_parse(const uint8_t *pkt, size_t len, struct ev__dns_query *q)
 		    sizeof(name)) != 0 || len - off < 4)
 			goto fail;
 		n = strlen(name);
-		qu = malloc(offsetof(struct evdns_server_question, name) +
+		qu = ev__malloc(offsetof(struct evdns_server_question, name) +
 		    n + 1);
 		if (qu == NULL)
 			goto fail;
@@ -547,8 +548,8 @@ ev__dns_query_clear(struct ev__dns_query *q)
 	int i;
 
 	for (i = 0; i < q->nquestions; i++)
-		free(q->questions[i]);
-	free(q->questions);
+		ev__free(q->questions[i]);
+	ev__free(q->questions);
 	q->questions = NULL;
 	q->nquestions = 0;
 }

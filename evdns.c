@@ -47,6 +47,7 @@
 #include "evdns.h"
 #include "evdns-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 #define NBUCKETS	256	/* in-flight requests, hashed by ID */
 #define MAX_CONF_NS	32	/* nameservers taken from one resolv.conf */
@@ -312,8 +313,8 @@ search_unref(struct search_list *s)
 	if (s == NULL || --s->refcnt > 0)
 		return;
 	for (i = 0; i < s->n; i++)
-		free(s->domains[i]);
-	free(s);
+		ev__free(s->domains[i]);
+	ev__free(s);
 }
 
 /* The global list, copied first if a request still uses it. */
@@ -325,14 +326,14 @@ search_writable(void)
 
 	if (s != NULL && s->refcnt == 1)
 		return s;
-	if ((copy = calloc(1, sizeof(*copy))) == NULL)
+	if ((copy = ev__calloc(1, sizeof(*copy))) == NULL)
 		return NULL;
 	copy->refcnt = 1;
 	copy->ndots = 1;
 	if (s != NULL) {
 		copy->ndots = s->ndots;
 		for (i = 0; i < s->n; i++) {
-			if ((copy->domains[i] = strdup(s->domains[i])) == NULL)
+			if ((copy->domains[i] = ev__strdup(s->domains[i])) == NULL)
 				break;
 			copy->n++;
 		}
@@ -351,7 +352,7 @@ evdns_search_clear(void)
 	if ((s = search_writable()) == NULL)
 		return;
 	while (s->n > 0)
-		free(s->domains[--s->n]);
+		ev__free(s->domains[--s->n]);
 }
 
 void
@@ -376,7 +377,7 @@ evdns_search_add(const char *domain)
 		ev__dns_log(1, "search list full; ignoring %s", domain);
 		return;
 	}
-	if ((copy = strdup(domain)) == NULL)
+	if ((copy = ev__strdup(domain)) == NULL)
 		return;
 	n = strlen(copy);
 	if (copy[n - 1] == '.')
@@ -476,7 +477,7 @@ ns_free(struct nameserver *ns)
 	event_del(&ns->read_ev);
 	event_del(&ns->probe_ev);
 	close(ns->fd);
-	free(ns);
+	ev__free(ns);
 }
 
 static int
@@ -507,7 +508,7 @@ ns_add(const struct sockaddr_storage *sa, socklen_t len)
 		    addr_str(sa, buf, sizeof(buf)));
 		goto fail;
 	}
-	if ((ns = calloc(1, sizeof(*ns))) == NULL)
+	if ((ns = ev__calloc(1, sizeof(*ns))) == NULL)
 		goto fail;
 	memcpy(&ns->addr, sa, len);
 	ns->addrlen = len;
@@ -515,7 +516,7 @@ ns_add(const struct sockaddr_storage *sa, socklen_t len)
 	event_set(&ns->read_ev, fd, EV_READ | EV_PERSIST, ns_read_cb, ns);
 	evtimer_set(&ns->probe_ev, probe_timer_cb, ns);
 	if (event_add(&ns->read_ev, NULL) < 0) {
-		free(ns);
+		ev__free(ns);
 		goto fail;
 	}
 	TAILQ_INSERT_TAIL(&dns.servers, ns, next);
@@ -722,8 +723,8 @@ request_free(struct request *req)
 {
 	request_detach(req);
 	search_unref(req->search);
-	free(req->base_name);
-	free(req);
+	ev__free(req->base_name);
+	ev__free(req);
 }
 
 static void
@@ -835,7 +836,7 @@ probe_timer_cb(int fd, short what, void *arg)
 
 	if (ns->probe != NULL || !ns->failed)
 		return;
-	if ((req = calloc(1, sizeof(*req))) == NULL) {
+	if ((req = ev__calloc(1, sizeof(*req))) == NULL) {
 		tv = probe_delay(ns->probe_step);
 		evtimer_add(&ns->probe_ev, &tv);
 		return;
@@ -987,7 +988,7 @@ resolve(const char *name, int flags, uint16_t qtype,
 		ev__dns_log(1, "cannot resolve invalid name \"%.64s\"", name);
 		return -1;
 	}
-	if ((req = calloc(1, sizeof(*req))) == NULL)
+	if ((req = ev__calloc(1, sizeof(*req))) == NULL)
 		return -1;
 	req->qtype = qtype;
 	req->cb = cb;
@@ -998,8 +999,8 @@ resolve(const char *name, int flags, uint16_t qtype,
 		req->name[n - 1] = '\0';	/* absolute: no search */
 	else if (!(flags & DNS_QUERY_NO_SEARCH) && qtype != EVDNS_TYPE_PTR &&
 	    dns.search != NULL && dns.search->n > 0) {
-		if ((req->base_name = strdup(name)) == NULL) {
-			free(req);
+		if ((req->base_name = ev__strdup(name)) == NULL) {
+			ev__free(req);
 			return -1;
 		}
 		req->search = search_ref(dns.search);
@@ -1342,7 +1343,7 @@ conf_read(const char *filename, char **out, size_t *outlen)
 		err = 2;
 	else if (st.st_size > MAX_CONF_SIZE)
 		err = 3;
-	else if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+	else if ((buf = ev__malloc((size_t)st.st_size + 1)) == NULL)
 		err = 4;
 	if (err != 0) {
 		close(fd);
@@ -1351,7 +1352,7 @@ conf_read(const char *filename, char **out, size_t *outlen)
 	got = read_full(fd, buf, (size_t)st.st_size);
 	close(fd);
 	if (got < (size_t)st.st_size) {
-		free(buf);
+		ev__free(buf);
 		return 5;
 	}
 	buf[got] = '\0';
@@ -1390,7 +1391,7 @@ evdns_resolv_conf_parse(int flags, const char *const filename)
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
 		conf_line(line, flags, &nadded);
-	free(buf);
+	ev__free(buf);
 	if ((flags & DNS_OPTION_NAMESERVERS) && dns.nservers == 0) {
 		evdns_nameserver_ip_add("127.0.0.1");
 		err = 6;

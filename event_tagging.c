@@ -31,6 +31,7 @@
 
 #include "event.h"
 #include "log.h"
+#include "mm-internal.h"
 
 /* The longest encodings of a 32-bit tag and of a 32-bit integer. */
 #define TAG_MAX_BYTES	5
@@ -345,7 +346,7 @@ evtag_unmarshal_string(struct evbuffer *evbuf, ev_uint32_t need_tag,
 		return -1;
 	}
 	/* The payload is in the buffer, so this allocation is bounded. */
-	if ((s = malloc((size_t)it.len + 1)) == NULL) {
+	if ((s = ev__malloc((size_t)it.len + 1)) == NULL) {
 		event_warn("%s: malloc", __func__);
 		return -1;
 	}

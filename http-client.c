@@ -28,6 +28,7 @@
 #include "evhttp.h"
 #include "http-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 /* The first retry waits this long; each next one twice as long. */
 #define RETRY_FIRST_MSECS	250
@@ -44,7 +45,7 @@ evhttp_connection_new(const char *address, unsigned short port)
 		return NULL;
 	if ((evcon = ev__http_connection_alloc(NULL)) == NULL)
 		return NULL;
-	if ((evcon->address = strdup(address)) == NULL) {
+	if ((evcon->address = ev__strdup(address)) == NULL) {
 		event_warn("%s: strdup", __func__);
 		evhttp_connection_free(evcon);
 		return NULL;
@@ -58,13 +59,13 @@ void
 evhttp_connection_set_local_address(struct evhttp_connection *evcon,
     const char *address)
 {
-	char *copy = address != NULL ? strdup(address) : NULL;
+	char *copy = address != NULL ? ev__strdup(address) : NULL;
 
 	if (address != NULL && copy == NULL) {
 		event_warn("%s: strdup", __func__);
 		return;
 	}
-	free(evcon->bind_address);
+	ev__free(evcon->bind_address);
 	evcon->bind_address = copy;
 }
 
@@ -313,11 +314,11 @@ evhttp_make_request(struct evhttp_connection *evcon,
 		event_warnx("%s: bad method or uri", __func__);
 		return -1;
 	}
-	if ((copy = strdup(uri)) == NULL) {
+	if ((copy = ev__strdup(uri)) == NULL) {
 		event_warn("%s: strdup", __func__);
 		return -1;
 	}
-	free(req->uri);
+	ev__free(req->uri);
 	req->uri = copy;
 	req->kind = EVHTTP_REQUEST;
 	req->type = type;

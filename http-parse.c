@@ -31,6 +31,7 @@
 #include "evhttp.h"
 #include "http-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 static int
 is_ws(unsigned char c)
@@ -167,8 +168,8 @@ parse_request_line(struct evhttp_request *req, const char *line, size_t len)
 		req->type = EVHTTP_REQ_HEAD;
 	else
 		return 501;
-	free(req->uri);
-	if ((req->uri = malloc(ulen + 1)) == NULL)
+	ev__free(req->uri);
+	if ((req->uri = ev__malloc(ulen + 1)) == NULL)
 		return 503;
 	memcpy(req->uri, uri, ulen);
 	req->uri[ulen] = '\0';
@@ -199,8 +200,8 @@ parse_status_line(struct evhttp_request *req, const char *line, size_t len)
 	for (i = 0; i < rlen; i++)
 		if (!is_fieldchar((unsigned char)reason[i]))
 			return -1;
-	free(req->response_code_line);
-	if ((req->response_code_line = malloc(rlen + 1)) == NULL)
+	ev__free(req->response_code_line);
+	if ((req->response_code_line = ev__malloc(rlen + 1)) == NULL)
 		return -1;
 	memcpy(req->response_code_line, reason, rlen);
 	req->response_code_line[rlen] = '\0';
@@ -273,7 +274,7 @@ append_folded(struct evkeyvalq *headers, const char *s, size_t len)
 	if (len == 0)
 		return 0;
 	vlen = strlen(last->value);
-	if ((v = realloc(last->value, vlen + len + 2)) == NULL)
+	if ((v = ev__realloc(last->value, vlen + len + 2)) == NULL)
 		return 503;
 	v[vlen] = ' ';
 	memcpy(v + vlen + 1, s, len);
@@ -309,11 +310,11 @@ parse_header_line(struct evkeyvalq *headers, const char *line, size_t len)
 		return 0;
 	vlen = len - klen - 1;
 	value = trim(colon + 1, &vlen);
-	key = malloc(klen + 1);
-	val = malloc(vlen + 1);
+	key = ev__malloc(klen + 1);
+	val = ev__malloc(vlen + 1);
 	if (key == NULL || val == NULL) {
-		free(key);
-		free(val);
+		ev__free(key);
+		ev__free(val);
 		return 503;
 	}
 	memcpy(key, line, klen);
@@ -321,8 +322,8 @@ parse_header_line(struct evkeyvalq *headers, const char *line, size_t len)
 	memcpy(val, value, vlen);
 	val[vlen] = '\0';
 	r = evhttp_add_header(headers, key, val) == 0 ? 0 : 400;
-	free(key);
-	free(val);
+	ev__free(key);
+	ev__free(val);
 	return r;
 }
 

@@ -39,6 +39,7 @@
 #include "evhttp.h"
 #include "http-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 /* Connections accepted per wake-up, so one listener cannot starve. */
 #define ACCEPT_BURST		64
@@ -56,7 +57,7 @@ http_new_object(struct event_base *base)
 {
 	struct evhttp *http;
 
-	if ((http = calloc(1, sizeof(*http))) == NULL) {
+	if ((http = ev__calloc(1, sizeof(*http))) == NULL) {
 		event_warn("%s: calloc", __func__);
 		return NULL;
 	}
@@ -87,7 +88,7 @@ evhttp_start(const char *address, u_short port)
 	if ((http = http_new_object(NULL)) == NULL)
 		return NULL;
 	if (evhttp_bind_socket(http, address, port) == -1) {
-		free(http);
+		ev__free(http);
 		return NULL;
 	}
 	return http;
@@ -152,7 +153,7 @@ evhttp_accept_socket(struct evhttp *http, int fd)
 	if (evutil_make_socket_nonblocking(fd) == -1)
 		return -1;
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-	if ((l = calloc(1, sizeof(*l))) == NULL) {
+	if ((l = ev__calloc(1, sizeof(*l))) == NULL) {
 		event_warn("%s: calloc", __func__);
 		return -1;
 	}
@@ -163,7 +164,7 @@ evhttp_accept_socket(struct evhttp *http, int fd)
 		event_base_set(http->base, &l->ev);
 	if (!http->accept_paused && event_add(&l->ev, NULL) == -1) {
 		event_warnx("%s: event_add failed", __func__);
-		free(l);
+		ev__free(l);
 		return -1;
 	}
 	TAILQ_INSERT_TAIL(&http->sockets, l, next);
@@ -181,7 +182,7 @@ evhttp_free(struct evhttp *http)
 		TAILQ_REMOVE(&http->sockets, l, next);
 		event_del(&l->ev);
 		close(l->fd);
-		free(l);
+		ev__free(l);
 	}
 	while ((evcon = TAILQ_FIRST(&http->connections)) != NULL) {
 		TAILQ_REMOVE(&http->connections, evcon, next);
@@ -191,11 +192,11 @@ evhttp_free(struct evhttp *http)
 	}
 	while ((cb = TAILQ_FIRST(&http->callbacks)) != NULL) {
 		TAILQ_REMOVE(&http->callbacks, cb, next);
-		free(cb->what);
-		free(cb);
+		ev__free(cb->what);
+		ev__free(cb);
 	}
 	event_del(&http->accept_retry);
-	free(http);
+	ev__free(http);
 }
 
 void
@@ -204,10 +205,10 @@ evhttp_set_cb(struct evhttp *http, const char *uri,
 {
 	struct evhttp_cb *hcb;
 
-	if ((hcb = calloc(1, sizeof(*hcb))) == NULL ||
-	    (hcb->what = strdup(uri)) == NULL) {
+	if ((hcb = ev__calloc(1, sizeof(*hcb))) == NULL ||
+	    (hcb->what = ev__strdup(uri)) == NULL) {
 		event_warn("%s: out of memory", __func__);
-		free(hcb);
+		ev__free(hcb);
 		return;
 	}
 	hcb->cb = cb;
@@ -227,8 +228,8 @@ evhttp_del_cb(struct evhttp *http, const char *uri)
 	if (hcb == NULL)
 		return -1;
 	TAILQ_REMOVE(&http->callbacks, hcb, next);
-	free(hcb->what);
-	free(hcb);
+	ev__free(hcb->what);
+	ev__free(hcb);
 	return 0;
 }
 
@@ -336,7 +337,7 @@ get_request(struct evhttp *http, int fd, struct sockaddr *sa,
 		strcpy(host, "unknown");
 		strcpy(serv, "0");
 	}
-	if ((evcon->address = strdup(host)) == NULL) {
+	if ((evcon->address = ev__strdup(host)) == NULL) {
 		evhttp_connection_free(evcon);
 		close(fd);
 		return;
@@ -396,7 +397,7 @@ ev__http_server_new_request(struct evhttp_connection *evcon)
 	struct evhttp_request *req;
 
 	if ((req = evhttp_request_new(NULL, NULL)) == NULL ||
-	    (req->remote_host = strdup(evcon->address)) == NULL) {
+	    (req->remote_host = ev__strdup(evcon->address)) == NULL) {
 		evhttp_request_free(req);
 		evhttp_connection_free(evcon);
 		return NULL;
@@ -450,14 +451,14 @@ send_not_found(struct evhttp_request *req)
 	if (buf == NULL || escaped == NULL) {
 		if (buf != NULL)
 			evbuffer_free(buf);
-		free(escaped);
+		ev__free(escaped);
 		evhttp_send_error(req, 503, NULL);
 		return;
 	}
 	evbuffer_add_printf(buf, "<html><head><title>404 Not Found</title>"
 	    "</head><body>\n<h1>Not Found</h1>\n<p>Nothing is served at %s."
 	    "</p>\n</body></html>\n", escaped);
-	free(escaped);
+	ev__free(escaped);
 	evhttp_send_reply(req, HTTP_NOTFOUND, "Not Found", buf);
 	evbuffer_free(buf);
 }
@@ -570,8 +571,8 @@ set_response_code(struct evhttp_request *req, int code, const char *reason)
 
 	req->kind = EVHTTP_RESPONSE;
 	req->response_code = code;
-	free(req->response_code_line);
-	req->response_code_line = strdup(reason != NULL ? reason :
+	ev__free(req->response_code_line);
+	req->response_code_line = ev__strdup(reason != NULL ? reason :
 	    ev__http_reason(code));
 	if (req->response_code_line == NULL)
 		return;
@@ -753,7 +754,7 @@ send_error_page(struct evhttp_connection *evcon, struct evhttp_request *req,
 	evbuffer_add_printf(req->output_buffer, "<html><head><title>%d %s"
 	    "</title></head><body>\n<h1>%d %s</h1>\n</body></html>\n",
 	    code, escaped ? escaped : "", code, escaped ? escaped : "");
-	free(escaped);
+	ev__free(escaped);
 	req->chunked = 0;
 	req->userdone = 1;
 	send_response(evcon, req, 0);
