@@ -387,6 +387,10 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 		if (more != NULL) {
 			op->events = more;
 			op->nevents *= 2;
+		} else {
+			/* Harmless: the rest waits for the next wait. */
+			event_warn("epoll: keeping %d events per wait",
+			    op->nevents);
 		}
 	}
 	return 0;

@@ -520,7 +520,7 @@ ev__dns_request_parse(const uint8_t *pkt, size_t len, struct ev__dns_query *q)
 	q->questions = ev__calloc(h.qdcount > 0 ? h.qdcount : 1,
 	    sizeof(*q->questions));
 	if (q->questions == NULL)
-		return -1;
+		return -2;
 	for (i = 0; i < h.qdcount; i++) {
 		if (ev__dns_name_parse(pkt, len, &off, name,
 		    sizeof(name)) != 0 || len - off < 4)
@@ -528,8 +528,10 @@ ev__dns_request_parse(const uint8_t *pkt, size_t len, struct ev__dns_query *q)
 		n = strlen(name);
 		qu = ev__malloc(offsetof(struct evdns_server_question, name) +
 		    n + 1);
-		if (qu == NULL)
-			goto fail;
+		if (qu == NULL) {
+			ev__dns_query_clear(q);
+			return -2;
+		}
 		qu->type = get16(pkt + off);
 		qu->dns_question_class = get16(pkt + off + 2);
 		memcpy(qu->name, name, n + 1);

@@ -120,8 +120,10 @@ evdns_add_server_port(int fd, int is_tcp,
 		return NULL;
 	if (evutil_make_socket_nonblocking(fd) < 0)
 		return NULL;
-	if ((port = ev__calloc(1, sizeof(*port))) == NULL)
+	if ((port = ev__calloc(1, sizeof(*port))) == NULL) {
+		event_warn("%s: calloc", __func__);
 		return NULL;
+	}
 	port->fd = fd;
 	port->refcnt = 1;
 	port->cb = callback;
@@ -162,7 +164,7 @@ server_read(struct evdns_server_port *port)
 	struct sockaddr_storage from;
 	socklen_t fromlen;
 	ssize_t r;
-	int i, s;
+	int i, s, perr = 0;
 
 	for (i = 0; i < READ_BATCH && !port->closing; i++) {
 		fromlen = sizeof(from);
@@ -174,9 +176,14 @@ server_read(struct evdns_server_port *port)
 				event_warn("evdns: server recvfrom");
 			return;
 		}
-		if ((sr = ev__calloc(1, sizeof(*sr))) == NULL)
-			return;
-		if (ev__dns_request_parse(rbuf, (size_t)r, &sr->query) < 0) {
+		if ((sr = ev__calloc(1, sizeof(*sr))) == NULL ||
+		    (perr = ev__dns_request_parse(rbuf, (size_t)r,
+		    &sr->query)) == -2) {
+			event_warn("evdns: server dropped a request: no memory");
+			ev__free(sr);
+			continue;
+		}
+		if (perr < 0) {
 			ev__dns_log(0, "server dropped a malformed request");
 			ev__free(sr);
 			continue;
@@ -247,11 +254,14 @@ evdns_server_request_add_reply(struct evdns_server_request *req,
 	len = (is_name || datalen < 0) ? strlen(data) + 1 : (size_t)datalen;
 	if (len > 0xffff || len + strlen(name) > MAX_REPLY_DATA - sr->nbytes)
 		return -1;
-	if ((rr = ev__calloc(1, sizeof(*rr))) == NULL)
+	if ((rr = ev__calloc(1, sizeof(*rr))) == NULL) {
+		event_warn("%s: calloc", __func__);
 		return -1;
+	}
 	rr->name = ev__strdup(name);
 	rr->data = ev__malloc(len > 0 ? len : 1);
 	if (rr->name == NULL || rr->data == NULL) {
+		event_warn("%s: malloc", __func__);
 		ev__free(rr->name);
 		ev__free(rr->data);
 		ev__free(rr);
@@ -364,8 +374,10 @@ evdns_server_request_respond(struct evdns_server_request *req, int err)
 		return -1;
 	}
 	/* The socket is full: keep the reply until it is writable. */
-	if ((sr->response = ev__malloc((size_t)len)) == NULL)
+	if ((sr->response = ev__malloc((size_t)len)) == NULL) {
+		event_warn("evdns: no memory to keep a reply");
 		return -1;
+	}
 	memcpy(sr->response, buf, (size_t)len);
 	sr->resplen = (size_t)len;
 	TAILQ_INSERT_TAIL(&sr->port->pending, sr, next);

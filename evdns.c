@@ -117,6 +117,7 @@ static struct {
 	struct timeval probe_initial;
 	evdns_debug_log_fn_type log_fn;
 	ev_uint16_t (*txid_fn)(void);
+	unsigned nomem;			/* allocations failed, ever */
 } dns;
 
 static uint8_t rbuf[65536];	/* one datagram at a time, never nested */
@@ -327,20 +328,26 @@ search_writable(void)
 	if (s != NULL && s->refcnt == 1)
 		return s;
 	if ((copy = ev__calloc(1, sizeof(*copy))) == NULL)
-		return NULL;
+		goto nomem;
 	copy->refcnt = 1;
 	copy->ndots = 1;
 	if (s != NULL) {
 		copy->ndots = s->ndots;
 		for (i = 0; i < s->n; i++) {
 			if ((copy->domains[i] = ev__strdup(s->domains[i])) == NULL)
-				break;
+				goto nomem;
 			copy->n++;
 		}
 		search_unref(s);
 	}
 	dns.search = copy;
 	return copy;
+nomem:
+	/* The list stays as it was rather than losing domains. */
+	event_warn("evdns: no memory to change the search list");
+	dns.nomem++;
+	search_unref(copy);
+	return NULL;
 }
 
 void
@@ -377,8 +384,11 @@ evdns_search_add(const char *domain)
 		ev__dns_log(1, "search list full; ignoring %s", domain);
 		return;
 	}
-	if ((copy = ev__strdup(domain)) == NULL)
+	if ((copy = ev__strdup(domain)) == NULL) {
+		event_warn("evdns: no memory for search domain %s", domain);
+		dns.nomem++;
 		return;
+	}
 	n = strlen(copy);
 	if (copy[n - 1] == '.')
 		copy[n - 1] = '\0';
@@ -508,8 +518,11 @@ ns_add(const struct sockaddr_storage *sa, socklen_t len)
 		    addr_str(sa, buf, sizeof(buf)));
 		goto fail;
 	}
-	if ((ns = ev__calloc(1, sizeof(*ns))) == NULL)
+	if ((ns = ev__calloc(1, sizeof(*ns))) == NULL) {
+		event_warn("evdns: calloc");
+		dns.nomem++;
 		goto fail;
+	}
 	memcpy(&ns->addr, sa, len);
 	ns->addrlen = len;
 	ns->fd = fd;
@@ -837,6 +850,7 @@ probe_timer_cb(int fd, short what, void *arg)
 	if (ns->probe != NULL || !ns->failed)
 		return;
 	if ((req = ev__calloc(1, sizeof(*req))) == NULL) {
+		event_warn("evdns: no memory to probe a nameserver");
 		tv = probe_delay(ns->probe_step);
 		evtimer_add(&ns->probe_ev, &tv);
 		return;
@@ -988,8 +1002,10 @@ resolve(const char *name, int flags, uint16_t qtype,
 		ev__dns_log(1, "cannot resolve invalid name \"%.64s\"", name);
 		return -1;
 	}
-	if ((req = ev__calloc(1, sizeof(*req))) == NULL)
+	if ((req = ev__calloc(1, sizeof(*req))) == NULL) {
+		event_warn("evdns: no memory to resolve %.64s", name);
 		return -1;
+	}
 	req->qtype = qtype;
 	req->cb = cb;
 	req->arg = arg;
@@ -1000,6 +1016,7 @@ resolve(const char *name, int flags, uint16_t qtype,
 	else if (!(flags & DNS_QUERY_NO_SEARCH) && qtype != EVDNS_TYPE_PTR &&
 	    dns.search != NULL && dns.search->n > 0) {
 		if ((req->base_name = ev__strdup(name)) == NULL) {
+			event_warn("evdns: no memory to resolve %.64s", name);
 			ev__free(req);
 			return -1;
 		}
@@ -1343,8 +1360,10 @@ conf_read(const char *filename, char **out, size_t *outlen)
 		err = 2;
 	else if (st.st_size > MAX_CONF_SIZE)
 		err = 3;
-	else if ((buf = ev__malloc((size_t)st.st_size + 1)) == NULL)
+	else if ((buf = ev__malloc((size_t)st.st_size + 1)) == NULL) {
+		event_warn("evdns: no memory to read %s", filename);
 		err = 4;
+	}
 	if (err != 0) {
 		close(fd);
 		return err;
@@ -1367,6 +1386,7 @@ evdns_resolv_conf_parse(int flags, const char *const filename)
 	char *buf = NULL, *line, *save;
 	size_t len = 0, i;
 	int err, nadded = 0;
+	unsigned nomem = dns.nomem;
 
 	setup();
 	if (filename == NULL)
@@ -1392,9 +1412,12 @@ evdns_resolv_conf_parse(int flags, const char *const filename)
 	    line = strtok_r(NULL, "\n", &save))
 		conf_line(line, flags, &nadded);
 	ev__free(buf);
+	if (dns.nomem != nomem)
+		err = 4;	/* what could be applied was */
 	if ((flags & DNS_OPTION_NAMESERVERS) && dns.nservers == 0) {
 		evdns_nameserver_ip_add("127.0.0.1");
-		err = 6;
+		if (err == 0)
+			err = 6;
 	}
 	if ((flags & DNS_OPTION_SEARCH) &&
 	    (dns.search == NULL || dns.search->n == 0))

@@ -169,8 +169,10 @@ parse_request_line(struct evhttp_request *req, const char *line, size_t len)
 	else
 		return 501;
 	ev__free(req->uri);
-	if ((req->uri = ev__malloc(ulen + 1)) == NULL)
+	if ((req->uri = ev__malloc(ulen + 1)) == NULL) {
+		event_warn("%s: malloc", __func__);
 		return 503;
+	}
 	memcpy(req->uri, uri, ulen);
 	req->uri[ulen] = '\0';
 	return 0;
@@ -201,8 +203,10 @@ parse_status_line(struct evhttp_request *req, const char *line, size_t len)
 		if (!is_fieldchar((unsigned char)reason[i]))
 			return -1;
 	ev__free(req->response_code_line);
-	if ((req->response_code_line = ev__malloc(rlen + 1)) == NULL)
+	if ((req->response_code_line = ev__malloc(rlen + 1)) == NULL) {
+		event_warn("%s: malloc", __func__);
 		return -1;
+	}
 	memcpy(req->response_code_line, reason, rlen);
 	req->response_code_line[rlen] = '\0';
 	req->response_code = code;
@@ -274,8 +278,10 @@ append_folded(struct evkeyvalq *headers, const char *s, size_t len)
 	if (len == 0)
 		return 0;
 	vlen = strlen(last->value);
-	if ((v = ev__realloc(last->value, vlen + len + 2)) == NULL)
+	if ((v = ev__realloc(last->value, vlen + len + 2)) == NULL) {
+		event_warn("%s: realloc", __func__);
 		return 503;
+	}
 	v[vlen] = ' ';
 	memcpy(v + vlen + 1, s, len);
 	v[vlen + len + 1] = '\0';
@@ -313,6 +319,7 @@ parse_header_line(struct evkeyvalq *headers, const char *line, size_t len)
 	key = ev__malloc(klen + 1);
 	val = ev__malloc(vlen + 1);
 	if (key == NULL || val == NULL) {
+		event_warn("%s: malloc", __func__);
 		ev__free(key);
 		ev__free(val);
 		return 503;

@@ -209,11 +209,12 @@ ev__http_set_header(struct evkeyvalq *headers, const char *key,
 	return evhttp_add_header(headers, key, value);
 }
 
-void
+int
 ev__http_write_headers(struct evbuffer *out, const struct evkeyvalq *headers)
 {
 	const struct evkeyval *kv;
 	const char *s;
+	int r = 0;
 
 	TAILQ_FOREACH(kv, headers, next) {
 		for (s = kv->key; *s != '\0'; s++)
@@ -225,9 +226,20 @@ ev__http_write_headers(struct evbuffer *out, const struct evkeyvalq *headers)
 			    __func__, kv->key);
 			continue;
 		}
-		evbuffer_add_printf(out, "%s: %s\r\n", kv->key, kv->value);
+		if (evbuffer_add_printf(out, "%s: %s\r\n", kv->key,
+		    kv->value) == -1)
+			r = -1;
 	}
-	evbuffer_add(out, "\r\n", 2);
+	if (evbuffer_add(out, "\r\n", 2) == -1)
+		r = -1;
+	return r;
+}
+
+void
+ev__http_truncate(struct evbuffer *buf, size_t len)
+{
+	if (buf->off > len)
+		buf->off = len;
 }
 
 int
@@ -364,11 +376,22 @@ evhttp_parse_query(const char *uri, struct evkeyvalq *headers)
 			break;
 		*value++ = '\0';
 		if ((decoded = decode_uri(value, 1)) == NULL)
-			break;
+			goto nomem;
 		/* A value decoding to CR or LF is refused and skipped. */
-		(void)evhttp_add_header(headers, p, decoded);
+		if (!header_ok(p, decoded))
+			(void)evhttp_add_header(headers, p, decoded);
+		else if (evhttp_add_header(headers, p, decoded) == -1) {
+			ev__free(decoded);
+			goto nomem;
+		}
 		ev__free(decoded);
 	}
+	ev__free(line);
+	return;
+nomem:
+	/* Half a query could mean something else: give none of it. */
+	event_warnx("%s: out of memory; the query is ignored", __func__);
+	evhttp_clear_headers(headers);
 	ev__free(line);
 }
 

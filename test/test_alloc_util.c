@@ -97,8 +97,12 @@ ta_injected(const char *what, int n)
 {
 	armed = 0;
 	fail_at = 0;
-	if (nfailed == 0)
+	if (nfailed == 0) {
+		if (getenv("TA_VERBOSE") != NULL)
+			fprintf(stderr, "swept %s: %d allocations\n", what,
+			    n - 1);
 		return 0;
+	}
 	if (nlogs == 0)
 		fail_msg("%s: allocation %d failed with no log line", what, n);
 	return 1;
