@@ -334,7 +334,8 @@ search_writable(void)
 	if (s != NULL) {
 		copy->ndots = s->ndots;
 		for (i = 0; i < s->n; i++) {
-			if ((copy->domains[i] = ev__strdup(s->domains[i])) == NULL)
+			copy->domains[i] = ev__strdup(s->domains[i]);
+			if (copy->domains[i] == NULL)
 				goto nomem;
 			copy->n++;
 		}
@@ -378,15 +379,18 @@ evdns_search_add(const char *domain)
 		ev__dns_log(1, "ignoring invalid search domain");
 		return;
 	}
-	if ((s = search_writable()) == NULL)
-		return;
-	if (s->n >= MAX_SEARCH) {
+	if (dns.search != NULL && dns.search->n >= MAX_SEARCH) {
 		ev__dns_log(1, "search list full; ignoring %s", domain);
 		return;
 	}
+	/* The copy first: a failure then changes nothing at all. */
 	if ((copy = ev__strdup(domain)) == NULL) {
 		event_warn("evdns: no memory for search domain %s", domain);
 		dns.nomem++;
+		return;
+	}
+	if ((s = search_writable()) == NULL) {
+		ev__free(copy);
 		return;
 	}
 	n = strlen(copy);

@@ -181,7 +181,7 @@ enum evhttp_connection_state {
 #define EVHTTP_CON_READEOF	0x0200	/* the peer shut its side */
 #define EVHTTP_CON_LINGER	0x0400	/* error reply: close gracefully */
 #define EVHTTP_CON_READPENDING	0x0800	/* input came before the reply */
-#define EVHTTP_CON_BROKEN	0x1000	/* a reply failed: closing, send no more */
+#define EVHTTP_CON_BROKEN	0x1000	/* a reply failed: closing, no more */
 
 TAILQ_HEAD(evcon_requestq, evhttp_request);
 

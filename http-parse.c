@@ -328,7 +328,10 @@ parse_header_line(struct evkeyvalq *headers, const char *line, size_t len)
 	key[klen] = '\0';
 	memcpy(val, value, vlen);
 	val[vlen] = '\0';
-	r = evhttp_add_header(headers, key, val) == 0 ? 0 : 400;
+	r = evhttp_add_header(headers, key, val);
+	/* Refused for a stray CR is the client's fault; else no memory. */
+	if (r == -1)
+		r = strpbrk(key, "\r\n") || strpbrk(val, "\r\n") ? 400 : 503;
 	ev__free(key);
 	ev__free(val);
 	return r;

@@ -52,6 +52,7 @@ test_base_new(void **state)
 		if (!ta_injected("event_base_new", n))
 			break;
 		assert_null(base);
+		assert_int_equal(ta_delta(), 0);
 	}
 	assert_non_null(base);
 	assert_base_works(base);
@@ -64,6 +65,7 @@ test_base_new(void **state)
 		if (!ta_injected("event_init", n))
 			break;
 		assert_null(base);
+		assert_int_equal(ta_delta(), 0);
 	}
 	assert_non_null(base);
 	assert_base_works(base);
@@ -83,6 +85,7 @@ test_priority_init(void **state)
 		if (!ta_injected("event_base_priority_init", n))
 			break;
 		assert_int_equal(r, -1);
+		assert_int_equal(ta_delta(), 0);
 		assert_base_works(tu_base);
 	}
 	assert_int_equal(r, 0);
@@ -188,6 +191,7 @@ test_event_once(void **state)
 		if (!ta_injected("event_base_once", n))
 			break;
 		assert_int_equal(r, -1);
+		assert_int_equal(ta_delta(), 0);
 		assert_base_works(tu_base);
 		assert_int_equal(fired, 0);
 	}
@@ -235,7 +239,7 @@ test_reinit(void **state)
 		r = event_reinit(tu_base);
 		if (!ta_injected("event_reinit", n))
 			break;
-		/* 0 too: epoll settles a change at once if it cannot queue it. */
+		/* 0 too: epoll settles a change at once if it cannot queue. */
 		assert_true(r == -1 || r == 0);
 		assert_base_works(tu_base);
 	}
@@ -265,6 +269,7 @@ test_evbuffer(void **state)
 		if (!ta_injected("evbuffer_new", n))
 			break;
 		assert_null(buf);
+		assert_int_equal(ta_delta(), 0);
 	}
 	assert_non_null(buf);
 	assert_non_null(other = evbuffer_new());
@@ -284,6 +289,7 @@ test_evbuffer(void **state)
 		if (!ta_injected(what, n))				\
 			break;						\
 		assert_int_equal(r, -1);				\
+		assert_int_equal(ta_delta(), 0);			\
 		assert_int_equal(EVBUFFER_LENGTH(buf), 4);		\
 		assert_memory_equal(EVBUFFER_DATA(buf), "keep", 4);	\
 	}								\
@@ -322,6 +328,7 @@ test_evbuffer(void **state)
 		if (!ta_injected("evbuffer_readline", n))
 			break;
 		assert_null(line);
+		assert_int_equal(ta_delta(), 0);
 		assert_int_equal(EVBUFFER_LENGTH(buf), 9);
 	}
 	assert_string_equal(line, "one");
@@ -333,6 +340,7 @@ test_evbuffer(void **state)
 		if (!ta_injected("evbuffer_readln", n))
 			break;
 		assert_null(line);
+		assert_int_equal(ta_delta(), 0);
 		assert_int_equal(EVBUFFER_LENGTH(buf), 4);
 	}
 	assert_string_equal(line, "two");
@@ -381,6 +389,7 @@ test_bufferevent(void **state)
 		if (!ta_injected("bufferevent_new", n))
 			break;
 		assert_null(bev);
+		assert_int_equal(ta_delta(), 0);
 	}
 	assert_non_null(bev);
 	assert_int_equal(bufferevent_base_set(tu_base, bev), 0);

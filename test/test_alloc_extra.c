@@ -67,6 +67,7 @@ test_tagging(void **state)
 			if (!ta_injected("evtag_marshal", n))
 				break;
 			assert_int_equal(EVBUFFER_LENGTH(buf), before);
+			assert_int_equal(ta_delta(), 0);
 		}
 		assert_true(EVBUFFER_LENGTH(buf) > before);
 	}
@@ -114,6 +115,7 @@ test_tagging(void **state)
 		if (!ta_injected(what, n_))				\
 			break;						\
 		assert_null(out_);					\
+		assert_int_equal(ta_delta(), 0);			\
 	}								\
 	assert_string_equal(out_, want);				\
 	free(out_);							\
@@ -142,6 +144,7 @@ test_http_util(void **state)
 			break;
 		/* All or nothing. */
 		assert_null(TAILQ_FIRST(&headers));
+		assert_int_equal(ta_delta(), 0);
 	}
 	assert_string_equal(evhttp_find_header(&headers, "a"), "1");
 	assert_string_equal(evhttp_find_header(&headers, "b"), "x y");
@@ -153,6 +156,7 @@ test_http_util(void **state)
 			break;
 		assert_int_equal(r, -1);
 		assert_null(evhttp_find_header(&headers, "Key"));
+		assert_int_equal(ta_delta(), 0);
 	}
 	assert_int_equal(r, 0);
 	assert_string_equal(evhttp_find_header(&headers, "Key"), "value");
@@ -164,6 +168,7 @@ test_http_util(void **state)
 		if (!ta_injected("evhttp_request_new", n))
 			break;
 		assert_null(req);
+		assert_int_equal(ta_delta(), 0);
 	}
 	assert_non_null(req);
 	evhttp_request_free(req);
@@ -173,12 +178,13 @@ test_http_util(void **state)
 		if (!ta_injected("evhttp_connection_new", n))
 			break;
 		assert_null(evcon);
+		assert_int_equal(ta_delta(), 0);
 	}
 	assert_non_null(evcon);
 	evhttp_connection_free(evcon);
 }
 
-/* The server's one handler: "hello <uri>", or 503 if it cannot. */
+/* /hello answers "hello <uri>", or 503 if it cannot. */
 static void
 hello_cb(struct evhttp_request *req, void *arg)
 {
@@ -192,6 +198,27 @@ hello_cb(struct evhttp_request *req, void *arg)
 		evhttp_send_reply(req, 200, "OK", body);
 	if (body != NULL)
 		evbuffer_free(body);
+}
+
+/* /stream answers the same as a chunked stream of two pieces. */
+static void
+stream_cb(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *first = evbuffer_new(), *second = evbuffer_new();
+
+	(void)arg;
+	if (first == NULL || second == NULL ||
+	    evbuffer_add(first, "hello ", 6) == -1 ||
+	    evbuffer_add_printf(second, "%s", evhttp_request_uri(req)) == -1) {
+		evhttp_send_error(req, 503, "Out of memory");
+	} else {
+		evhttp_send_reply_start(req, 200, "OK");
+		evhttp_send_reply_chunk(req, first);
+		evhttp_send_reply_chunk(req, second);
+		evhttp_send_reply_end(req);
+	}
+	evbuffer_free(first);
+	evbuffer_free(second);
 }
 
 struct reply {
@@ -249,9 +276,24 @@ assert_serves(struct event_base *base, struct evhttp_connection *evcon)
 {
 	struct reply rep;
 
-	assert_int_equal(round_trip(base, evcon, "/again", &rep), 1);
+	assert_int_equal(round_trip(base, evcon, "/hello?again", &rep), 1);
 	assert_int_equal(rep.code, 200);
-	assert_string_equal(rep.body, "hello /again");
+	assert_string_equal(rep.body, "hello /hello?again");
+}
+
+/*
+ * After a round trip in which an allocation failed: the client heard of
+ * it (NULL or 503) or got the real answer, never a wrong one.
+ */
+static void
+assert_outcome(int made, const struct reply *rep, int code,
+    const char *body)
+{
+	if (!made || rep->code == -1 || rep->code == 503)
+		return;
+	assert_int_equal(rep->code, code);
+	if (body != NULL)
+		assert_string_equal(rep->body, body);
 }
 
 static void
@@ -268,6 +310,7 @@ test_http_server_setup(void **state)
 		if (!ta_injected("evhttp_new", n))
 			break;
 		assert_null(http);
+		assert_int_equal(ta_delta(), 0);
 	}
 	assert_non_null(http);
 	fd = tu_listen_loopback(&port);
@@ -292,68 +335,87 @@ test_http_server_setup(void **state)
 		evhttp_set_cb(http, "/cb", hello_cb, NULL);
 		if (!ta_injected("evhttp_set_cb", n))
 			break;
+		assert_int_equal(ta_delta(), 0);
 		assert_int_equal(evhttp_del_cb(http, "/cb"), -1);
 	}
 	assert_int_equal(evhttp_del_cb(http, "/cb"), 0);
 	evhttp_free(http);
 }
 
+/*
+ * Sweep one request for uri (answered with code and body; NULL: any
+ * body) over a fresh connection each time (connect, accept, both
+ * parsers), then over the kept-alive connection evcon.
+ */
 static void
-test_http_round_trip(void **state)
+sweep_uri(unsigned short port, struct evhttp_connection *evcon,
+    const char *uri, int code, const char *body)
 {
-	struct evhttp *http;
-	struct evhttp_connection *evcon, *fresh;
+	struct evhttp_connection *fresh;
 	struct reply rep;
-	unsigned short port;
-	int n, made, fd;
+	int n, made;
 
-	(void)state;
-	assert_non_null(http = evhttp_new(tu_base));
-	fd = tu_listen_loopback(&port);
-	assert_int_equal(evhttp_accept_socket(http, fd), 0);
-	evhttp_set_gencb(http, hello_cb, NULL);
-	assert_non_null(evcon = evhttp_connection_new("127.0.0.1", port));
-	evhttp_connection_set_base(evcon, tu_base);
-
-	/* A fresh connection each time: connect, accept, both parsers. */
 	for (n = 1; ; n++) {
 		ta_arm(n);
 		fresh = evhttp_connection_new("127.0.0.1", port);
 		made = 0;
 		if (fresh != NULL) {
 			evhttp_connection_set_base(fresh, tu_base);
-			made = round_trip(tu_base, fresh, "/x?a=b", &rep);
+			made = round_trip(tu_base, fresh, uri, &rep);
 		}
-		if (!ta_injected("HTTP round trip", n)) {
-			assert_int_equal(made, 1);
+		if (!ta_injected(uri, n))
 			break;
-		}
-		/* The client heard: an error status, NULL, or success. */
-		if (made && rep.code == 200)
-			assert_string_equal(rep.body, "hello /x?a=b");
+		assert_outcome(made, &rep, code, body);
 		if (fresh != NULL) {
 			assert_serves(tu_base, fresh);
 			evhttp_connection_free(fresh);
 		}
 		assert_serves(tu_base, evcon);
 	}
-	assert_int_equal(rep.code, 200);
-	assert_string_equal(rep.body, "hello /x?a=b");
+	assert_int_equal(made, 1);
+	assert_outcome(made, &rep, code, body);
+	assert_int_equal(rep.code, code);
 	evhttp_connection_free(fresh);
 
-	/* Then on a kept-alive connection. */
 	assert_serves(tu_base, evcon);
 	for (n = 1; ; n++) {
 		ta_arm(n);
-		made = round_trip(tu_base, evcon, "/kept", &rep);
-		if (!ta_injected("HTTP keep-alive round trip", n))
+		made = round_trip(tu_base, evcon, uri, &rep);
+		if (!ta_injected(uri, n))
 			break;
-		if (made && rep.code == 200)
-			assert_string_equal(rep.body, "hello /kept");
+		assert_outcome(made, &rep, code, body);
 		assert_serves(tu_base, evcon);
 	}
 	assert_int_equal(made, 1);
-	assert_int_equal(rep.code, 200);
+	assert_int_equal(rep.code, code);
+}
+
+static void
+test_http_round_trip(void **state)
+{
+	struct evhttp *http;
+	struct evhttp_connection *evcon;
+	unsigned short port;
+	int n, fd;
+
+	(void)state;
+	assert_non_null(http = evhttp_new(tu_base));
+	fd = tu_listen_loopback(&port);
+	assert_int_equal(evhttp_accept_socket(http, fd), 0);
+	evhttp_set_cb(http, "/hello", hello_cb, NULL);
+	evhttp_set_cb(http, "/stream", stream_cb, NULL);
+	assert_non_null(evcon = evhttp_connection_new("127.0.0.1", port));
+	evhttp_connection_set_base(evcon, tu_base);
+	for (n = 1; ; n++) {
+		ta_arm(n);
+		evhttp_connection_set_local_address(evcon, "127.0.0.1");
+		if (!ta_injected("evhttp_connection_set_local_address", n))
+			break;
+	}
+
+	sweep_uri(port, evcon, "/hello?x=1", 200, "hello /hello?x=1");
+	sweep_uri(port, evcon, "/stream?y", 200, "hello /stream?y");
+	sweep_uri(port, evcon, "/nothing", 404, NULL);
 	evhttp_connection_free(evcon);
 	evhttp_free(http);
 }
@@ -374,6 +436,7 @@ test_evhttp_start(void **state)
 		if (!ta_injected("evhttp_start", n))
 			break;
 		assert_null(http);
+		assert_int_equal(ta_delta(), 0);
 	}
 	assert_non_null(http);
 	evhttp_free(http);
@@ -500,6 +563,7 @@ test_dns(void **state)
 		if (!ta_injected("evdns_add_server_port", n))
 			break;
 		assert_null(port);
+		assert_int_equal(ta_delta(), 0);
 	}
 	assert_non_null(port);
 
@@ -516,6 +580,7 @@ test_dns(void **state)
 			break;
 		assert_int_not_equal(r, 0);
 		assert_int_equal(evdns_count_nameservers(), 0);
+		assert_int_equal(ta_delta(), 0);
 	}
 	assert_int_equal(r, 0);
 	assert_int_equal(evdns_count_nameservers(), 1);
@@ -539,6 +604,22 @@ test_dns(void **state)
 	}
 	assert_int_equal(r, 0);
 	unlink(path);
+
+	/*
+	 * A request in flight holds the search list, so changing it makes a
+	 * copy: one that cannot be completed leaves the list as it was.
+	 */
+	memset(a, 0, sizeof(a));
+	assert_int_equal(evdns_resolve_ipv4("host", 0, answer_cb, &a[0]), 0);
+	for (n = 1; ; n++) {
+		ta_arm(n);
+		evdns_search_add("c.alloc.test");
+		if (!ta_injected("evdns_search_add (copy)", n))
+			break;
+		assert_int_equal(ta_delta(), 0);
+	}
+	assert_true(ta_run_until(base, &a[0].done, 5000));
+	assert_int_equal(a[0].result, DNS_ERR_NONE);
 
 	/* Resolver and server together. */
 	for (n = 1; ; n++) {

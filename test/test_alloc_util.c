@@ -18,6 +18,8 @@ static int fail_at;	/* the allocation to fail, 1-based; 0: none */
 static int nallocs;	/* allocations counted since ta_arm() */
 static int nfailed;	/* allocations failed since ta_arm() */
 static int nlogs;	/* log lines since ta_arm() */
+static long live;	/* blocks the library holds */
+static long live_at_arm;
 
 /* Count one allocation; whether it is the one to fail. */
 static int
@@ -35,19 +37,40 @@ must_fail(void)
 static void *
 ta_malloc(size_t size)
 {
-	return must_fail() ? NULL : malloc(size);
+	void *p = must_fail() ? NULL : malloc(size);
+
+	if (p != NULL)
+		live++;
+	return p;
 }
 
 static void *
 ta_realloc(void *p, size_t size)
 {
-	return must_fail() ? NULL : realloc(p, size);
+	void *q;
+
+	if (must_fail())
+		return NULL;
+	q = realloc(p, size);
+	if (p == NULL && q != NULL)
+		live++;
+	else if (p != NULL && size == 0 && q == NULL)
+		live--;
+	return q;
 }
 
 static void
 ta_free(void *p)
 {
+	if (p != NULL)
+		live--;
 	free(p);
+}
+
+long
+ta_delta(void)
+{
+	return live - live_at_arm;
 }
 
 static void
@@ -76,6 +99,7 @@ ta_arm(int n)
 	/* The per-backend runner resets the log callback: take it back. */
 	event_set_log_callback(count_log);
 	nallocs = nfailed = nlogs = 0;
+	live_at_arm = live;
 	fail_at = n;
 	armed = 1;
 }

@@ -41,6 +41,13 @@ void ta_resume(void);
  */
 int ta_injected(const char *what, int n);
 
+/*
+ * Blocks the library allocated since ta_arm() and still holds: a call
+ * that failed and kept nothing must leave this at 0 (what ASan would
+ * find only at exit, this finds at the call that leaked).
+ */
+long ta_delta(void);
+
 /* Allocations counted since ta_arm(), and log lines. */
 int ta_allocs(void);
 int ta_logs(void);
