@@ -458,6 +458,5 @@ main(void)
 	};
 
 	ta_install();
-	return cmocka_run_group_tests_name("alloc/buffers", once, NULL,
-	    NULL) + TU_RUN_PER_BACKEND("alloc", tests);
+	return TU_RUN_ONCE("alloc", once) + TU_RUN_PER_BACKEND("alloc", tests);
 }

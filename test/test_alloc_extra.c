@@ -654,6 +654,6 @@ main(void)
 	};
 
 	ta_install();
-	return cmocka_run_group_tests_name("alloc_extra/once", once, NULL,
-	    NULL) + TU_RUN_PER_BACKEND("alloc_extra", tests);
+	return TU_RUN_ONCE("alloc_extra", once) +
+	    TU_RUN_PER_BACKEND("alloc_extra", tests);
 }
