@@ -241,7 +241,8 @@ reply_cb(struct evhttp_request *req, void *arg)
 	len = EVBUFFER_LENGTH(req->input_buffer);
 	if (len >= sizeof(r->body))
 		len = sizeof(r->body) - 1;
-	memcpy(r->body, EVBUFFER_DATA(req->input_buffer), len);
+	if (len > 0)
+		memcpy(r->body, EVBUFFER_DATA(req->input_buffer), len);
 	r->body[len] = '\0';
 }
 
