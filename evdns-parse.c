@@ -526,8 +526,8 @@ ev__dns_request_parse(const uint8_t *pkt, size_t len, struct ev__dns_query *q)
 		    sizeof(name)) != 0 || len - off < 4)
 			goto fail;
 		n = strlen(name);
-		qu = ev__malloc(offsetof(struct evdns_server_question, name) +
-		    n + 1);
+		qu = ev__malloc(
+		    offsetof(struct evdns_server_question, name) + n + 1);
 		if (qu == NULL) {
 			ev__dns_query_clear(q);
 			return -2;

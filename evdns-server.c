@@ -178,8 +178,9 @@ server_read(struct evdns_server_port *port)
 		}
 		if ((sr = ev__calloc(1, sizeof(*sr))) == NULL ||
 		    (perr = ev__dns_request_parse(rbuf, (size_t)r,
-		    &sr->query)) == -2) {
-			event_warn("evdns: no memory: server dropped a request");
+			 &sr->query)) == -2) {
+			event_warn(
+			    "evdns: no memory: server dropped a request");
 			ev__free(sr);
 			continue;
 		}

@@ -117,7 +117,7 @@ static struct {
 	struct timeval probe_initial;
 	evdns_debug_log_fn_type log_fn;
 	ev_uint16_t (*txid_fn)(void);
-	unsigned nomem;			/* allocations failed, ever */
+	unsigned nomem; /* allocations failed, ever */
 } dns;
 
 static uint8_t rbuf[65536];	/* one datagram at a time, never nested */
@@ -1417,7 +1417,7 @@ evdns_resolv_conf_parse(int flags, const char *const filename)
 		conf_line(line, flags, &nadded);
 	ev__free(buf);
 	if (dns.nomem != nomem)
-		err = 4;	/* what could be applied was */
+		err = 4; /* what could be applied was */
 	if ((flags & DNS_OPTION_NAMESERVERS) && dns.nservers == 0) {
 		evdns_nameserver_ip_add("127.0.0.1");
 		if (err == 0)

@@ -250,12 +250,12 @@ write_request(struct evhttp_connection *evcon, struct evhttp_request *req)
 	if (len > 0 || req->type == EVHTTP_REQ_POST) {
 		snprintf(num, sizeof(num), "%zu", len);
 		if (ev__http_set_header(req->output_headers, "Content-Length",
-		    num) == -1)
+			num) == -1)
 			return -1;
 	}
 	if (evbuffer_add_printf(out, "%s %s HTTP/%d.%d\r\n",
-	    ev__http_method(req->type), req->uri, req->major,
-	    req->minor) == -1 ||
+		ev__http_method(req->type), req->uri, req->major,
+		req->minor) == -1 ||
 	    ev__http_write_headers(out, req->output_headers) == -1)
 		return -1;
 	/* Copied, not moved: a stale socket means sending it again. */

@@ -565,10 +565,10 @@ write_header(struct evhttp_connection *evcon, struct evhttp_request *req)
 	struct evbuffer *out = evcon->output_buffer;
 
 	if (evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n",
-	    req->major == 1 && req->minor >= 1 ? 1 : 0,
-	    req->response_code, req->response_code_line != NULL ?
-	    req->response_code_line :
-	    ev__http_reason(req->response_code)) == -1)
+		req->major == 1 && req->minor >= 1 ? 1 : 0, req->response_code,
+		req->response_code_line != NULL ?
+		    req->response_code_line :
+		    ev__http_reason(req->response_code)) == -1)
 		return -1;
 	return ev__http_write_headers(out, req->output_headers);
 }
@@ -605,8 +605,8 @@ set_response_code(struct evhttp_request *req, int code, const char *reason)
 	req->kind = EVHTTP_RESPONSE;
 	req->response_code = code;
 	ev__free(req->response_code_line);
-	req->response_code_line = ev__strdup(reason != NULL ? reason :
-	    ev__http_reason(code));
+	req->response_code_line = ev__strdup(
+	    reason != NULL ? reason : ev__http_reason(code));
 	if (req->response_code_line == NULL) {
 		/* The status line falls back on the standard reason. */
 		event_warn("%s: strdup", __func__);
@@ -675,8 +675,8 @@ add_piece(struct evhttp_connection *evcon, struct evhttp_request *req,
 
 	if (len == 0)
 		return 0;
-	if (req->chunked && evbuffer_add_printf(evcon->output_buffer,
-	    "%zx\r\n", len) == -1)
+	if (req->chunked &&
+	    evbuffer_add_printf(evcon->output_buffer, "%zx\r\n", len) == -1)
 		return -1;
 	if (evbuffer_add_buffer(evcon->output_buffer, buf) == -1)
 		return -1;
@@ -698,8 +698,9 @@ send_response(struct evhttp_connection *evcon, struct evhttp_request *req,
 	r = add_default_headers(req, closing, streaming);
 	if (r == 0)
 		r = write_header(evcon, req);
-	if (r == 0 && (req->type == EVHTTP_REQ_HEAD ||
-	    status_without_body(req->response_code)))
+	if (r == 0 &&
+	    (req->type == EVHTTP_REQ_HEAD ||
+		status_without_body(req->response_code)))
 		evbuffer_drain(req->output_buffer,
 		    EVBUFFER_LENGTH(req->output_buffer));
 	else if (r == 0 && streaming)
@@ -860,7 +861,7 @@ evhttp_send_reply_chunk(struct evhttp_request *req, struct evbuffer *databuf)
 	    req->userdone || len == 0)
 		return;
 	if (evcon->flags & EVHTTP_CON_BROKEN) {
-		evbuffer_drain(databuf, len);	/* dropped, as if sent */
+		evbuffer_drain(databuf, len); /* dropped, as if sent */
 		return;
 	}
 	if (req->type == EVHTTP_REQ_HEAD ||

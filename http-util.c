@@ -227,7 +227,7 @@ ev__http_write_headers(struct evbuffer *out, const struct evkeyvalq *headers)
 			continue;
 		}
 		if (evbuffer_add_printf(out, "%s: %s\r\n", kv->key,
-		    kv->value) == -1)
+			kv->value) == -1)
 			r = -1;
 	}
 	if (evbuffer_add(out, "\r\n", 2) == -1)

@@ -34,8 +34,9 @@ assert_base_works(struct event_base *base)
 	struct timeval tv = { 0, 0 };
 	int fired = 0;
 
-	assert_int_equal(event_base_once(base, -1, EV_TIMEOUT, flag_cb,
-	    &fired, &tv), 0);
+	assert_int_equal(event_base_once(base, -1, EV_TIMEOUT, flag_cb, &fired,
+			     &tv),
+	    0);
 	assert_true(ta_run_until(base, &fired, 2000));
 }
 
@@ -46,7 +47,7 @@ test_base_new(void **state)
 	int n;
 
 	(void)state;
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		base = event_base_new();
 		if (!ta_injected("event_base_new", n))
@@ -59,7 +60,7 @@ test_base_new(void **state)
 	event_base_free(base);
 
 	/* event_init() also makes the base the global one. */
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		base = event_init();
 		if (!ta_injected("event_init", n))
@@ -79,7 +80,7 @@ test_priority_init(void **state)
 	int n, r, fired = 0;
 
 	(void)state;
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		r = event_base_priority_init(tu_base, 8);
 		if (!ta_injected("event_base_priority_init", n))
@@ -115,7 +116,7 @@ test_event_add(void **state)
 	(void)state;
 	for (i = 0; i < NPAIRS; i++)
 		tu_socketpair(fds[i]);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		/* A fresh base each time: every table starts small. */
 		event_base_free(base);
 		assert_non_null(base = event_base_new());
@@ -129,14 +130,14 @@ test_event_add(void **state)
 			evtimer_set(&tmo[i], flag_cb, &fired[i]);
 			event_base_set(base, &tmo[i]);
 			if (event_add(&evs[i], NULL) == -1) {
-				assert_false(event_pending(&evs[i], EV_READ,
-				    NULL));
+				assert_false(
+				    event_pending(&evs[i], EV_READ, NULL));
 				failed++;
 			} else
 				added++;
 			if (evtimer_add(&tmo[i], &tv) == -1) {
-				assert_false(event_pending(&tmo[i], EV_TIMEOUT,
-				    NULL));
+				assert_false(
+				    event_pending(&tmo[i], EV_TIMEOUT, NULL));
 				failed++;
 			}
 		}
@@ -148,7 +149,8 @@ test_event_add(void **state)
 		total = 0;
 		while (total < added) {
 			assert_int_not_equal(event_base_loop(base,
-			    EVLOOP_NONBLOCK), -1);
+						 EVLOOP_NONBLOCK),
+			    -1);
 			for (total = 0, i = 0; i < NPAIRS; i++)
 				total += fired[i];
 			if (ta_allocs() > 100000)
@@ -183,7 +185,7 @@ test_event_once(void **state)
 	int n, r, fired;
 
 	(void)state;
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		fired = 0;
 		ta_arm(n);
 		r = event_base_once(tu_base, -1, EV_TIMEOUT, flag_cb, &fired,
@@ -206,7 +208,7 @@ test_signal_add(void **state)
 	int n, r, fired = 0;
 
 	(void)state;
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		signal_set(&ev, SIGUSR1, flag_cb, &fired);
 		event_base_set(tu_base, &ev);
 		ta_arm(n);
@@ -234,7 +236,7 @@ test_reinit(void **state)
 	event_set(&ev, fds[0], EV_READ | EV_PERSIST, flag_cb, &fired);
 	event_base_set(tu_base, &ev);
 	assert_int_equal(event_add(&ev, NULL), 0);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		r = event_reinit(tu_base);
 		if (!ta_injected("event_reinit", n))
@@ -263,7 +265,7 @@ test_evbuffer(void **state)
 
 	(void)state;
 	memset(big, 'b', sizeof(big));
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		buf = evbuffer_new();
 		if (!ta_injected("evbuffer_new", n))
@@ -279,30 +281,30 @@ test_evbuffer(void **state)
 	 * A fresh buf holding "keep" each time, so that every growth step
 	 * is tried; on success it holds added more bytes.
 	 */
-#define SWEEP(what, call, added)	do {				\
-	for (n = 1; ; n++) {						\
-		evbuffer_free(buf);					\
-		assert_non_null(buf = evbuffer_new());			\
-		assert_int_equal(evbuffer_add(buf, "keep", 4), 0);	\
-		ta_arm(n);						\
-		r = (call);						\
-		if (!ta_injected(what, n))				\
-			break;						\
-		assert_int_equal(r, -1);				\
-		assert_int_equal(ta_delta(), 0);			\
-		assert_int_equal(EVBUFFER_LENGTH(buf), 4);		\
-		assert_memory_equal(EVBUFFER_DATA(buf), "keep", 4);	\
-	}								\
-	assert_int_not_equal(r, -1);					\
-	assert_int_equal(EVBUFFER_LENGTH(buf), 4 + (added));		\
-	assert_memory_equal(EVBUFFER_DATA(buf), "keep", 4);		\
-	evbuffer_drain(buf, EVBUFFER_LENGTH(buf));			\
-	assert_int_equal(evbuffer_add(buf, "keep", 4), 0);		\
-} while (0)
-	SWEEP("evbuffer_add", evbuffer_add(buf, big, sizeof(big)),
-	    sizeof(big));
-	SWEEP("evbuffer_add_printf", evbuffer_add_printf(buf, "%s%.*s",
-	    "x", 5000, big), 5001);
+#define SWEEP(what, call, added) \
+	do { \
+		for (n = 1;; n++) { \
+			evbuffer_free(buf); \
+			assert_non_null(buf = evbuffer_new()); \
+			assert_int_equal(evbuffer_add(buf, "keep", 4), 0); \
+			ta_arm(n); \
+			r = (call); \
+			if (!ta_injected(what, n)) \
+				break; \
+			assert_int_equal(r, -1); \
+			assert_int_equal(ta_delta(), 0); \
+			assert_int_equal(EVBUFFER_LENGTH(buf), 4); \
+			assert_memory_equal(EVBUFFER_DATA(buf), "keep", 4); \
+		} \
+		assert_int_not_equal(r, -1); \
+		assert_int_equal(EVBUFFER_LENGTH(buf), 4 + (added)); \
+		assert_memory_equal(EVBUFFER_DATA(buf), "keep", 4); \
+		evbuffer_drain(buf, EVBUFFER_LENGTH(buf)); \
+		assert_int_equal(evbuffer_add(buf, "keep", 4), 0); \
+	} while (0)
+	SWEEP("evbuffer_add", evbuffer_add(buf, big, sizeof(big)), sizeof(big));
+	SWEEP("evbuffer_add_printf",
+	    evbuffer_add_printf(buf, "%s%.*s", "x", 5000, big), 5001);
 	SWEEP("evbuffer_expand", evbuffer_expand(buf, 1 << 20), 0);
 	assert_int_equal(evbuffer_add(other, big, sizeof(big)), 0);
 	SWEEP("evbuffer_add_buffer", evbuffer_add_buffer(buf, other),
@@ -322,7 +324,7 @@ test_evbuffer(void **state)
 	/* A line is taken only if its copy could be made. */
 	evbuffer_drain(buf, 4);
 	assert_int_equal(evbuffer_add(buf, "one\r\ntwo\n", 9), 0);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		line = evbuffer_readline(buf);
 		if (!ta_injected("evbuffer_readline", n))
@@ -333,7 +335,7 @@ test_evbuffer(void **state)
 	}
 	assert_string_equal(line, "one");
 	free(line);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		size_t len = 0;
 		ta_arm(n);
 		line = evbuffer_readln(buf, &len, EVBUFFER_EOL_LF);
@@ -350,8 +352,8 @@ test_evbuffer(void **state)
 }
 
 struct bev_seen {
-	int got;	/* bytes read */
-	short what;	/* the last error callback's flags */
+	int got; /* bytes read */
+	short what; /* the last error callback's flags */
 };
 
 static void
@@ -383,7 +385,7 @@ test_bufferevent(void **state)
 	(void)state;
 	memset(big, 'q', sizeof(big));
 	tu_socketpair(fds);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		bev = bufferevent_new(fds[0], NULL, NULL, error_cb, &seen);
 		if (!ta_injected("bufferevent_new", n))
@@ -393,10 +395,10 @@ test_bufferevent(void **state)
 	}
 	assert_non_null(bev);
 	assert_int_equal(bufferevent_base_set(tu_base, bev), 0);
-	assert_non_null(peer = bufferevent_new(fds[1], read_cb, NULL,
-	    error_cb, &seen));
+	assert_non_null(
+	    peer = bufferevent_new(fds[1], read_cb, NULL, error_cb, &seen));
 	assert_int_equal(bufferevent_base_set(tu_base, peer), 0);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		r = bufferevent_enable(peer, EV_READ);
 		if (!ta_injected("bufferevent_enable", n))
@@ -404,7 +406,7 @@ test_bufferevent(void **state)
 		assert_int_equal(r, -1);
 	}
 	assert_int_equal(r, 0);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		r = bufferevent_write(bev, big, sizeof(big));
 		if (!ta_injected("bufferevent_write", n))
@@ -418,7 +420,7 @@ test_bufferevent(void **state)
 	 * fail: a failed read reaches the error callback, and the data stays
 	 * in the socket for the next one.
 	 */
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		int done = 0;
 		seen.what = 0;
 		ta_arm(n);

@@ -41,7 +41,7 @@ test_tagging(void **state)
 	assert_non_null(buf = evbuffer_new());
 	assert_non_null(dst = evbuffer_new());
 	for (kind = 0; kind < 5; kind++) {
-		for (n = 1; ; n++) {
+		for (n = 1;; n++) {
 			/* Fresh and empty, so the marshal must allocate. */
 			evbuffer_free(buf);
 			assert_non_null(buf = evbuffer_new());
@@ -51,18 +51,10 @@ test_tagging(void **state)
 			case 0:
 				evtag_marshal(buf, 7, blob, sizeof(blob));
 				break;
-			case 1:
-				evtag_marshal_string(buf, 300, blob);
-				break;
-			case 2:
-				evtag_marshal_int(buf, 8, 0xdeadbeef);
-				break;
-			case 3:
-				evtag_marshal_timeval(buf, 9, &tv);
-				break;
-			default:
-				encode_int(buf, 0x12345678);
-				break;
+			case 1: evtag_marshal_string(buf, 300, blob); break;
+			case 2: evtag_marshal_int(buf, 8, 0xdeadbeef); break;
+			case 3: evtag_marshal_timeval(buf, 9, &tv); break;
+			default: encode_int(buf, 0x12345678); break;
 			}
 			if (!ta_injected("evtag_marshal", n))
 				break;
@@ -76,7 +68,7 @@ test_tagging(void **state)
 	evbuffer_drain(buf, EVBUFFER_LENGTH(buf));
 	evtag_marshal_string(buf, 5, blob);
 	before = EVBUFFER_LENGTH(buf);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		r = evtag_unmarshal_string(buf, 5, &s);
 		if (!ta_injected("evtag_unmarshal_string", n))
@@ -89,7 +81,7 @@ test_tagging(void **state)
 	free(s);
 	evtag_marshal(buf, 6, blob, sizeof(blob));
 	before = EVBUFFER_LENGTH(buf);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		r = evtag_unmarshal(buf, &tag, dst);
 		if (!ta_injected("evtag_unmarshal", n))
@@ -106,20 +98,21 @@ test_tagging(void **state)
 }
 
 /* Calls returning a fresh string: NULL, then the right string. */
-#define SWEEP_STRING(what, call, want)	do {				\
-	char *out_;							\
-	int n_;								\
-	for (n_ = 1; ; n_++) {						\
-		ta_arm(n_);						\
-		out_ = (call);						\
-		if (!ta_injected(what, n_))				\
-			break;						\
-		assert_null(out_);					\
-		assert_int_equal(ta_delta(), 0);			\
-	}								\
-	assert_string_equal(out_, want);				\
-	free(out_);							\
-} while (0)
+#define SWEEP_STRING(what, call, want) \
+	do { \
+		char *out_; \
+		int n_; \
+		for (n_ = 1;; n_++) { \
+			ta_arm(n_); \
+			out_ = (call); \
+			if (!ta_injected(what, n_)) \
+				break; \
+			assert_null(out_); \
+			assert_int_equal(ta_delta(), 0); \
+		} \
+		assert_string_equal(out_, want); \
+		free(out_); \
+	} while (0)
 
 static void
 test_http_util(void **state)
@@ -137,7 +130,7 @@ test_http_util(void **state)
 	SWEEP_STRING("evhttp_htmlescape", evhttp_htmlescape("<a&b>"),
 	    "&lt;a&amp;b&gt;");
 
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		evhttp_parse_query("/p?a=1&b=x%20y&c=3", &headers);
 		if (!ta_injected("evhttp_parse_query", n))
@@ -149,7 +142,7 @@ test_http_util(void **state)
 	assert_string_equal(evhttp_find_header(&headers, "a"), "1");
 	assert_string_equal(evhttp_find_header(&headers, "b"), "x y");
 	assert_string_equal(evhttp_find_header(&headers, "c"), "3");
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		r = evhttp_add_header(&headers, "Key", "value");
 		if (!ta_injected("evhttp_add_header", n))
@@ -162,7 +155,7 @@ test_http_util(void **state)
 	assert_string_equal(evhttp_find_header(&headers, "Key"), "value");
 	evhttp_clear_headers(&headers);
 
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		req = evhttp_request_new(NULL, NULL);
 		if (!ta_injected("evhttp_request_new", n))
@@ -172,7 +165,7 @@ test_http_util(void **state)
 	}
 	assert_non_null(req);
 	evhttp_request_free(req);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		evcon = evhttp_connection_new("127.0.0.1", 80);
 		if (!ta_injected("evhttp_connection_new", n))
@@ -191,8 +184,9 @@ hello_cb(struct evhttp_request *req, void *arg)
 	struct evbuffer *body = evbuffer_new();
 
 	(void)arg;
-	if (body == NULL || evbuffer_add_printf(body, "hello %s",
-	    evhttp_request_uri(req)) == -1)
+	if (body == NULL ||
+	    evbuffer_add_printf(body, "hello %s", evhttp_request_uri(req)) ==
+		-1)
 		evhttp_send_error(req, 503, "Out of memory");
 	else
 		evhttp_send_reply(req, 200, "OK", body);
@@ -223,7 +217,7 @@ stream_cb(struct evhttp_request *req, void *arg)
 
 struct reply {
 	int done;
-	int code;	/* -1: the callback got NULL */
+	int code; /* -1: the callback got NULL */
 	char body[64];
 };
 
@@ -287,8 +281,7 @@ assert_serves(struct event_base *base, struct evhttp_connection *evcon)
  * it (NULL or 503) or got the real answer, never a wrong one.
  */
 static void
-assert_outcome(int made, const struct reply *rep, int code,
-    const char *body)
+assert_outcome(int made, const struct reply *rep, int code, const char *body)
 {
 	if (!made || rep->code == -1 || rep->code == 503)
 		return;
@@ -305,7 +298,7 @@ test_http_server_setup(void **state)
 	int n, r, fd;
 
 	(void)state;
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		http = evhttp_new(tu_base);
 		if (!ta_injected("evhttp_new", n))
@@ -315,7 +308,7 @@ test_http_server_setup(void **state)
 	}
 	assert_non_null(http);
 	fd = tu_listen_loopback(&port);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		r = evhttp_accept_socket(http, fd);
 		if (!ta_injected("evhttp_accept_socket", n))
@@ -323,7 +316,7 @@ test_http_server_setup(void **state)
 		assert_int_equal(r, -1);
 	}
 	assert_int_equal(r, 0);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		r = evhttp_bind_socket(http, "127.0.0.1", 0);
 		if (!ta_injected("evhttp_bind_socket", n))
@@ -331,7 +324,7 @@ test_http_server_setup(void **state)
 		assert_int_equal(r, -1);
 	}
 	assert_int_equal(r, 0);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		evhttp_set_cb(http, "/cb", hello_cb, NULL);
 		if (!ta_injected("evhttp_set_cb", n))
@@ -349,14 +342,14 @@ test_http_server_setup(void **state)
  * parsers), then over the kept-alive connection evcon.
  */
 static void
-sweep_uri(unsigned short port, struct evhttp_connection *evcon,
-    const char *uri, int code, const char *body)
+sweep_uri(unsigned short port, struct evhttp_connection *evcon, const char *uri,
+    int code, const char *body)
 {
 	struct evhttp_connection *fresh;
 	struct reply rep;
 	int n, made;
 
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		fresh = evhttp_connection_new("127.0.0.1", port);
 		made = 0;
@@ -379,7 +372,7 @@ sweep_uri(unsigned short port, struct evhttp_connection *evcon,
 	evhttp_connection_free(fresh);
 
 	assert_serves(tu_base, evcon);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		made = round_trip(tu_base, evcon, uri, &rep);
 		if (!ta_injected(uri, n))
@@ -407,7 +400,7 @@ test_http_round_trip(void **state)
 	evhttp_set_cb(http, "/stream", stream_cb, NULL);
 	assert_non_null(evcon = evhttp_connection_new("127.0.0.1", port));
 	evhttp_connection_set_base(evcon, tu_base);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		evhttp_connection_set_local_address(evcon, "127.0.0.1");
 		if (!ta_injected("evhttp_connection_set_local_address", n))
@@ -431,7 +424,7 @@ test_evhttp_start(void **state)
 	(void)state;
 	/* evhttp_start() serves on the global base. */
 	assert_non_null(base = event_init());
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		http = evhttp_start("127.0.0.1", 0);
 		if (!ta_injected("evhttp_start", n))
@@ -500,7 +493,7 @@ dns_round_trip(struct event_base *base, struct answer a[2])
 	memset(a, 0, 2 * sizeof(*a));
 	in.s_addr = htonl(0x7f000001);
 	if (evdns_resolve_ipv4("host.alloc.test", DNS_QUERY_NO_SEARCH,
-	    answer_cb, &a[0]) != 0)
+		answer_cb, &a[0]) != 0)
 		return 0;
 	if (evdns_resolve_reverse(&in, 0, answer_cb, &a[1]) != 0) {
 		ta_run_until(base, &a[0].done, 5000);
@@ -558,7 +551,7 @@ test_dns(void **state)
 	/* The resolver works on the global base. */
 	assert_non_null(base = event_init());
 	fd = udp_loopback(&pnum);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		port = evdns_add_server_port(fd, 0, dns_server_cb, NULL);
 		if (!ta_injected("evdns_add_server_port", n))
@@ -572,9 +565,10 @@ test_dns(void **state)
 	assert_int_equal(evdns_set_option("timeout:", "0.2", DNS_OPTIONS_ALL),
 	    0);
 	assert_int_equal(evdns_set_option("max-timeouts:", "100",
-	    DNS_OPTIONS_ALL), 0);
+			     DNS_OPTIONS_ALL),
+	    0);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", (unsigned)pnum);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		r = evdns_nameserver_ip_add(addr);
 		if (!ta_injected("evdns_nameserver_ip_add", n))
@@ -585,7 +579,7 @@ test_dns(void **state)
 	}
 	assert_int_equal(r, 0);
 	assert_int_equal(evdns_count_nameservers(), 1);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		evdns_search_add("one.alloc.test");
 		if (!ta_injected("evdns_search_add", n))
@@ -595,10 +589,10 @@ test_dns(void **state)
 	assert_non_null(f = fopen(path, "w"));
 	fprintf(f, "search a.alloc.test b.alloc.test\noptions ndots:2\n");
 	fclose(f);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
-		r = evdns_resolv_conf_parse(DNS_OPTION_SEARCH |
-		    DNS_OPTION_MISC, path);
+		r = evdns_resolv_conf_parse(DNS_OPTION_SEARCH | DNS_OPTION_MISC,
+		    path);
 		if (!ta_injected("evdns_resolv_conf_parse", n))
 			break;
 		assert_int_equal(r, 4);
@@ -612,7 +606,7 @@ test_dns(void **state)
 	 */
 	memset(a, 0, sizeof(a));
 	assert_int_equal(evdns_resolve_ipv4("host", 0, answer_cb, &a[0]), 0);
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		evdns_search_add("c.alloc.test");
 		if (!ta_injected("evdns_search_add (copy)", n))
@@ -623,7 +617,7 @@ test_dns(void **state)
 	assert_int_equal(a[0].result, DNS_ERR_NONE);
 
 	/* Resolver and server together. */
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		ta_arm(n);
 		made = dns_round_trip(base, a);
 		if (!ta_injected("DNS round trip", n))

@@ -23,7 +23,7 @@
 struct event_base;
 
 /* Sweeps stop with a failure past this many allocations. */
-#define TA_MAX_ALLOCS	5000
+#define TA_MAX_ALLOCS 5000
 
 /* Install the counting allocator and log counter (once, in main()). */
 void ta_install(void);
