@@ -380,7 +380,8 @@ test_bufferevent(void **state)
 	static char big[100000];
 	struct bufferevent *bev, *peer;
 	struct bev_seen seen = { 0, 0 };
-	int fds[2], n, r;
+	struct evbuffer *more;
+	int fds[2], n, r, total = (int)sizeof(big) + 40000;
 
 	(void)state;
 	memset(big, 'q', sizeof(big));
@@ -415,6 +416,21 @@ test_bufferevent(void **state)
 		assert_int_equal(EVBUFFER_LENGTH(bev->output), 0);
 	}
 	assert_int_equal(r, 0);
+	/* Appending a buffer: all of it or none, the source kept on failure. */
+	assert_non_null(more = evbuffer_new());
+	assert_int_equal(evbuffer_add(more, big, 40000), 0);
+	for (n = 1;; n++) {
+		ta_arm(n);
+		r = bufferevent_write_buffer(bev, more);
+		if (!ta_injected("bufferevent_write_buffer", n))
+			break;
+		assert_int_equal(r, -1);
+		assert_int_equal(EVBUFFER_LENGTH(more), 40000);
+		assert_true(EVBUFFER_LENGTH(bev->output) <= sizeof(big));
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(EVBUFFER_LENGTH(more), 0);
+	evbuffer_free(more);
 	/*
 	 * Everything written arrives, while the reading side's growth may
 	 * fail: a failed read reaches the error callback, and the data stays
@@ -424,7 +440,7 @@ test_bufferevent(void **state)
 		int done = 0;
 		seen.what = 0;
 		ta_arm(n);
-		while (seen.got < (int)sizeof(big) && seen.what == 0 && !done)
+		while (seen.got < total && seen.what == 0 && !done)
 			if (event_base_loop(tu_base, EVLOOP_ONCE) != 0)
 				done = 1;
 		if (!ta_injected("bufferevent read", n))
@@ -433,10 +449,10 @@ test_bufferevent(void **state)
 			assert_int_equal(seen.what,
 			    EVBUFFER_READ | EVBUFFER_ERROR);
 		assert_int_equal(bufferevent_enable(peer, EV_READ), 0);
-		if (seen.got == (int)sizeof(big))
+		if (seen.got == total)
 			break;
 	}
-	assert_int_equal(seen.got, (int)sizeof(big));
+	assert_int_equal(seen.got, total);
 	bufferevent_free(bev);
 	bufferevent_free(peer);
 	close(fds[0]);

@@ -437,10 +437,11 @@ test_evhttp_start(void **state)
 	event_base_free(base);
 }
 
-/* DNS: our own server answers A and PTR questions for any name. */
+/* DNS: our own server answers A, AAAA and PTR questions for any name. */
 static void
 dns_server_cb(struct evdns_server_request *req, void *arg)
 {
+	static const unsigned char v6[16] = { 0x20, 0x01, 0x0d, 0xb8, 15 };
 	struct evdns_server_question *q;
 	ev_uint32_t addr = htonl(0x0a000001);
 	int i, r = 0;
@@ -451,6 +452,9 @@ dns_server_cb(struct evdns_server_request *req, void *arg)
 		if (q->type == EVDNS_TYPE_A)
 			r = evdns_server_request_add_a_reply(req, q->name, 1,
 			    &addr, 60);
+		else if (q->type == EVDNS_TYPE_AAAA)
+			r = evdns_server_request_add_aaaa_reply(req, q->name,
+			    1, (void *)v6, 60);
 		else if (q->type == EVDNS_TYPE_PTR)
 			r = evdns_server_request_add_ptr_reply(req, NULL,
 			    q->name, "alloc.test", 60);
@@ -480,43 +484,62 @@ answer_cb(int result, char type, int count, int ttl, void *addrs, void *arg)
 	a->count = count;
 }
 
+/* The questions of a DNS round trip: A, AAAA, PTR of IPv4 and of IPv6. */
+#define NQ 4
+
 /*
- * Resolve an A and a PTR name; 0 if a request could not be made, else 1
- * with both outcomes in a[0] and a[1].
+ * Ask the NQ questions and wait for the answer of each one that could be
+ * asked.  Returns 1 if all could be, else 0.
  */
 static int
-dns_round_trip(struct event_base *base, struct answer a[2])
+dns_round_trip(struct event_base *base, struct answer a[NQ])
 {
 	struct in_addr in;
-	int both = 0;
+	struct in6_addr in6;
+	int asked[NQ], i;
 
-	memset(a, 0, 2 * sizeof(*a));
+	memset(a, 0, NQ * sizeof(*a));
 	in.s_addr = htonl(0x7f000001);
-	if (evdns_resolve_ipv4("host.alloc.test", DNS_QUERY_NO_SEARCH,
-		answer_cb, &a[0]) != 0)
-		return 0;
-	if (evdns_resolve_reverse(&in, 0, answer_cb, &a[1]) != 0) {
-		ta_run_until(base, &a[0].done, 5000);
-		assert_true(a[0].done);
-		return 0;
+	memset(&in6, 0, sizeof(in6));
+	in6.s6_addr[15] = 1;
+	asked[0] = evdns_resolve_ipv4("host.alloc.test", DNS_QUERY_NO_SEARCH,
+	    answer_cb, &a[0]) == 0;
+	asked[1] = evdns_resolve_ipv6("host.alloc.test", DNS_QUERY_NO_SEARCH,
+	    answer_cb, &a[1]) == 0;
+	asked[2] = evdns_resolve_reverse(&in, 0, answer_cb, &a[2]) == 0;
+	asked[3] = evdns_resolve_reverse_ipv6(&in6, 0, answer_cb, &a[3]) == 0;
+	for (i = 0; i < NQ; i++) {
+		/* Every request that was queued hears back, once. */
+		if (asked[i])
+			assert_true(ta_run_until(base, &a[i].done, 5000));
+		assert_int_equal(a[i].done, asked[i]);
 	}
-	while (!both && ta_run_until(base, &a[0].done, 5000) &&
-	    ta_run_until(base, &a[1].done, 5000))
-		both = 1;
-	assert_true(both);
-	return 1;
+	return asked[0] && asked[1] && asked[2] && asked[3];
+}
+
+/* Every question gets its right answer. */
+static void
+assert_answers(const struct answer a[NQ])
+{
+	int i;
+
+	for (i = 0; i < NQ; i++) {
+		assert_int_equal(a[i].result, DNS_ERR_NONE);
+		assert_int_equal(a[i].count, 1);
+	}
+	assert_int_equal(a[0].type, DNS_IPv4_A);
+	assert_int_equal(a[1].type, DNS_IPv6_AAAA);
+	assert_int_equal(a[2].type, DNS_PTR);
+	assert_int_equal(a[3].type, DNS_PTR);
 }
 
 static void
 assert_resolves(struct event_base *base)
 {
-	struct answer a[2];
+	struct answer a[NQ];
 
 	assert_int_equal(dns_round_trip(base, a), 1);
-	assert_int_equal(a[0].result, DNS_ERR_NONE);
-	assert_int_equal(a[0].count, 1);
-	assert_int_equal(a[1].result, DNS_ERR_NONE);
-	assert_int_equal(a[1].type, DNS_PTR);
+	assert_answers(a);
 }
 
 static int
@@ -541,7 +564,7 @@ test_dns(void **state)
 {
 	struct event_base *base;
 	struct evdns_server_port *port;
-	struct answer a[2];
+	struct answer a[NQ];
 	char addr[32], path[] = "/tmp/test_alloc_resolvXXXXXX";
 	unsigned short pnum;
 	int n, r, fd, made;
@@ -622,15 +645,41 @@ test_dns(void **state)
 		made = dns_round_trip(base, a);
 		if (!ta_injected("DNS round trip", n))
 			break;
-		(void)made;
 		assert_resolves(base);
 	}
 	assert_int_equal(made, 1);
-	assert_int_equal(a[0].result, DNS_ERR_NONE);
-	assert_int_equal(a[1].result, DNS_ERR_NONE);
+	assert_answers(a);
 
 	evdns_close_server_port(port);
 	evdns_shutdown(0);
+	event_base_free(base);
+}
+
+/*
+ * evdns_init() reads /etc/resolv.conf, whatever it holds; evdns_shutdown()
+ * must then give back everything, after a failure as after success.
+ */
+static void
+test_evdns_init(void **state)
+{
+	struct event_base *base;
+	int n, r;
+
+	(void)state;
+	assert_non_null(base = event_init());
+	/* Once first, so the base's own tables have grown to what it takes. */
+	(void)evdns_init();
+	evdns_shutdown(0);
+	for (n = 1;; n++) {
+		ta_arm(n);
+		r = evdns_init();
+		evdns_shutdown(0);
+		if (!ta_injected("evdns_init", n))
+			break;
+		assert_int_equal(r, 4);
+		assert_int_equal(ta_delta(), 0);
+	}
+	assert_int_equal(ta_delta(), 0);
 	event_base_free(base);
 }
 
@@ -642,6 +691,7 @@ main(void)
 		TU_TEST(test_http_round_trip),
 		cmocka_unit_test(test_evhttp_start),
 		cmocka_unit_test(test_dns),
+		cmocka_unit_test(test_evdns_init),
 	};
 	const struct CMUnitTest once[] = {
 		cmocka_unit_test(test_tagging),
