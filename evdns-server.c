@@ -110,6 +110,8 @@ evdns_add_server_port(int fd, int is_tcp,
     evdns_request_callback_fn_type callback, void *user_data)
 {
 	struct evdns_server_port *port;
+	socklen_t len = sizeof(int);
+	int type;
 
 	if (is_tcp) {
 		ev__dns_log(1, "server ports over TCP are not supported");
@@ -117,6 +119,13 @@ evdns_add_server_port(int fd, int is_tcp,
 	}
 	if (fd < 0 || callback == NULL || current_base == NULL)
 		return NULL;
+	/* A stream socket or a file would be readable forever: the loop
+	 * would spin on recvfrom() errors. */
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    type != SOCK_DGRAM) {
+		ev__dns_log(1, "server port fd %d is not a datagram socket", fd);
+		return NULL;
+	}
 	if (evutil_make_socket_nonblocking(fd) < 0)
 		return NULL;
 	if ((port = calloc(1, sizeof(*port))) == NULL)
