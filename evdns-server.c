@@ -163,6 +163,31 @@ evdns_close_server_port(struct evdns_server_port *port)
 	server_port_unref(port);
 }
 
+/*
+ * A socket with IP_RECVERR (or IPV6_RECVERR) set by the program keeps the
+ * ICMP errors its replies met in an error queue, and polls as readable
+ * (POLLERR) until that queue is read: read it away, or the loop spins.
+ */
+static void
+server_drain_errors(int fd)
+{
+#ifdef MSG_ERRQUEUE
+	struct msghdr msg;
+	struct iovec iov;
+	int i;
+
+	for (i = 0; i < READ_BATCH; i++) {
+		memset(&msg, 0, sizeof(msg));
+		iov.iov_base = rbuf;
+		iov.iov_len = sizeof(rbuf);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+	}
+#endif
+}
+
 static void
 server_read(struct evdns_server_port *port)
 {
@@ -178,8 +203,10 @@ server_read(struct evdns_server_port *port)
 		    (struct sockaddr *)&from, &fromlen);
 		if (r < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR)
+			    errno != EINTR) {
 				event_warn("evdns: server recvfrom");
+				server_drain_errors(port->fd);
+			}
 			return;
 		}
 		if ((sr = calloc(1, sizeof(*sr))) == NULL)
