@@ -4,9 +4,10 @@
  * Requests answered at once or later, replies built with compression and
  * truncation, records added through every add_*_reply call, requests
  * with several questions, malformed requests, arguments a program gets
- * wrong, and a socket whose send buffer is full: replies wait in the
- * port and all go out once it drains.  Clients are plain sockets (and
- * the resolver) on 127.0.0.1.
+ * wrong, ICMP errors reported on the socket, a socketpair, and a socket
+ * whose send buffer is full: replies wait in the port and all go out
+ * once it drains.  Clients are plain sockets (and the resolver) on
+ * 127.0.0.1 or AF_UNIX datagram sockets.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -352,6 +353,77 @@ test_server_bad_calls(void **state)
 	close(cfd);
 }
 
+/*
+ * A server socket that reports ICMP errors (IP_RECVERR): a reply to a
+ * client whose port is closed queues an error on it.  The port reads
+ * that error away, so the socket does not stay readable for ever (the
+ * loop would spin), and it goes on serving.
+ */
+static void
+test_server_icmp_errors(void **state)
+{
+#ifdef IP_RECVERR
+	struct evdns_server_port *port;
+	struct sockaddr_in sin;
+	uint8_t q[512], reply[600];
+	unsigned short sport, cport;
+	int sfd, cfd, on = 1, len, never = 0;
+
+	sfd = udp_socket(&sport);
+	assert_int_equal(setsockopt(sfd, IPPROTO_IP, IP_RECVERR, &on,
+	    sizeof(on)), 0);
+	port = evdns_add_server_port(sfd, 0, server_cb, NULL);
+	assert_non_null(port);
+	nserved = 0;
+	/* The client asks, then goes away before the reply. */
+	cfd = udp_socket(&cport);
+	loopback_addr(&sin, sport);
+	len = ev__dns_query_build(q, sizeof(q), 1, "gone.example.com",
+	    EVDNS_TYPE_A);
+	assert_int_equal(sendto(cfd, q, (size_t)len, 0,
+	    (struct sockaddr *)&sin, sizeof(sin)), len);
+	close(cfd);
+	assert_true(run_until(&nserved, 1, 5000));
+	assert_int_equal(respond_res, 0);
+	/* Nothing to do for a while: the loop sleeps. */
+	assert_false(run_until(&never, 1, 200));
+	assert_true(run_loops < 20);
+	nserved = 0;
+	cfd = udp_socket(&cport);
+	assert_true(raw_query(cfd, sport, "next.example.com", reply,
+	    sizeof(reply), &nserved) > 12);
+	close(cfd);
+	evdns_close_server_port(port);
+#else
+	skip();
+#endif
+}
+
+/* A port on one end of a datagram socketpair answers the other end. */
+static void
+test_server_socketpair(void **state)
+{
+	struct evdns_server_port *port;
+	uint8_t q[512], reply[600];
+	int sv[2], len;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	port = evdns_add_server_port(sv[0], 0, server_cb, NULL);
+	assert_non_null(port);
+	nserved = 0;
+	respond_res = -1;
+	len = ev__dns_query_build(q, sizeof(q), 9, "pair.example.com",
+	    EVDNS_TYPE_A);
+	assert_int_equal(send(sv[1], q, (size_t)len, 0), len);
+	assert_true(run_until(&nserved, 1, 5000));
+	assert_int_equal(respond_res, 0);
+	assert_int_equal(recv(sv[1], reply, sizeof(reply), MSG_DONTWAIT),
+	    len);
+	assert_int_equal(reply[1], 9);
+	evdns_close_server_port(port);
+	close(sv[1]);
+}
+
 /* ---- a full send buffer ---- */
 
 #define NFULL 64
@@ -560,6 +632,8 @@ main(void)
 		DNS_TEST(test_server_many_questions),
 		DNS_TEST(test_server_malformed_request),
 		DNS_TEST(test_server_bad_calls),
+		DNS_TEST(test_server_icmp_errors),
+		DNS_TEST(test_server_socketpair),
 		DNS_TEST(test_server_full_sndbuf),
 		DNS_TEST(test_server_client_gone),
 		DNS_TEST(test_server_close_while_full),
