@@ -60,20 +60,34 @@ test_resolve_a_aaaa(void **state)
 	evdns_close_server_port(ts.port);
 }
 
+/* Start a reverse lookup of ip (IPv4 or IPv6) into r and wait for it. */
+static void
+reverse_wait(const char *ip, struct result *r)
+{
+	struct in_addr in;
+	struct in6_addr in6;
+
+	memset(r, 0, sizeof(*r));
+	if (inet_pton(AF_INET, ip, &in) == 1)
+		assert_int_equal(evdns_resolve_reverse(&in, 0, result_cb, r),
+		    0);
+	else {
+		assert_int_equal(inet_pton(AF_INET6, ip, &in6), 1);
+		assert_int_equal(evdns_resolve_reverse_ipv6(&in6, 0, result_cb,
+		    r), 0);
+	}
+	assert_true(run_until(&r->calls, 1, 5000));
+}
+
 static void
 test_resolve_ptr(void **state)
 {
 	struct tserver ts;
 	struct result r;
-	struct in_addr in;
-	struct in6_addr in6;
 
 	tserver_start(&ts);
 	add_ns_port(ts.portnum);
-	inet_pton(AF_INET, "10.0.0.1", &in);
-	memset(&r, 0, sizeof(r));
-	assert_int_equal(evdns_resolve_reverse(&in, 0, result_cb, &r), 0);
-	assert_true(run_until(&r.calls, 1, 5000));
+	reverse_wait("10.0.0.1", &r);
 	assert_int_equal(r.err, DNS_ERR_NONE);
 	assert_int_equal(r.type, DNS_PTR);
 	assert_int_equal(r.count, 1);
@@ -81,11 +95,7 @@ test_resolve_ptr(void **state)
 	assert_string_equal(r.name, "a.example.com");
 
 	/* An IPv6 reverse query asks the nibble name in ip6.arpa. */
-	inet_pton(AF_INET6, "2001:db8::1", &in6);
-	memset(&r, 0, sizeof(r));
-	assert_int_equal(evdns_resolve_reverse_ipv6(&in6, 0, result_cb, &r),
-	    0);
-	assert_true(run_until(&r.calls, 1, 5000));
+	reverse_wait("2001:db8::1", &r);
 	assert_int_equal(r.err, DNS_ERR_NOTEXIST);
 	assert_string_equal(ts.names[1], "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
 	    "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
@@ -329,8 +339,6 @@ test_dnsmasq(void **state)
 	    "10.0.0.2 b.dns.test\n";
 	char hosts[] = "/tmp/test_dns_hosts.XXXXXX";
 	struct result r;
-	struct in_addr in;
-	struct in6_addr in6;
 	unsigned short port;
 	char buf[INET6_ADDRSTRLEN];
 	pid_t pid;
@@ -365,18 +373,11 @@ test_dnsmasq(void **state)
 	inet_ntop(AF_INET6, r.addrs, buf, sizeof(buf));
 	assert_string_equal(buf, "2001:db8::1");
 
-	inet_pton(AF_INET, "10.0.0.2", &in);
-	memset(&r, 0, sizeof(r));
-	assert_int_equal(evdns_resolve_reverse(&in, 0, result_cb, &r), 0);
-	assert_true(run_until(&r.calls, 1, 5000));
+	reverse_wait("10.0.0.2", &r);
 	assert_int_equal(r.err, DNS_ERR_NONE);
 	assert_string_equal(r.name, "b.dns.test");
 
-	inet_pton(AF_INET6, "2001:db8::1", &in6);
-	memset(&r, 0, sizeof(r));
-	assert_int_equal(evdns_resolve_reverse_ipv6(&in6, 0, result_cb, &r),
-	    0);
-	assert_true(run_until(&r.calls, 1, 5000));
+	reverse_wait("2001:db8::1", &r);
 	assert_int_equal(r.err, DNS_ERR_NONE);
 	assert_string_equal(r.name, "a.dns.test");
 

@@ -231,6 +231,9 @@ test_server_many_questions(void **state)
 
 /* ---- malformed requests and wrong arguments ---- */
 
+/* The address the callbacks below answer with: 10.0.0.7. */
+static uint8_t addr7[4] = { 10, 0, 0, 7 };
+
 static int nlogged_malformed;
 
 static void
@@ -293,7 +296,7 @@ bad_calls_cb(struct evdns_server_request *req, void *arg)
 	    EVDNS_ANSWER_SECTION, "x", EVDNS_TYPE_TXT, EVDNS_CLASS_INET, 5,
 	    (int)sizeof(big), 0, big), -1);
 	assert_int_equal(evdns_server_request_add_a_reply(req, "a..b", 1,
-	    "\1\2\3\4", 5), -1);
+	    addr7, 5), -1);
 	assert_int_equal(evdns_server_request_add_ptr_reply(req, NULL, NULL,
 	    "x.example.com", 5), -1);
 	assert_int_equal(evdns_server_request_get_requesting_addr(req, NULL,
@@ -306,7 +309,7 @@ bad_calls_cb(struct evdns_server_request *req, void *arg)
 	assert_int_equal(evdns_server_request_drop(NULL), -1);
 	/* None of that changed the request: it is answered as asked. */
 	assert_int_equal(evdns_server_request_add_a_reply(req,
-	    req->questions[0]->name, 1, "\12\0\0\7", 5), 0);
+	    req->questions[0]->name, 1, addr7, 5), 0);
 	respond_res = evdns_server_request_respond(req, DNS_ERR_NONE);
 }
 
@@ -477,7 +480,7 @@ full_server_cb(struct evdns_server_request *req, void *arg)
 		return;
 	}
 	assert_int_equal(evdns_server_request_add_a_reply(req,
-	    req->questions[0]->name, 1, "\12\0\0\7", 60), 0);
+	    req->questions[0]->name, 1, addr7, 60), 0);
 	if (evdns_server_request_respond(req, DNS_ERR_NONE) != 0)
 		f->nfailed++;
 }
