@@ -123,7 +123,8 @@ evdns_add_server_port(int fd, int is_tcp,
 	 * would spin on recvfrom() errors. */
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
 	    type != SOCK_DGRAM) {
-		ev__dns_log(1, "server port fd %d is not a datagram socket", fd);
+		ev__dns_log(1, "server port fd %d is not a datagram socket",
+		    fd);
 		return NULL;
 	}
 	if (evutil_make_socket_nonblocking(fd) < 0)

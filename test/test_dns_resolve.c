@@ -464,7 +464,8 @@ test_bad_arguments(void **state)
 	assert_int_equal(evdns_resolve_ipv4("a..b", 0, result_cb, &r), -1);
 	event_set_log_callback(NULL);
 	assert_int_equal(nwarn, 1);
-	assert_non_null(strstr(last_warn, "evdns: cannot resolve invalid name"));
+	assert_non_null(strstr(last_warn,
+	    "evdns: cannot resolve invalid name"));
 	assert_int_equal(r.calls, 1);
 	evdns_close_server_port(ts.port);
 }

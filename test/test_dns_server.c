@@ -247,10 +247,11 @@ count_malformed(int warn, const char *msg)
 static void
 test_server_malformed_request(void **state)
 {
+	/* Too short; a reply; a question name pointing at itself. */
 	static const uint8_t bad[][14] = {
-		{ 0, 1, 0, 0 },					/* short */
-		{ 0, 2, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0 },	/* a reply */
-		{ 0, 3, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12 },	/* loop */
+		{ 0, 1, 0, 0 },
+		{ 0, 2, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0 },
+		{ 0, 3, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12 },
 	};
 	static const size_t badlen[] = { 4, 12, 14 };
 	struct evdns_server_port *port;
