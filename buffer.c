@@ -13,9 +13,10 @@
  *   is out of room, and only by moving data no longer than what was drained
  *   since the last move, so every byte is moved at most once per drain;
  * - otherwise the allocation doubles, so appending is amortised O(1);
- * - line and needle searches use memchr/memcmp, and a line search never
+ * - line searches use memchr, and a line search never
  *   looks further than the line it returns (plus a bounded look-ahead), so
- *   reading many short lines is linear overall.
+ *   reading many short lines is linear overall; a needle search is
+ *   linear too (buffer-search.c).
  *
  * Every size that comes from a caller is checked before arithmetic (1.4
  * overflowed here: CVE-2014-6272); a failing call returns -1 and leaves
@@ -34,6 +35,7 @@
 #include <unistd.h>
 
 #include "event.h"
+#include "buffer-internal.h"
 #include "log.h"
 #include "mm-internal.h"
 
@@ -454,21 +456,9 @@ evbuffer_readln(struct evbuffer *buf, size_t *n_read_out,
 u_char *
 evbuffer_find(struct evbuffer *buf, const u_char *what, size_t len)
 {
-	u_char *search, *p;
-	size_t left;
-
-	if (len == 0 || len > buf->off)
-		return NULL;
-	/* Only positions where the whole needle still fits can match. */
-	search = buf->buffer;
-	left = buf->off - len + 1;
-	while (left > 0 && (p = memchr(search, what[0], left)) != NULL) {
-		if (memcmp(p, what, len) == 0)
-			return p;
-		left -= (size_t)(p - search) + 1;
-		search = p + 1;
-	}
-	return NULL;
+	/* The bytes are the buffer's own; only the search treats them const. */
+	return (u_char *)(uintptr_t)ev__buffer_search(buf->buffer, buf->off,
+	    what, len);
 }
 
 /*

@@ -10,8 +10,18 @@
  *              line out; TOTAL bytes of lines in all.  Only the readline
  *              calls are timed.
  *
- * The work runs inside run_adddrain()/run_readline(), which bench/run.sh
- * names to callgrind's --toggle-collect.
+ * -m find     evbuffer_find of a needle of NEEDLE bytes (-l, default 4096)
+ *              at the end of TOTAL bytes (default here 8 MiB), REPEAT times
+ *              (-r, default 10): with -k long the needle is "aaa...ab" in a
+ *              buffer of 'a' (quadratic for a first-byte search), with
+ *              -k text it is NEEDLE bytes of words ending in '#', after
+ *              words without '#' (the usual case: frequent first-byte
+ *              candidates, compares that fail early).
+ * -m memcpy    the floor under adddrain: the same bytes copied in and out
+ *              of a ring of QUEUED bytes with memcpy, no library.
+ *
+ * The work runs inside run_adddrain()/run_readline()/run_find(), which
+ * bench/run.sh names to callgrind's --toggle-collect.
  */
 #include <sys/types.h>
 #include <sys/time.h>
@@ -25,8 +35,9 @@
 
 #include "bench_util.h"
 
-#define USAGE	"usage: bench_buffer [-m adddrain|readline] [-c chunk] " \
-		"[-q queued] [-t total]"
+#define USAGE	"usage: bench_buffer [-m adddrain|readline|find|memcpy] " \
+		"[-c chunk] [-q queued] [-t total] [-l needle] [-k long|text] " \
+		"[-r repeat]"
 #define LINELEN		100
 #define PIECE		4096
 #define BATCH		(1024 * 1024)
@@ -34,6 +45,7 @@
 #define PERIOD		102400
 
 static long chunk = 4096, queued = 1024 * 1024, total = 1024L * 1024 * 1024;
+static long needle_len = 4096, repeat = 10;
 static long nlines, nops;
 static double readline_us;
 
@@ -82,24 +94,100 @@ run_readline(struct evbuffer *buf, const char *stream)
 	}
 }
 
+static long __attribute__((noinline))
+run_find(struct evbuffer *buf, const u_char *needle)
+{
+	long r, hits = 0;
+
+	for (r = 0; r < repeat; r++)
+		if (evbuffer_find(buf, needle, (size_t)needle_len) != NULL)
+			hits++;
+	return hits;
+}
+
+static void
+bench_find(const char *kind)
+{
+	static const char *words[] = { "the ", "quick ", "brown ", "fox ",
+	    "jumps ", "over ", "a ", "lazy ", "dog ", "Host: ", "example",
+	    ".org", "Content-Length: ", "1234", "\r\n" };
+	struct evbuffer *buf;
+	u_char *hay;
+	size_t n = (size_t)total, i, w;
+	uint64_t rs = 1;
+	long hits;
+	double t;
+
+	if ((hay = malloc(n)) == NULL || (buf = evbuffer_new()) == NULL ||
+	    needle_len > total)
+		die("bench_find setup");
+	if (strcmp(kind, "long") == 0) {
+		memset(hay, 'a', n);
+		hay[n - 1] = 'b';
+	} else {
+		for (i = 0; i < n; i += strlen(words[w])) {
+			w = (size_t)(bu_random(&rs) % 15);
+			memcpy(hay + i, words[w], n - i < strlen(words[w]) ?
+			    n - i : strlen(words[w]));
+		}
+		hay[n - 1] = '#';
+	}
+	if (evbuffer_add(buf, hay, n) == -1)
+		die("evbuffer_add");
+	t = bu_cpu_usec();
+	hits = run_find(buf, hay + n - needle_len);
+	t = bu_cpu_usec() - t;
+	printf("kind=%s needle=%ld total=%ld repeat=%ld hits=%ld "
+	    "us_per_find=%.1f\n", kind, needle_len, total, repeat, hits,
+	    t / (double)repeat);
+	evbuffer_free(buf);
+	free(hay);
+}
+
+/* The memcpy floor of adddrain: a ring of queued bytes, chunk in and out. */
+static void __attribute__((noinline))
+run_memcpy(char *ring, char *out, const char *data, long amount)
+{
+	long done, head = 0, tail = queued;
+
+	for (done = 0; done < amount; done += chunk) {
+		memcpy(ring + tail, data, (size_t)chunk);
+		tail = (tail + chunk) % (2 * queued);
+		memcpy(out, ring + head, (size_t)chunk);
+		head = (head + chunk) % (2 * queued);
+		nops++;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *mode = "adddrain";
+	const char *mode = "adddrain", *kind = "long";
+	char *ring, *out;
+	int total_set = 0;
 	struct evbuffer *buf;
 	char *data;
 	double t;
 	long i;
 	int c;
 
-	while ((c = getopt(argc, argv, "m:c:q:t:")) != -1) {
+	while ((c = getopt(argc, argv, "m:c:q:t:l:k:r:")) != -1) {
 		switch (c) {
 		case 'm': mode = optarg; break;
 		case 'c': chunk = bu_arg(optarg, USAGE); break;
 		case 'q': queued = bu_arg(optarg, USAGE); break;
-		case 't': total = bu_arg(optarg, USAGE); break;
+		case 't': total = bu_arg(optarg, USAGE); total_set = 1; break;
+		case 'l': needle_len = bu_arg(optarg, USAGE); break;
+		case 'k': kind = optarg; break;
+		case 'r': repeat = bu_arg(optarg, USAGE); break;
 		default: fprintf(stderr, "%s\n", USAGE); return 2;
 		}
+	}
+	if (strcmp(mode, "find") == 0) {
+		if (!total_set)
+			total = 8L << 20;
+		bench_find(kind);
+		return 0;
 	}
 	if ((buf = evbuffer_new()) == NULL)
 		die("evbuffer_new");
@@ -121,6 +209,26 @@ main(int argc, char **argv)
 		    "ms_per_gib=%.2f mb_per_s=%.0f\n", chunk, queued, total,
 		    nops, t / 1e3 * (1073741824.0 / (double)total),
 		    (double)total / t);
+	} else if (strcmp(mode, "memcpy") == 0) {
+		/* Queued bytes are a multiple of the chunk in the ring. */
+		queued = (queued + chunk - 1) / chunk * chunk;
+		ring = malloc((size_t)(2 * queued));
+		out = malloc((size_t)chunk);
+		if (ring == NULL || out == NULL)
+			die("malloc");
+		memset(data, 'x', (size_t)chunk);
+		memset(ring, 'x', (size_t)(2 * queued));
+		run_memcpy(ring, out, data, total / 16);
+		nops = 0;
+		t = bu_now_usec();
+		run_memcpy(ring, out, data, total);
+		t = bu_now_usec() - t;
+		printf("chunk=%ld queued=%ld total=%ld ops=%ld "
+		    "ms_per_gib=%.2f mb_per_s=%.0f\n", chunk, queued, total,
+		    nops, t / 1e3 * (1073741824.0 / (double)total),
+		    (double)total / t);
+		free(ring);
+		free(out);
 	} else if (strcmp(mode, "readline") == 0) {
 		for (i = 0; i < PERIOD + PIECE; i++)
 			data[i] = i % LINELEN == LINELEN - 1 ? '\n' :

@@ -194,6 +194,32 @@ bench_buffer() {
 	done
 	row "  library Ir/line, adds included (callgrind)" "${RES[lir.ours]}" \
 	    "${RES[lir.le21]}" "${RES[lir.ev]}" "-" "-"
+	bench_find
+}
+
+# evbuffer_find: the needle that is quadratic for a first-byte search, and
+# the usual case of words (no loss allowed there).
+bench_find() {
+	local k l name target check rep
+	say "evbuffer_find: long needles and words in 8 MiB"
+	for k in long text; do
+		for l in 16 4096; do
+			name=find.$k.$l
+			# 2.1 takes half a second per quadratic search.
+			rep=5
+			if [ "$k" = long ] && [ "$l" = 4096 ]; then
+				target="<= 0.1x 2.1" check="o <= 0.1 * l" rep=1
+			else
+				target="<= 1.0x 2.1" check="o <= l"
+			fi
+			series "$name" "$RUNS" "ours le21 ev" bench_buffer -m find \
+			    -k "$k" -l "$l" -r "$rep"
+			row "evbuffer_find $l-byte needle, $k: us/find" \
+			    "$(median "$name" ours us_per_find)" \
+			    "$(median "$name" le21 us_per_find)" \
+			    "$(median "$name" ev us_per_find)" "$target" "$check"
+		done
+	done
 }
 
 # ---------------------------------------------------------------- HTTP
