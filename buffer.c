@@ -12,6 +12,9 @@
  * - the drained space at the front is reclaimed lazily, only when the tail
  *   is out of room, and only by moving data no longer than what was drained
  *   since the last move, so every byte is moved at most once per drain;
+ * - storage of EV_BIG_MIN bytes or more is a ring mapped twice
+ *   (buffer-big.c), where nothing is moved at all: a backlog costs no
+ *   more than the copy in;
  * - otherwise the allocation doubles, so appending is amortised O(1);
  * - line searches use memchr, and a line search never
  *   looks further than the line it returns (plus a bounded look-ahead), so
@@ -78,7 +81,7 @@ evbuffer_free(struct evbuffer *buf)
 {
 	if (buf == NULL)
 		return;
-	ev__free(buf->orig_buffer);
+	ev__big_release(buf);
 	ev__free(buf);
 }
 
@@ -115,6 +118,8 @@ reallocate(struct evbuffer *buf, size_t length)
 {
 	u_char *p;
 
+	if (length >= EV_BIG_MIN)
+		return ev__big_alloc(buf, length);
 	if (buf->misalign == 0) {
 		/* realloc can often extend in place (or remap) for free. */
 		if ((p = ev__realloc(buf->orig_buffer, length)) == NULL)
@@ -139,7 +144,7 @@ fail:
 int
 evbuffer_expand(struct evbuffer *buf, size_t datlen)
 {
-	size_t need, length;
+	size_t need, length, ring, cap = buf->totallen;
 
 	if (datlen <= tail_space(buf))
 		return 0;
@@ -152,19 +157,32 @@ evbuffer_expand(struct evbuffer *buf, size_t datlen)
 	}
 	need = buf->off + datlen;
 
-	/*
-	 * Sliding the data to the front costs off bytes; doing it only when
-	 * at least that much was drained since the last slide keeps the
-	 * total cost within the number of bytes ever drained.
-	 */
-	if (buf->misalign >= buf->off && need <= buf->totallen) {
+	if (buf->totallen >= EV_BIG_MIN &&
+	    (ring = ev__big_ring_size(buf)) > 0) {
+		/*
+		 * A ring: move buffer back into the first view if the data
+		 * has left it, and count the free space afresh.
+		 */
+		if (buf->misalign >= ring) {
+			buf->misalign -= ring;
+			buf->buffer -= ring;
+		}
+		buf->totallen = ring + buf->misalign;
+		if (datlen <= tail_space(buf))
+			return 0;
+		cap = ring;
+	} else if (buf->misalign >= buf->off && need <= buf->totallen) {
+		/*
+		 * Sliding the data to the front costs off bytes; doing it
+		 * only when at least that much was drained since the last
+		 * slide keeps the total cost within the bytes ever drained.
+		 */
 		align(buf);
 		return 0;
 	}
 
 	/* Doubling keeps appends amortised O(1). */
-	length = buf->totallen < EVBUFFER_MIN_ALLOC / 2 ?
-	    EVBUFFER_MIN_ALLOC : buf->totallen * 2;
+	length = cap < EVBUFFER_MIN_ALLOC / 2 ? EVBUFFER_MIN_ALLOC : cap * 2;
 	while (length < need) {
 		if (length > EVBUFFER_MAX_SIZE / 2) {
 			length = need;
@@ -213,11 +231,16 @@ evbuffer_drain(struct evbuffer *buf, size_t len)
 {
 	size_t oldoff = buf->off;
 
-	if (len >= buf->off) {
+	if (len >= buf->off && buf->totallen < EV_BIG_MIN) {
 		/* Empty: start over at the front, which realigns for free. */
 		buf->off = 0;
 		buf->buffer = buf->orig_buffer;
 		buf->misalign = 0;
+	} else if (len >= buf->off) {
+		/* Big storage realigns at the next expand (buffer-big.c). */
+		buf->buffer += buf->off;
+		buf->misalign += buf->off;
+		buf->off = 0;
 	} else {
 		buf->buffer += len;
 		buf->misalign += len;
@@ -255,18 +278,18 @@ evbuffer_add_buffer(struct evbuffer *outbuf, struct evbuffer *inbuf)
 	if (oldoff == 0)
 		return 0;
 	if (outbuf->off == 0) {
-		/* Exchange the storage: no copy at all. */
-		u_char *orig = outbuf->orig_buffer;
-		size_t totallen = outbuf->totallen;
+		/* Exchange the storage, every field of it: no copy at all. */
+		struct evbuffer tmp = *outbuf;
 
 		outbuf->buffer = inbuf->buffer;
 		outbuf->orig_buffer = inbuf->orig_buffer;
 		outbuf->misalign = inbuf->misalign;
 		outbuf->totallen = inbuf->totallen;
 		outbuf->off = inbuf->off;
-		inbuf->buffer = inbuf->orig_buffer = orig;
-		inbuf->misalign = 0;
-		inbuf->totallen = totallen;
+		inbuf->buffer = tmp.buffer;
+		inbuf->orig_buffer = tmp.orig_buffer;
+		inbuf->misalign = tmp.misalign;
+		inbuf->totallen = tmp.totallen;
 		inbuf->off = 0;
 
 		notify(inbuf, oldoff);

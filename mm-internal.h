@@ -19,4 +19,10 @@ void *ev__realloc(void *p, size_t size);
 char *ev__strdup(const char *s);
 void ev__free(void *p);
 
+/*
+ * Whether the program installed its own allocator; storage that
+ * bypasses that allocator (the rings of buffer-big.c) is then not used.
+ */
+int ev__mm_is_custom(void);
+
 #endif /* MM_INTERNAL_H */

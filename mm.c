@@ -28,6 +28,12 @@ event_set_mem_functions(void *(*malloc_fn)(size_t sz),
 	mm_free = free_fn;
 }
 
+int
+ev__mm_is_custom(void)
+{
+	return mm_malloc != NULL;
+}
+
 void *
 ev__malloc(size_t size)
 {

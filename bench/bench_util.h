@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* Monotonic wall-clock time in microseconds. */
@@ -34,6 +35,30 @@ bu_cpu_usec(void)
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/*
+ * A figure of this process from a /proc/self file ("status" for VmRSS,
+ * "smaps_rollup" for Pss, which counts a page mapped twice once), in KiB.
+ */
+static inline long
+bu_proc_kib(const char *file, const char *key)
+{
+	char line[256], path[64];
+	long v = -1;
+	size_t n = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/%s", file);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, n) == 0 && line[n] == ':')
+			v = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
 }
 
 /* Raise the soft open-file limit to the hard one; returns the new limit. */
