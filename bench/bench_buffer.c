@@ -20,11 +20,11 @@
  * -m memcpy    the floor under adddrain, no library: each chunk copied
  *              once with memcpy into a ring of twice QUEUED bytes.
  *
- * adddrain and memcpy time CPU, not wall-clock time, and print held_kib:
- * how much the memory of the process (its Pss, so that a page mapped
- * twice counts once) grew from before the
- * buffer was filled to the end (what it holds once the queue is steady;
- * the target: at most twice the queued bytes).
+ * adddrain, memcpy and readline time CPU, not wall-clock time.  adddrain
+ * and memcpy also print held_kib: how much the memory of the process (its
+ * Pss, so that a page mapped twice counts once) grew from before the
+ * buffer was filled to the end, what it holds once the queue is steady
+ * (the target: at most twice the queued bytes).
  *
  * The work runs inside run_adddrain()/run_readline()/run_find(), which
  * bench/run.sh names to callgrind's --toggle-collect.
@@ -89,14 +89,14 @@ run_readline(struct evbuffer *buf, const char *stream)
 			pos = (pos + PIECE) % PERIOD;
 		}
 		done += BATCH;
-		t = bu_now_usec();
+		t = bu_cpu_usec();
 		while ((line = evbuffer_readline(buf)) != NULL) {
 			if (line[0] == '\0')
 				die("evbuffer_readline");
 			free(line);
 			nlines++;
 		}
-		readline_us += bu_now_usec() - t;
+		readline_us += bu_cpu_usec() - t;
 	}
 }
 

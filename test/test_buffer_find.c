@@ -4,7 +4,8 @@
  * alphabets against a naive reference (both the search as evbuffer_find
  * runs it and its two-way part alone), periodic needles, needles at the
  * start, the end or absent, and the needles that make the 1.4 search
- * quadratic.
+ * quadratic; and the line-end search of evbuffer_readline (16 bytes at a
+ * time) with the end of line at every offset.
  */
 #include <sys/types.h>
 #include <stdint.h>
@@ -219,6 +220,40 @@ test_long_needle_is_linear(void **state)
 	free(hay);
 }
 
+/* A CR, an LF or both ending a line of every length up to 80 bytes. */
+static void
+test_line_end_at_every_offset(void **state)
+{
+	static const char *ends[] = { "\n", "\r", "\r\n", "\n\r" };
+	struct evbuffer *buf = evbuffer_new();
+	char text[100];
+	size_t len, e;
+	char *line;
+
+	(void)state;
+	assert_non_null(buf);
+	for (e = 0; e < 4; e++) {
+		for (len = 0; len <= 80; len++) {
+			memset(text, 'x', len);
+			/* The line, its end, and the start of the next one. */
+			assert_int_equal(evbuffer_add(buf, text, len), 0);
+			assert_int_equal(evbuffer_add(buf, ends[e],
+			    strlen(ends[e])), 0);
+			assert_int_equal(evbuffer_add(buf, "yyyyyyyy", 8), 0);
+			line = evbuffer_readline(buf);
+			assert_non_null(line);
+			assert_int_equal(strlen(line), len);
+			free(line);
+			assert_int_equal(EVBUFFER_LENGTH(buf), 8);
+			/* No end of line at all: nothing, and nothing taken. */
+			assert_null(evbuffer_readline(buf));
+			assert_int_equal(EVBUFFER_LENGTH(buf), 8);
+			evbuffer_drain(buf, 8);
+		}
+	}
+	evbuffer_free(buf);
+}
+
 int
 main(void)
 {
@@ -228,6 +263,7 @@ main(void)
 		cmocka_unit_test(test_periodic_needles),
 		cmocka_unit_test(test_start_end_absent),
 		cmocka_unit_test(test_long_needle_is_linear),
+		cmocka_unit_test(test_line_end_at_every_offset),
 	};
 
 	return TU_RUN_ONCE("buffer_find", tests);
