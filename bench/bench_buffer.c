@@ -196,14 +196,15 @@ main(int argc, char **argv)
 		bench_find(kind);
 		return 0;
 	}
-	rss0 = bu_proc_kib("smaps_rollup", "Pss");
 	if ((buf = evbuffer_new()) == NULL)
 		die("evbuffer_new");
 	data = malloc((size_t)(chunk > PERIOD + PIECE ? chunk : PERIOD + PIECE));
 	if (data == NULL)
 		die("malloc");
+	/* What the buffer holds is counted from here. */
+	memset(data, 'x', (size_t)chunk);
+	rss0 = bu_proc_kib("smaps_rollup", "Pss");
 	if (strcmp(mode, "adddrain") == 0) {
-		memset(data, 'x', (size_t)chunk);
 		for (i = 0; i < queued; i += chunk)
 			if (evbuffer_add(buf, data, (size_t)chunk) == -1)
 				die("evbuffer_add");
@@ -223,7 +224,6 @@ main(int argc, char **argv)
 		queued = (queued + chunk - 1) / chunk * chunk;
 		if ((ring = malloc((size_t)(2 * queued))) == NULL)
 			die("malloc");
-		memset(data, 'x', (size_t)chunk);
 		memset(ring, 'x', (size_t)(2 * queued));
 		run_memcpy(ring, data, total / 16);
 		nops = 0;

@@ -169,8 +169,8 @@ build() {
 build_all() {
 	local impl prog
 	for impl in $IMPLS; do
-		for prog in bench_dispatch bench_timers bench_buffer bench_http
-		do
+		for prog in bench_dispatch bench_timers bench_buffer bench_http \
+		    bench_dns; do
 			build "$impl" "$prog"
 		done
 	done
@@ -198,10 +198,13 @@ if command -v taskset > /dev/null && taskset -c 0 true 2> /dev/null; then
 	fi
 fi
 
-# bin IMPL PROG: the program's path ("floor" is the library-free loop).
+# bin IMPL PROG: the program's path ("floor" is the library-free loop;
+# "memcpy" is bench_buffer's library-free mode, run from our build).
 bin() {
 	if [ "$1" = floor ]; then
 		echo "$work/tool/bench_floor"
+	elif [ "$1" = memcpy ]; then
+		echo "$work/ours/$2"
 	else
 		echo "$work/$1/$2"
 	fi
@@ -210,15 +213,18 @@ bin() {
 # series NAME RUNS "IMPLS" PROG ARGS...: RUNS rounds of running PROG for
 # each of IMPLS in turn; each output line is kept as $out/NAME.IMPL.N.
 series() {
-	local name=$1 runs=$2 impls=$3 prog=$4 r impl b
+	local name=$1 runs=$2 impls=$3 prog=$4 r impl b extra
 	shift 4
 	for ((r = 1; r <= runs; r++)); do
 		for impl in $impls; do
 			b=$(bin "$impl" "$prog")
 			[ -x "$b" ] || continue
-			echo "-- $name $impl run $r: $*" >> "$log"
+			extra=""
+			[ "$impl" = memcpy ] && extra="-m memcpy"
+			echo "-- $name $impl run $r: $* $extra" >> "$log"
 			# shellcheck disable=SC2086
-			if $PIN "$b" "$@" > "$out/$name.$impl.$r" 2>> "$log"
+			if $PIN "$b" "$@" $extra > "$out/$name.$impl.$r" \
+			    2>> "$log"
 			then
 				cat "$out/$name.$impl.$r" >> "$log"
 			else
@@ -342,6 +348,38 @@ print_table() {
 
 section() { row "#" "$1" "" "" "" ""; }
 
+# notrun WHAT WHY: rows that could not be measured, listed under the table
+# (their cells show n/a).
+NOTRUN=()
+notrun() {
+	NOTRUN+=("$1: $2")
+	say "not run: $1: $2"
+}
+
+# have TOOL: whether TOOL is installed.
+have() { command -v "$1" > /dev/null; }
+
+# check_tools: say up front which rows each missing tool costs.
+check_tools() {
+	local inst="apt-get install -y valgrind strace wrk dnsmasq-base util-linux"
+	have valgrind || notrun "callgrind Ir rows" "valgrind not installed ($inst)"
+	have strace || notrun "syscall rows" "strace not installed ($inst)"
+	have wrk || notrun "HTTP request rates and CPU" "wrk not installed ($inst)"
+	have taskset || notrun "pinning" "taskset not installed ($inst)"
+	[ -x /usr/sbin/dnsmasq ] || have dnsmasq ||
+	    notrun "DNS queries/s" "dnsmasq not installed ($inst)"
+	[ "$ncpu" -ge 2 ] ||
+	    notrun "HTTP rows" "one CPU: server and wrk need one each"
+	[ "${HAVE[le21]}" = 1 ] || notrun "libevent 2.1 column" \
+	    "its Debian packages could not be fetched (apt-get download)"
+	[ "${HAVE[ev]}" = 1 ] || notrun "libev column" \
+	    "its Debian packages could not be fetched (apt-get download)"
+	if [ "${HAVE[ev]}" = 1 ] && [ ! -x "$work/ev/bench_buffer" ]; then
+		notrun "libev column of evbuffer, HTTP and DNS rows" \
+		    "libev's emulation has no evbuffer, evhttp or evdns"
+	fi
+}
+
 # ---------------------------------------------------------------- benchmarks
 # shellcheck source=bench/suite.sh
 . "$srcdir/bench/suite.sh"
@@ -354,15 +392,24 @@ if [ "${HAVE[ours]}" != 1 ]; then
 fi
 say "building the programs (log: $log)"
 build_all
+check_tools
 start=$(date +%s)
 bench_dispatch
 bench_rearm
 bench_timers
 bench_buffer
 bench_http
+bench_dns
 say "done in $(( $(date +%s) - start )) s"
 echo
+echo "machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo |
+    head -n 1), $ncpu CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "libevent 1.4 API benchmarks: medians of $RUNS_DISPATCH runs (dispatch," \
     "re-arm), $RUNS (evbuffer, HTTP rates), $RUNS_FEW (timers, idle memory);" \
     "pinned: ${PIN:-no}; Ir = instructions inside the library's .so (callgrind)"
 print_table
+if [ "${#NOTRUN[@]}" -gt 0 ]; then
+	echo
+	echo "Not measured (n/a above):"
+	printf '  %s\n' "${NOTRUN[@]}"
+fi
