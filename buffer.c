@@ -195,6 +195,14 @@ evbuffer_expand(struct evbuffer *buf, size_t datlen)
 	}
 	if (length > EVBUFFER_MAX_SIZE)
 		length = need;
+	/*
+	 * Big storage (a ring, which never needs slack to realign) grows by
+	 * half of what it must hold: still amortised O(1), and a steady
+	 * backlog holds at most 1.5 times its bytes.
+	 */
+	if (length >= EV_BIG_MIN && need <= EVBUFFER_MAX_SIZE / 3 * 2)
+		length = need + need / 2 < EV_BIG_MIN ? EV_BIG_MIN :
+		    need + need / 2;
 	return reallocate(buf, length);
 }
 
@@ -372,26 +380,39 @@ take_line(struct evbuffer *buf, size_t len, size_t drain, size_t *n_out)
 }
 
 #ifdef __SSE2__
+/* Bit i set where p[i] (of 16 bytes) is CR or LF. */
+static inline unsigned
+cr_lf_mask(const u_char *p)
+{
+	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+
+	return (unsigned)_mm_movemask_epi8(
+	    _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+}
+
 /*
- * Index of the first CR or LF in p[0..len), or len.  Sixteen bytes are
- * compared with both at once, so a line costs one pass over its bytes and
- * the scan never reads more than 15 bytes past the line's end (and never
- * past len): reading many short lines stays linear.
+ * Index of the first CR or LF in p[0..len), or len.  32 bytes at a time
+ * are compared with both at once, so a line costs one pass over its bytes
+ * and the scan never reads more than 31 bytes past the line's end (and
+ * never past len): reading many short lines stays linear.
  */
 static size_t
 find_cr_or_lf(const u_char *p, size_t len)
 {
-	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-	__m128i v;
 	size_t i;
-	int mask;
+	unsigned lo, hi;
 
-	for (i = 0; i + 16 <= len; i += 16) {
-		v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-		mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr),
-		    _mm_cmpeq_epi8(v, lf)));
-		if (mask != 0)
-			return i + (size_t)__builtin_ctz((unsigned)mask);
+	for (i = 0; i + 32 <= len; i += 32) {
+		lo = cr_lf_mask(p + i);
+		hi = cr_lf_mask(p + i + 16);
+		if ((lo | hi) != 0)
+			return i + (size_t)__builtin_ctz(lo | hi << 16);
+	}
+	if (i + 16 <= len) {
+		if ((lo = cr_lf_mask(p + i)) != 0)
+			return i + (size_t)__builtin_ctz(lo);
+		i += 16;
 	}
 	for (; i < len; i++)
 		if (p[i] == '\r' || p[i] == '\n')
