@@ -409,5 +409,6 @@ const struct eventop ev__epollops = {
 	epoll_del,
 	epoll_dispatch,
 	epoll_dealloc,
-	1 /* need_reinit */
+	1,	/* need_reinit */
+	NULL, NULL /* signals go through signal.c */
 };

@@ -16,6 +16,12 @@
  *
  * The same socketpair carries event_base_loopbreak()'s wake-up from other
  * threads.
+ *
+ * A backend whose kernel counts signals itself (kqueue's EVFILT_SIGNAL)
+ * provides sig_add/sig_del.  Its bases still count towards installing our
+ * handler, which keeps the signal's default action (often: terminate) from
+ * running, but they stay off the watcher list: the kernel wakes them, and
+ * the backend reports the counts through ev__sig_deliver().
  */
 #include "config.h"
 
@@ -145,6 +151,12 @@ block_signal(int sig, sigset_t *old)
 }
 
 static int
+kernel_watches(const struct event_base *base)
+{
+	return base->evsel->sig_add != NULL;
+}
+
+static int
 watch_signal(struct event_base *base, int sig)
 {
 	struct ev__sig_watcher *w = &base->sig.watchers[sig];
@@ -165,8 +177,11 @@ watch_signal(struct event_base *base, int sig)
 	}
 	if (res == 0) {
 		w->base = base;
-		w->next = sig_watchers[sig];
-		__atomic_store_n(&sig_watchers[sig], w, __ATOMIC_RELEASE);
+		if (!kernel_watches(base)) {
+			w->next = sig_watchers[sig];
+			__atomic_store_n(&sig_watchers[sig], w,
+			    __ATOMIC_RELEASE);
+		}
 		sig_nbases[sig]++;
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -182,11 +197,21 @@ unwatch_signal(struct event_base *base, int sig)
 	int res = 0;
 
 	block_signal(sig, &old);
-	for (pp = &sig_watchers[sig]; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == w) {
-			__atomic_store_n(pp, w->next, __ATOMIC_RELEASE);
+	if (kernel_watches(base)) {
+		if (w->base == base) {
+			w->base = NULL;
 			sig_nbases[sig]--;
-			break;
+		}
+	} else {
+		for (pp = &sig_watchers[sig]; *pp != NULL;
+		    pp = &(*pp)->next) {
+			if (*pp == w) {
+				__atomic_store_n(pp, w->next,
+				    __ATOMIC_RELEASE);
+				w->base = NULL;
+				sig_nbases[sig]--;
+				break;
+			}
 		}
 	}
 	if (sig_nbases[sig] == 0 &&
@@ -208,9 +233,15 @@ ev__sig_add(struct event *ev)
 		event_warnx("%s: %d is not a signal number", __func__, sig);
 		return -1;
 	}
-	if (TAILQ_EMPTY(&base->sig.evsigevents[sig]) &&
-	    watch_signal(base, sig) == -1)
-		return -1;
+	if (TAILQ_EMPTY(&base->sig.evsigevents[sig])) {
+		if (watch_signal(base, sig) == -1)
+			return -1;
+		if (kernel_watches(base) &&
+		    base->evsel->sig_add(base->evbase, sig) == -1) {
+			unwatch_signal(base, sig);
+			return -1;
+		}
+	}
 	ev->ev_flags |= EVLIST_SIGNAL;
 	TAILQ_INSERT_TAIL(&base->sig.evsigevents[sig], ev, ev_signal_next);
 	return 0;
@@ -226,9 +257,23 @@ ev__sig_del(struct event *ev)
 		return -1;
 	ev->ev_flags &= ~EVLIST_SIGNAL;
 	TAILQ_REMOVE(&base->sig.evsigevents[sig], ev, ev_signal_next);
-	if (TAILQ_EMPTY(&base->sig.evsigevents[sig]))
-		return unwatch_signal(base, sig);
-	return 0;
+	if (!TAILQ_EMPTY(&base->sig.evsigevents[sig]))
+		return 0;
+	/* The kernel stops counting before our handler goes. */
+	if (kernel_watches(base))
+		base->evsel->sig_del(base->evbase, sig);
+	return unwatch_signal(base, sig);
+}
+
+void
+ev__sig_deliver(struct event_base *base, int sig, int count)
+{
+	if (sig <= 0 || sig >= EV__NSIG || count <= 0)
+		return;
+	if (count > SHRT_MAX - base->sig.caught[sig])
+		count = SHRT_MAX - base->sig.caught[sig];
+	base->sig.caught[sig] += count;
+	base->sig.any_caught = 1;
 }
 
 void
@@ -273,9 +318,17 @@ ev__sig_reinit(struct event_base *base)
 	for (sig = 0; sig < EV__NSIG; sig++)
 		base->sig.caught[sig] = 0;
 	base->sig.any_caught = 0;
-	if (make_pair(base) == -1)
+	if (make_pair(base) == -1 || add_wakeup_event(base) == -1)
 		return -1;
-	return add_wakeup_event(base);
+	/* A backend rebuilt by event_reinit() watches no signal yet. */
+	if (kernel_watches(base)) {
+		for (sig = 1; sig < EV__NSIG; sig++) {
+			if (!TAILQ_EMPTY(&base->sig.evsigevents[sig]) &&
+			    base->evsel->sig_add(base->evbase, sig) == -1)
+				return -1;
+		}
+	}
+	return 0;
 }
 
 void
