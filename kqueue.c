@@ -273,16 +273,21 @@ kq_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 		ts.tv_nsec = tv->tv_usec * 1000;
 		tsp = &ts;
 	}
-	/* The kernel has the changes once kevent() returns, even EINTR. */
-	op->nchanges = 0;
 	n = kevent(op->kq, op->changes, nchanges, op->events, op->nevents,
 	    tsp);
-	if (n == -1) {
-		if (errno == EINTR)
-			return 0;
+	if (n == -1 && errno != EINTR) {
+		/*
+		 * The changes may not have reached the kernel: they go again
+		 * with the next call (an add twice is harmless, a repeated
+		 * delete fails with ENOENT, which we ignore).
+		 */
 		event_warn("kevent");
 		return -1;
 	}
+	/* Applied, even when a signal interrupted the wait (EINTR). */
+	op->nchanges = 0;
+	if (n == -1)
+		return 0;
 	for (i = 0; i < n; i++)
 		kq_result(op, &op->events[i]);
 	/* A full batch suggests a busy set: take more next time. */
