@@ -453,8 +453,7 @@ main(void)
 		cmocka_unit_test(test_broken_kqueue_fallback),
 		cmocka_unit_test(test_order_and_names),
 	};
-	int failures = cmocka_run_group_tests_name("backend choice", once,
-	    NULL, NULL);
+	int failures = TU_RUN_ONCE("backend choice", once);
 
 	return failures + TU_RUN_PER_BACKEND("backend faults", tests);
 }
