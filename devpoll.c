@@ -69,6 +69,7 @@ devpoll_init(struct event_base *base)
 	struct devpollop *op;
 	int dpfd;
 
+	(void)base;
 	if ((dpfd = open("/dev/poll", O_RDWR)) == -1) {
 		if (errno != ENOENT)
 			event_warn("open(/dev/poll)");
@@ -242,6 +243,7 @@ devpoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 	long long ms = -1;
 	int i, n;
 
+	(void)base;
 	if (op->nchanges && flush_changes(op) == -1)
 		return -1;
 	if (op->nwatched > op->nevents)
@@ -284,6 +286,7 @@ devpoll_dealloc(struct event_base *base, void *arg)
 {
 	struct devpollop *op = arg;
 
+	(void)base;
 	free(op->fds);
 	free(op->changes);
 	free(op->out);

@@ -62,6 +62,7 @@ evport_init(struct event_base *base)
 	struct evportop *op;
 	int port;
 
+	(void)base;
 	if ((port = port_create()) == -1) {
 		event_warn("port_create");
 		return NULL;
@@ -253,6 +254,7 @@ evport_dealloc(struct event_base *base, void *arg)
 {
 	struct evportop *op = arg;
 
+	(void)base;
 	free(op->fds);
 	free(op->fired);
 	free(op->events);

@@ -95,6 +95,7 @@ kq_init(struct event_base *base)
 	struct kqop *op;
 	int kq;
 
+	(void)base;
 	if (kq_probed == -1)
 		return NULL;
 	if ((kq = kqueue()) == -1) {
@@ -121,7 +122,8 @@ kq_init(struct event_base *base)
 
 /* Append one change; the result list grows with it (see the top). */
 static int
-kq_change(struct kqop *op, uintptr_t ident, short filter, unsigned flags)
+kq_change(struct kqop *op, uintptr_t ident, short filter,
+    unsigned short flags)
 {
 	struct kevent *more;
 
@@ -268,6 +270,7 @@ kq_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 	struct timespec ts, *tsp = NULL;
 	int i, n, nchanges = op->nchanges;
 
+	(void)base;
 	if (tv != NULL) {
 		ts.tv_sec = tv->tv_sec;
 		ts.tv_nsec = tv->tv_usec * 1000;
@@ -303,7 +306,7 @@ kq_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 }
 
 static int
-kq_sig_change(struct kqop *op, int sig, unsigned flags)
+kq_sig_change(struct kqop *op, int sig, unsigned short flags)
 {
 	struct kevent change;
 
@@ -334,6 +337,7 @@ kq_dealloc(struct event_base *base, void *arg)
 {
 	struct kqop *op = arg;
 
+	(void)base;
 	free(op->changes);
 	free(op->events);
 	free(op->fds);
