@@ -228,6 +228,8 @@ evport_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 		ts.tv_nsec = tv->tv_usec * 1000;
 		tsp = &ts;
 	}
+	/* An entry the call did not fill must not look like an event. */
+	op->events[0].portev_source = 0;
 	res = port_getn(op->port, op->events, (uint_t)op->nevents, &nget, tsp);
 	if (res == -1 && errno != ETIME && errno != EINTR) {
 		event_warn("port_getn");

@@ -18,6 +18,13 @@
  *  - ioctl(DP_ISPOLLED) returns 1 and the watched events in revents if
  *    the fd is in the set, else 0.  Other requests fail with EINVAL.
  *  - After fork(), write and ioctl by the child fail with EACCES.
+ *
+ * Not modelled, so untested here: partial writes and the errors a real
+ * write() may give for an entry (the double takes any fd number and lets
+ * DP_POLL report POLLNVAL), the order of results, polling the /dev/poll fd
+ * itself (POLLERR on Solaris), open flags (an O_RDONLY handle still takes
+ * writes), any path but "/dev/poll", and ENOMEM or EFAULT from the kernel
+ * (dbl_fail() injects them).  The fd limit is RLIMIT_NOFILE's soft value.
  */
 #include <sys/types.h>
 #include <sys/resource.h>

@@ -29,6 +29,23 @@
  *    in a child after fork() (a kqueue is not inherited); EINVAL for a
  *    negative count or a bad timeout; EINTR when a signal handler ran
  *    during the wait, the changes having been applied.
+ *
+ * Not modelled, so untested here: filters other than READ, WRITE and
+ * SIGNAL (TIMER, VNODE, PROC, USER), EV_CLEAR and EV_DISPATCH on fds
+ * (refused with EINVAL so a backend that starts using them is caught),
+ * NOTE_LOWAT, data for listening sockets (the backlog) and for EVFILT_WRITE
+ * (buffer space), socket errors in fflags, what EV_EOF means for ttys and
+ * FIFOs beyond what poll() reports, the order of results, a kqueue fd
+ * being readable while events are pending, and two threads in kevent() on
+ * one kqueue.  Knotes are removed only by the wrapped close(): a dup2()
+ * over a watched fd, or a close() inside another shared library, leaves
+ * them (their fd then shows POLLNVAL and they stay silent).  Signals are
+ * counted only while the double's handler is in front: one arriving after
+ * the program replaced the handler and before the next kevent() is lost
+ * (the kernel counts every delivery attempt), and blocked signals count
+ * when delivered, not when sent.  The broken-macOS mode imitates the
+ * symptom 1.4 tested for, not the kernel bug.  Timeouts have poll()'s
+ * millisecond resolution.
  */
 #define _GNU_SOURCE	/* POLLRDHUP */
 #include <sys/types.h>

@@ -24,6 +24,16 @@
  *    PORT_ALERT_SET/UPDATE puts the port in alert mode (every retrieval
  *    returns one PORT_SOURCE_ALERT event until events 0 clears it; SET on
  *    a port already in alert mode fails with EBUSY).
+ *
+ * Not modelled, so untested here: the AIO, TIMER, MQ and FILE sources
+ * (EINVAL), resource limits (EAGAIN at process.max-port-events) and
+ * ENOMEM, an event posted at association time and found stale at
+ * retrieval (readiness is checked when events are retrieved), a port
+ * closed by another thread waking port_getn(), fairness between threads,
+ * and sharing across fork(): the double's state is private memory, so the
+ * child sees EBADF instead of a port it shares with its parent, and the
+ * parent never loses events to the child (the reason evport.c needs
+ * event_reinit()).
  */
 #include <sys/types.h>
 #include <errno.h>
