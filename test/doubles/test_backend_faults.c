@@ -26,10 +26,13 @@
 
 static char logged[512];
 
+/* Every message since logged[] was last emptied, one per line. */
 static void
 capture_log(int severity, const char *msg)
 {
-	snprintf(logged, sizeof(logged), "%s", msg);
+	size_t n = strlen(logged);
+
+	snprintf(logged + n, sizeof(logged) - n, "%s%s", n ? "\n" : "", msg);
 }
 
 struct fdcount {
@@ -398,6 +401,58 @@ test_order_and_names(void **state)
 	clear_env();
 }
 
+/* The OS refusing to create the queue: the next backend, or NULL. */
+static void
+test_create_fails(void **state)
+{
+	static const struct {
+		const char *name, *call;
+		enum dbl_call kind;
+		int err;
+	} c[] = {
+		{ "evport", "port_create", DBL_PORT_CREATE, EAGAIN },
+		{ "kqueue", "kqueue", DBL_KQUEUE, EMFILE },
+		{ "devpoll", "open(/dev/poll)", DBL_DP_OPEN, EMFILE },
+	};
+	struct event_base *b;
+	size_t i, j;
+
+	for (i = 0; i < 3; i++) {
+		/* Only backend i allowed. */
+		for (j = 0; j < 3; j++) {
+			if (j == i)
+				unsetenv(novars[j]);
+			else
+				setenv(novars[j], "1", 1);
+		}
+		dbl_fail(c[i].kind, c[i].err, 1);
+		logged[0] = '\0';
+		event_set_log_callback(capture_log);
+		b = event_base_new();
+		event_set_log_callback(NULL);
+		assert_null(b);
+		assert_non_null(strstr(logged, c[i].call));
+		assert_non_null(strstr(logged, strerror(c[i].err)));
+		assert_non_null(strstr(logged, "no event mechanism"));
+		b = event_base_new();
+		assert_non_null(b);
+		assert_string_equal(event_base_get_method(b), c[i].name);
+		event_base_free(b);
+		/* With the next one allowed, it is used instead. */
+		if (i < 2) {
+			unsetenv(novars[i + 1]);
+			dbl_fail(c[i].kind, c[i].err, 1);
+			b = event_base_new();
+			assert_non_null(b);
+			assert_string_equal(event_base_get_method(b),
+			    c[i + 1].name);
+			event_base_free(b);
+		}
+	}
+	dbl_reset();
+	clear_env();
+}
+
 /*
  * A kqueue that fails whole calls is probed once and passed over.  The
  * probe's result is kept for the process, so this runs in a child of a
@@ -452,6 +507,7 @@ main(void)
 	const struct CMUnitTest once[] = {
 		cmocka_unit_test(test_broken_kqueue_fallback),
 		cmocka_unit_test(test_order_and_names),
+		cmocka_unit_test(test_create_fails),
 	};
 	int failures = TU_RUN_ONCE("backend choice", once);
 
