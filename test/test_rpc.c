@@ -166,19 +166,34 @@ call_free(struct call *c)
 	sum_reply_free(c->reply);
 }
 
-/* Run the loop until *counter reaches want; fail after 10 seconds. */
+static void
+tick_cb(int fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+/*
+ * Run the loop until *counter reaches want; fail after 10 seconds.  A
+ * short timer keeps each turn from blocking for long.
+ */
 static void
 run_until(const int *counter, int want)
 {
 	int64_t end = tu_now_usec() + 10 * 1000000;
-	struct timeval tick = { 0, 50000 };
+	struct timeval tick = { 0, 100000 };
+	struct event guard;
 
+	evtimer_set(&guard, tick_cb, NULL);
+	event_base_set(tu_base, &guard);
 	while (*counter < want) {
 		if (tu_now_usec() > end)
 			fail_msg("gave up waiting: %d of %d", *counter, want);
-		event_base_loopexit(tu_base, &tick);
-		event_base_dispatch(tu_base);
+		event_add(&guard, &tick);
+		event_base_loop(tu_base, EVLOOP_ONCE);
 	}
+	event_del(&guard);
 }
 
 static void
