@@ -509,7 +509,7 @@ def gen_header(p, rpc_name, h_path):
 
 def C(text, **kw):
     """Dedent a code template and fill it in."""
-    lines = text.strip('\n').split('\n')
+    lines = text.strip('\n').rstrip().split('\n')
     indent = min(len(l) - len(l.lstrip('\t')) for l in lines if l.strip())
     return '\n'.join(l[indent:] for l in lines) % kw
 
@@ -969,8 +969,9 @@ def unmarshal_case(e):
 		''', **d)
     else:
         body = C('''
-		if (msg->%(n)s_data == NULL &&
-		    (msg->%(n)s_data = %(ref)s_new()) == NULL)
+		if (msg->%(n)s_data != NULL)
+			%(ref)s_clear(msg->%(n)s_data);
+		else if ((msg->%(n)s_data = %(ref)s_new()) == NULL)
 			goto bad;
 		if (evtag_unmarshal_%(ref)s_at(evbuf, %(tag)s, msg->%(n)s_data,
 		    depth + 1) == -1)
@@ -1057,8 +1058,8 @@ def struct_functions(s):
                                else '\t(void)evbuf;\n\t(void)msg;\n'))
     cases = ''
     for e in s.entries:
-        cases += '\tcase %s:\n%s\n' % (e.tag_name, indent(unmarshal_case(e),
-                                                          2))
+        cases += '\t\tcase %s:\n%s\n' % (e.tag_name,
+                                            indent(unmarshal_case(e), 3))
     out.append(C('''
 		static int
 		%(S)s_unmarshal_at(struct %(S)s *msg, struct evbuffer *evbuf, int depth)
@@ -1192,10 +1193,10 @@ unmarshal_bytes(struct evbuffer *evbuf, ev_uint32_t need_tag,
 '''
 
 
-def gen_source(p, rpc_name, h_path):
+def gen_source(p, rpc_name, h_path, c_path):
     out = ['/*',
            ' * %s: generated from %s by event_rpcgen.py; do not edit.'
-           % ('the marshalling code', os.path.basename(rpc_name)),
+           % (os.path.basename(c_path), os.path.basename(rpc_name)),
            ' */',
            '#include <event-config.h>',
            '#include <sys/types.h>',
@@ -1308,7 +1309,7 @@ def main(argv):
         return 1
     try:
         write_all([(h_path, gen_header(p, rpc, h_path)),
-                   (c_path, gen_source(p, rpc, h_path))])
+                   (c_path, gen_source(p, rpc, h_path, c_path))])
     except OSError as err:
         sys.stderr.write('%s: cannot write the output: %s\n'
                          % (prog, err))

@@ -1,0 +1,413 @@
+/*
+ * epoll.c: the Linux epoll(7) backend.
+ *
+ * Per fd we remember which struct event wants reads and which wants writes
+ * (they may be two different events), the interest we last gave the kernel
+ * (kmask), and whether that registration still has to be brought up to
+ * date.  Why it is shaped this way:
+ *
+ *  - Re-arming is the common case: 1.4 programs event_del() and event_add()
+ *    the same fd every turn.  Removing the last interest in an fd therefore
+ *    does not call the kernel at once; the fd goes on a change list and the
+ *    DEL is issued at the next dispatch, unless the fd was added back by
+ *    then.  So a del+add costs at most one epoll_ctl instead of two.
+ *  - A del+add that ends where it started still makes one EPOLL_CTL_ADD,
+ *    which normally fails with EEXIST at the cost of a lookup.  We cannot
+ *    skip it: the program may have closed the fd in between and got the
+ *    same number back for a new socket, and the kernel forgot the old
+ *    registration on close.  Skipping the call would leave the new socket
+ *    unwatched forever.
+ *  - Adding interest is done at once, so that event_add() reports fds that
+ *    epoll refuses (regular files: EPERM) as 1.4 did.
+ *  - An fd closed while registered disappears from the epoll set by itself,
+ *    so EPOLL_CTL_DEL/MOD on it fail with EBADF or ENOENT: the registration
+ *    is gone either way, which is what we wanted.  MOD failing with ENOENT
+ *    (a reused number) falls back to ADD; ADD failing with EEXIST (a dup'ed
+ *    fd, or a table out of step) falls back to MOD.
+ *  - EPOLLERR and EPOLLHUP are reported whatever we asked for; they wake
+ *    both the reader and the writer so each sees the error in its own call.
+ *  - The kernel queue is shared with a child after fork(), hence
+ *    need_reinit.
+ *  - Old kernels mishandled timeouts over ~35 minutes; we cap them (the
+ *    loop just goes round again).
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/epoll.h>
+#include <sys/time.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "event-internal.h"
+#include "log.h"
+
+#define INITIAL_NEVENT 32
+#define MAX_NEVENT 4096
+#define MAX_EPOLL_TIMEOUT_MSEC (35 * 60 * 1000)
+
+struct epoll_slot {
+	struct event *evread;
+	struct event *evwrite;
+	unsigned char umask;	/* EPOLLIN/EPOLLOUT the events want */
+	unsigned char kmask;	/* EPOLLIN/EPOLLOUT the kernel has */
+	unsigned char queued;	/* on the change list */
+	unsigned char readded;	/* interest came back after a deferred DEL */
+	uint32_t gen;		/* bumped by each fresh registration */
+};
+
+struct epollop {
+	struct epoll_slot *fds;
+	int nfds;
+	struct epoll_event *events;
+	int nevents;
+	int *changes;		/* fds whose kernel state may be stale */
+	int nchanges, achanges;
+	int epfd;
+	int rebuild;		/* a registration we cannot remove exists */
+};
+
+static void *
+epoll_init(struct event_base *base)
+{
+	struct epollop *op;
+	int epfd;
+
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		if (errno != ENOSYS)
+			event_warn("epoll_create1");
+		return NULL;
+	}
+	if ((op = calloc(1, sizeof(*op))) == NULL) {
+		close(epfd);
+		return NULL;
+	}
+	op->epfd = epfd;
+	op->events = calloc(INITIAL_NEVENT, sizeof(*op->events));
+	if (op->events == NULL) {
+		free(op);
+		close(epfd);
+		return NULL;
+	}
+	op->nevents = INITIAL_NEVENT;
+	return op;
+}
+
+static unsigned
+slot_mask(const struct epoll_slot *s)
+{
+	return s->umask;
+}
+
+/*
+ * The kernel hands back what we store with a registration: the fd and the
+ * slot's generation, so an event from a registration that outlived our
+ * wish (see epoll_dispatch) can be told from a current one.
+ */
+static int
+ctl(struct epollop *op, int how, int fd, const struct epoll_slot *s,
+    unsigned mask)
+{
+	struct epoll_event ee;
+
+	memset(&ee, 0, sizeof(ee));
+	ee.events = mask;
+	ee.data.u64 = (uint32_t)fd | ((uint64_t)s->gen << 32);
+	return epoll_ctl(op->epfd, how, fd, &ee);
+}
+
+/* Register mask for fd, whatever the kernel has now.  Returns 0 or -1. */
+static int
+register_mask(struct epollop *op, int fd, struct epoll_slot *s, unsigned mask)
+{
+	int how = s->kmask ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+
+	/* A fresh registration gets a generation of its own. */
+	if (how == EPOLL_CTL_ADD)
+		s->gen++;
+	if (ctl(op, how, fd, s, mask) == 0)
+		goto done;
+	if (how == EPOLL_CTL_MOD && errno == ENOENT)
+		how = EPOLL_CTL_ADD;
+	else if (how == EPOLL_CTL_ADD && errno == EEXIST)
+		how = EPOLL_CTL_MOD;
+	else
+		goto fail;
+	if (ctl(op, how, fd, s, mask) == 0)
+		goto done;
+fail:
+	event_warn("epoll_ctl(%s, %d)", how == EPOLL_CTL_ADD ? "ADD" : "MOD",
+	    fd);
+	return -1;
+done:
+	s->kmask = (unsigned char)mask;
+	return 0;
+}
+
+static void
+unregister(struct epollop *op, int fd, struct epoll_slot *s)
+{
+	if (ctl(op, EPOLL_CTL_DEL, fd, s, 0) == -1 && errno != ENOENT &&
+	    errno != EBADF && errno != EPERM)
+		event_warn("epoll_ctl(DEL, %d)", fd);
+	s->kmask = 0;
+	/* Anything the DEL could not reach now carries an old generation. */
+	s->gen++;
+}
+
+/* Bring every fd on the change list up to date with the kernel. */
+static void
+flush_changes(struct epollop *op)
+{
+	int i;
+
+	for (i = 0; i < op->nchanges; i++) {
+		int fd = op->changes[i];
+		struct epoll_slot *s = &op->fds[fd];
+		unsigned want = slot_mask(s);
+
+		s->queued = 0;
+		if (want == 0) {
+			if (s->kmask)
+				unregister(op, fd, s);
+		} else if (s->readded) {
+			/*
+			 * ADD, not nothing: after a close and reuse of the
+			 * number our registration is gone.  EEXIST is the
+			 * usual answer and means it is still in place.
+			 */
+			if (ctl(op, EPOLL_CTL_ADD, fd, s, want) == 0 ||
+			    (errno == EEXIST && want == s->kmask))
+				s->kmask = (unsigned char)want;
+			else
+				register_mask(op, fd, s, want);
+		} else if (want != s->kmask) {
+			register_mask(op, fd, s, want);
+		}
+		s->readded = 0;
+	}
+	op->nchanges = 0;
+}
+
+/* Put fd on a full change list (epoll_del() appends when there is room). */
+static int __attribute__((noinline))
+queue_change(struct epollop *op, int fd, struct epoll_slot *s)
+{
+	if (ev__grow_array(&op->changes, &op->achanges, op->nchanges + 1,
+	    sizeof(int)) == -1) {
+		/* No memory for the list: settle it now instead. */
+		s->readded = 0;
+		if (slot_mask(s) == 0) {
+			unregister(op, fd, s);
+			return 0;
+		}
+		return register_mask(op, fd, s, slot_mask(s));
+	}
+	op->changes[op->nchanges++] = fd;
+	s->queued = 1;
+	return 0;
+}
+
+static unsigned
+event_mask(const struct event *ev)
+{
+	return ((ev->ev_events & EV_READ) ? EPOLLIN : 0) |
+	    ((ev->ev_events & EV_WRITE) ? EPOLLOUT : 0);
+}
+
+/* epoll_add() when the kernel must hear of it, or the table must grow. */
+static int __attribute__((noinline))
+epoll_add_slow(struct epollop *op, struct event *ev)
+{
+	struct epoll_slot *s;
+	unsigned want;
+	int fd = ev->ev_fd;
+
+	if (fd >= op->nfds &&
+	    ev__grow_array(&op->fds, &op->nfds, fd + 1, sizeof(*op->fds)) == -1)
+		return -1;
+	s = &op->fds[fd];
+	want = s->umask | event_mask(ev);
+	if ((want & ~s->kmask) &&
+	    register_mask(op, fd, s, want | s->kmask) == -1)
+		return -1;
+	if (ev->ev_events & EV_READ)
+		s->evread = ev;
+	if (ev->ev_events & EV_WRITE)
+		s->evwrite = ev;
+	s->umask = (unsigned char)want;
+	return 0;
+}
+
+static int
+epoll_add(void *arg, struct event *ev)
+{
+	struct epollop *op = arg;
+	struct epoll_slot *s;
+	unsigned want;
+	int fd = ev->ev_fd;
+
+	if (fd >= op->nfds)
+		return epoll_add_slow(op, ev);
+	s = &op->fds[fd];
+	want = s->umask | event_mask(ev);
+	if (s->queued && s->umask == 0 && want == s->kmask) {
+		/* Deleted and added back before the DEL went out. */
+		s->readded = 1;
+	} else if (want & ~s->kmask) {
+		return epoll_add_slow(op, ev);
+	}
+	if (ev->ev_events & EV_READ)
+		s->evread = ev;
+	if (ev->ev_events & EV_WRITE)
+		s->evwrite = ev;
+	s->umask = (unsigned char)want;
+	return 0;
+}
+
+static int
+epoll_del(void *arg, struct event *ev)
+{
+	struct epollop *op = arg;
+	struct epoll_slot *s;
+	int fd = ev->ev_fd;
+
+	if ((unsigned)fd >= (unsigned)op->nfds)
+		return 0;
+	s = &op->fds[fd];
+	/* ev holds a side only if epoll_add() gave it that side. */
+	if (s->evread == ev) {
+		s->evread = NULL;
+		s->umask &= ~EPOLLIN;
+	}
+	if (s->evwrite == ev) {
+		s->evwrite = NULL;
+		s->umask &= ~EPOLLOUT;
+	}
+	/* Narrowed or emptied interest is settled at the next dispatch. */
+	if ((s->umask != s->kmask || s->readded) && !s->queued) {
+		if (op->nchanges == op->achanges)
+			return queue_change(op, fd, s);
+		op->changes[op->nchanges++] = fd;
+		s->queued = 1;
+	}
+	return 0;
+}
+
+/*
+ * The kernel keys a registration by open file and fd number.  If the
+ * program closes an fd whose file stays open elsewhere (a dup, a child
+ * after fork) before our deferred DEL goes out, the DEL by number can no
+ * longer reach it, and level-triggered readiness of that file would wake
+ * every epoll_wait.  Such events carry a generation (or an fd) we no
+ * longer want; when one shows up we start a new epoll set holding exactly
+ * what we want and drop the old one with everything stale in it.
+ */
+static void
+rebuild(struct epollop *op)
+{
+	int epfd, fd;
+
+	op->rebuild = 0;
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		event_warn("epoll_create1");
+		return;
+	}
+	event_debug(("%s: dropping stale epoll registrations", __func__));
+	close(op->epfd);
+	op->epfd = epfd;
+	for (fd = 0; fd < op->nfds; fd++) {
+		struct epoll_slot *s = &op->fds[fd];
+
+		s->kmask = 0;
+		if (s->umask != 0)
+			register_mask(op, fd, s, s->umask);
+	}
+}
+
+static int
+epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
+{
+	struct epollop *op = arg;
+	long long ms = -1;
+	int i, n;
+
+	if (op->nchanges)
+		flush_changes(op);
+	if (tv != NULL && (tv->tv_sec | tv->tv_usec) == 0) {
+		ms = 0;		/* polling: the common case when busy */
+	} else if (tv != NULL) {
+		ms = (long long)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000;
+		if (ms > MAX_EPOLL_TIMEOUT_MSEC)
+			ms = MAX_EPOLL_TIMEOUT_MSEC;
+	}
+	n = epoll_wait(op->epfd, op->events, op->nevents, (int)ms);
+	if (n == -1) {
+		if (errno == EINTR)
+			return 0;
+		event_warn("epoll_wait");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned what = op->events[i].events;
+		uint64_t data = op->events[i].data.u64;
+		int fd = (int)(uint32_t)data;
+		struct epoll_slot *s;
+
+		if ((unsigned)fd >= (unsigned)op->nfds) {
+			op->rebuild = 1;
+			continue;
+		}
+		s = &op->fds[fd];
+		if ((uint32_t)(data >> 32) != s->gen) {
+			/* A registration that outlived us: see rebuild(). */
+			op->rebuild = 1;
+			continue;
+		}
+		if (what & (EPOLLHUP | EPOLLERR))
+			what |= EPOLLIN | EPOLLOUT;
+		if ((what & EPOLLIN) && s->evread != NULL)
+			ev__activate(s->evread, EV_READ, 1);
+		if ((what & EPOLLOUT) && s->evwrite != NULL)
+			ev__activate(s->evwrite, EV_WRITE, 1);
+	}
+	if (op->rebuild)
+		rebuild(op);
+	/* A full batch suggests a busy set: take more next time. */
+	if (n == op->nevents && op->nevents < MAX_NEVENT) {
+		struct epoll_event *more = realloc(op->events,
+		    2 * op->nevents * sizeof(*more));
+		if (more != NULL) {
+			op->events = more;
+			op->nevents *= 2;
+		}
+	}
+	return 0;
+}
+
+static void
+epoll_dealloc(struct event_base *base, void *arg)
+{
+	struct epollop *op = arg;
+
+	free(op->fds);
+	free(op->events);
+	free(op->changes);
+	if (op->epfd >= 0)
+		close(op->epfd);
+	free(op);
+}
+
+const struct eventop ev__epollops = {
+	"epoll",
+	epoll_init,
+	epoll_add,
+	epoll_del,
+	epoll_dispatch,
+	epoll_dealloc,
+	1 /* need_reinit */
+};

@@ -1,0 +1,101 @@
+/*
+ * event-internal.h: what the loop (event.c), the backends and signal.c share,
+ * and nothing a program may see.
+ *
+ * The seam between the loop and the operating system is struct eventop: a
+ * backend keeps its own per-fd state, is told about I/O events through
+ * add/del, and reports readiness only through ev__activate().  Signal events
+ * never reach a backend; event.c hands them to signal.c.
+ *
+ * Internal names start with "ev__" so the libraries' export filter keeps
+ * them out of the public ABI.
+ */
+#ifndef EVENT_INTERNAL_H
+#define EVENT_INTERNAL_H
+
+#include <sys/queue.h>
+#include <sys/time.h>
+#include <signal.h>
+
+#include "event.h"
+#include "min_heap.h"
+#include "evsignal.h"
+
+/* One backend.  The function signatures are those of libevent 1.4. */
+struct eventop {
+	const char *name;
+	/* Create the backend state for a base, or NULL if unusable here. */
+	void *(*init)(struct event_base *);
+	/* Start watching ev->ev_fd for ev->ev_events (EV_READ/EV_WRITE). */
+	int (*add)(void *, struct event *);
+	/* Stop watching for ev; ev->ev_events still says what it had. */
+	int (*del)(void *, struct event *);
+	/* Wait up to tv (NULL: forever), then ev__activate() what is ready. */
+	int (*dispatch)(struct event_base *, void *, struct timeval *);
+	/* Free the backend state. */
+	void (*dealloc)(struct event_base *, void *);
+	/* Non-zero if the state cannot survive fork() (event_reinit rebuilds). */
+	int need_reinit;
+};
+
+struct event_base {
+	const struct eventop *evsel;
+	void *evbase;			/* the backend's state */
+
+	int event_count;		/* non-internal events in any queue */
+	int event_count_active;		/* events on the active queues */
+
+	int event_gotterm;		/* loopexit: stop after this turn */
+	volatile int event_break;	/* loopbreak: stop now */
+	volatile int in_dispatch;	/* blocked (or about to) in dispatch */
+
+	struct event_list **activequeues;	/* one queue per priority */
+	int nactivequeues;
+
+	struct ev__signal_info sig;	/* signal and wake-up state */
+
+	struct event_list eventqueue;	/* every inserted I/O/signal event */
+
+	struct timeval event_tv;	/* time before dispatch (clock jumps) */
+	int use_monotonic;
+
+	struct min_heap timeheap;
+};
+
+/*
+ * Make ev active with the flags res, ncalls times (signals may have been
+ * delivered several times).  The only way a backend or signal.c reports
+ * readiness.
+ */
+void ev__activate(struct event *ev, int res, short ncalls);
+
+/*
+ * Grow an array of elsize-byte items so index need - 1 is valid; new items
+ * are zeroed.  *pn is the current count.  Returns 0, or -1 on failure.
+ */
+int ev__grow_array(void *parray, int *pn, int need, size_t elsize);
+
+/* True when the environment may be trusted (not setuid/setgid). */
+int ev__env_allowed(void);
+
+/* Backends compiled in, in the order of preference. */
+#ifdef _EVENT_HAVE_EVENT_PORTS
+extern const struct eventop ev__evportops;
+#endif
+#ifdef _EVENT_HAVE_WORKING_KQUEUE
+extern const struct eventop ev__kqops;
+#endif
+#ifdef _EVENT_HAVE_EPOLL
+extern const struct eventop ev__epollops;
+#endif
+#ifdef _EVENT_HAVE_DEVPOLL
+extern const struct eventop ev__devpollops;
+#endif
+#ifdef _EVENT_HAVE_POLL
+extern const struct eventop ev__pollops;
+#endif
+#ifdef _EVENT_HAVE_SELECT
+extern const struct eventop ev__selectops;
+#endif
+
+#endif /* EVENT_INTERNAL_H */

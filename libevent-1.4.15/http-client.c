@@ -1,0 +1,410 @@
+/*
+ * http-client.c: the client side of evhttp.h.
+ *
+ * A connection sends its queued requests one at a time: connect (with
+ * retries and a doubling backoff), write the request, read the response
+ * through http.c, call the request's callback, then send the next one on
+ * the same socket if both sides keep it alive, or on a new one.  An idle
+ * kept-alive socket is watched so a server's close is noticed at once;
+ * if a reused socket turns out closed before any response byte, the
+ * request is sent once more on a fresh one, as browsers do.
+ *
+ * A request that fails (connect, timeout, bad response) gets its callback
+ * called with NULL, as in 1.4.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "event.h"
+#include "evhttp.h"
+#include "http-internal.h"
+#include "log.h"
+
+/* The first retry waits this long; each next one twice as long. */
+#define RETRY_FIRST_MSECS	250
+#define RETRY_MAX_SECS		60
+
+static void request_dispatch(struct evhttp_connection *evcon);
+
+struct evhttp_connection *
+evhttp_connection_new(const char *address, unsigned short port)
+{
+	struct evhttp_connection *evcon;
+
+	if (address == NULL)
+		return NULL;
+	if ((evcon = ev__http_connection_alloc(NULL)) == NULL)
+		return NULL;
+	if ((evcon->address = strdup(address)) == NULL) {
+		event_warn("%s: strdup", __func__);
+		evhttp_connection_free(evcon);
+		return NULL;
+	}
+	evcon->port = port;
+	evcon->flags |= EVHTTP_CON_OUTGOING;
+	return evcon;
+}
+
+void
+evhttp_connection_set_local_address(struct evhttp_connection *evcon,
+    const char *address)
+{
+	char *copy = address != NULL ? strdup(address) : NULL;
+
+	if (address != NULL && copy == NULL) {
+		event_warn("%s: strdup", __func__);
+		return;
+	}
+	free(evcon->bind_address);
+	evcon->bind_address = copy;
+}
+
+void
+evhttp_connection_set_local_port(struct evhttp_connection *evcon,
+    unsigned short port)
+{
+	evcon->bind_port = port;
+}
+
+/* Resolve host:port for family (AF_UNSPEC: any).  NULL on failure. */
+static struct addrinfo *
+resolve(const char *host, u_short port, int family, int passive)
+{
+	struct addrinfo hints, *ai;
+	char portstr[16];
+	int err;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = family;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
+	if ((err = getaddrinfo(host, portstr, &hints, &ai)) != 0) {
+		event_warnx("%s: getaddrinfo(%s): %s", __func__,
+		    host ? host : "*", gai_strerror(err));
+		return NULL;
+	}
+	return ai;
+}
+
+/* Bind fd to the local address and port asked for.  0 or -1. */
+static int
+bind_local(struct evhttp_connection *evcon, int fd, int family)
+{
+	struct addrinfo *ai;
+	int on = 1, r;
+
+	if (evcon->bind_address == NULL && evcon->bind_port == 0)
+		return 0;
+	if ((ai = resolve(evcon->bind_address, evcon->bind_port, family,
+	    1)) == NULL)
+		return -1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	r = bind(fd, ai->ai_addr, ai->ai_addrlen);
+	if (r == -1)
+		event_warn("%s: bind", __func__);
+	freeaddrinfo(ai);
+	return r;
+}
+
+/* Start a non-blocking connect; failures are reported from the timer. */
+static void
+connection_connect(struct evhttp_connection *evcon)
+{
+	struct addrinfo *ai;
+	int fd = -1;
+
+	if (evcon->state == EVCON_CONNECTING)
+		return;
+	event_del(&evcon->ev_timer);
+	evcon->state = EVCON_CONNECTING;
+	evcon->flags &= ~EVHTTP_CON_GOTDATA;
+	if ((ai = resolve(evcon->address, evcon->port, AF_UNSPEC, 0)) != NULL)
+		fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (fd != -1 && (evutil_make_socket_nonblocking(fd) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+	    bind_local(evcon, fd, ai->ai_family) == -1 ||
+	    (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
+	    errno != EINPROGRESS))) {
+		event_debug(("%s: connect to %s: %s", __func__,
+		    evcon->address, strerror(errno)));
+		close(fd);
+		fd = -1;
+	}
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	if (fd == -1) {
+		/* Never call back from inside evhttp_make_request(). */
+		ev__http_timer_add(evcon, 0, 0);
+		return;
+	}
+	ev__http_connection_setfd(evcon, fd);
+	ev__http_connection_write(evcon, ev__http_client_connected);
+	ev__http_timer_add(evcon,
+	    ev__http_timeout(evcon, EV__HTTP_CONNECT_TIMEOUT), 0);
+}
+
+/* Connecting failed: retry after a backoff, or fail the request. */
+static void
+connect_failed(struct evhttp_connection *evcon)
+{
+	long msecs;
+	int shift;
+
+	(void)ev__http_connection_reset(evcon);
+	if (evcon->retry_max < 0 || evcon->retry_cnt < evcon->retry_max) {
+		shift = evcon->retry_cnt < 16 ? evcon->retry_cnt : 16;
+		msecs = (long)RETRY_FIRST_MSECS << shift;
+		if (msecs > RETRY_MAX_SECS * 1000L)
+			msecs = RETRY_MAX_SECS * 1000L;
+		evcon->retry_cnt++;
+		ev__http_timer_add(evcon, msecs / 1000, (msecs % 1000) * 1000);
+		return;
+	}
+	evcon->retry_cnt = 0;
+	evhttp_connection_fail(evcon, EVCON_HTTP_EOF);
+}
+
+void
+ev__http_client_connected(struct evhttp_connection *evcon)
+{
+	int error = 0;
+	socklen_t len = sizeof(error);
+
+	if (getsockopt(evcon->fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1 ||
+	    error != 0) {
+		event_debug(("%s: connect to %s: %s", __func__,
+		    evcon->address, strerror(error)));
+		connect_failed(evcon);
+		return;
+	}
+	event_del(&evcon->ev_timer);
+	evcon->retry_cnt = 0;
+	evcon->nrequests = 0;
+	evcon->state = EVCON_IDLE;
+	request_dispatch(evcon);
+}
+
+void
+ev__http_client_timeout(struct evhttp_connection *evcon)
+{
+	switch (evcon->state) {
+	case EVCON_CONNECTING:
+		connect_failed(evcon);
+		break;
+	case EVCON_DISCONNECTED:
+		/* The retry backoff is over. */
+		if (TAILQ_FIRST(&evcon->requests) != NULL)
+			connection_connect(evcon);
+		break;
+	case EVCON_READING_FIRSTLINE:
+	case EVCON_READING_HEADERS:
+	case EVCON_READING_BODY:
+	case EVCON_WRITING:
+		evhttp_connection_fail(evcon, EVCON_HTTP_TIMEOUT);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Append "Host: address[:port]" unless the program set one. */
+static void
+add_host_header(struct evhttp_connection *evcon, struct evhttp_request *req)
+{
+	char host[300];
+	int v6 = strchr(evcon->address, ':') != NULL;
+
+	if (evhttp_find_header(req->output_headers, "Host") != NULL)
+		return;
+	if (evcon->port == 80)
+		snprintf(host, sizeof(host), v6 ? "[%s]" : "%s",
+		    evcon->address);
+	else
+		snprintf(host, sizeof(host), v6 ? "[%s]:%u" : "%s:%u",
+		    evcon->address, (unsigned)evcon->port);
+	evhttp_add_header(req->output_headers, "Host", host);
+}
+
+/* Queue the request line, headers and body of req for writing. */
+static void
+write_request(struct evhttp_connection *evcon, struct evhttp_request *req)
+{
+	struct evbuffer *out = evcon->output_buffer;
+	size_t len = EVBUFFER_LENGTH(req->output_buffer);
+	char num[32];
+
+	add_host_header(evcon, req);
+	ev__http_remove_all(req->output_headers, "Transfer-Encoding");
+	if (len > 0 || req->type == EVHTTP_REQ_POST) {
+		snprintf(num, sizeof(num), "%zu", len);
+		ev__http_set_header(req->output_headers, "Content-Length", num);
+	}
+	evbuffer_add_printf(out, "%s %s HTTP/%d.%d\r\n",
+	    ev__http_method(req->type), req->uri, req->major, req->minor);
+	ev__http_write_headers(out, req->output_headers);
+	/* Copied, not moved: a stale socket means sending it again. */
+	evbuffer_add(out, EVBUFFER_DATA(req->output_buffer), len);
+}
+
+/* The request is out: read its response. */
+static void
+request_written(struct evhttp_connection *evcon)
+{
+	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
+
+	if (req == NULL)
+		return;
+	req->kind = EVHTTP_RESPONSE;
+	ev__http_connection_start_read(evcon);
+}
+
+/* Send the first queued request, or watch the idle socket for a close. */
+static void
+request_dispatch(struct evhttp_connection *evcon)
+{
+	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
+
+	if (req == NULL) {
+		evcon->state = EVCON_IDLE;
+		evcon->flags |= EVHTTP_CON_CLOSEDETECT;
+		event_add(&evcon->ev_read, NULL);
+		return;
+	}
+	evcon->flags &= ~(EVHTTP_CON_CLOSEDETECT | EVHTTP_CON_GOTDATA);
+	event_del(&evcon->ev_read);
+	evbuffer_drain(evcon->input_buffer,
+	    EVBUFFER_LENGTH(evcon->input_buffer));
+	evcon->state = EVCON_WRITING;
+	write_request(evcon, req);
+	ev__http_connection_write(evcon, request_written);
+}
+
+/* No control characters or spaces: they would split the request line. */
+static int
+uri_ok(const char *uri)
+{
+	const unsigned char *s = (const unsigned char *)uri;
+
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (*s <= 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+evhttp_make_request(struct evhttp_connection *evcon,
+    struct evhttp_request *req, enum evhttp_cmd_type type, const char *uri)
+{
+	char *copy;
+
+	if (ev__http_method(type) == NULL || uri == NULL || !uri_ok(uri)) {
+		event_warnx("%s: bad method or uri", __func__);
+		return -1;
+	}
+	if ((copy = strdup(uri)) == NULL) {
+		event_warn("%s: strdup", __func__);
+		return -1;
+	}
+	free(req->uri);
+	req->uri = copy;
+	req->kind = EVHTTP_REQUEST;
+	req->type = type;
+	req->evcon = evcon;
+	TAILQ_INSERT_TAIL(&evcon->requests, req, next);
+	if (TAILQ_FIRST(&evcon->requests) != req)
+		return 0;	/* sent after the ones before it */
+	if (evcon->state == EVCON_IDLE)
+		request_dispatch(evcon);
+	else if (evcon->state == EVCON_DISCONNECTED &&
+	    !event_pending(&evcon->ev_timer, EV_TIMEOUT, NULL))
+		connection_connect(evcon);
+	return 0;
+}
+
+/* Whether the socket cannot carry another request after this reply. */
+static int
+response_closes(struct evhttp_connection *evcon, struct evhttp_request *req)
+{
+	if (evcon->parser.body == EV__BODY_CLOSE ||
+	    req->response_code == 101 ||
+	    EVBUFFER_LENGTH(evcon->input_buffer) > 0 ||
+	    ev__http_header_has_token(req->output_headers, "Connection",
+	    "close") ||
+	    ev__http_header_has_token(req->input_headers, "Connection",
+	    "close"))
+		return 1;
+	if (req->major == 1 && req->minor == 0)
+		return !ev__http_header_has_token(req->input_headers,
+		    "Connection", "keep-alive");
+	return 0;
+}
+
+void
+ev__http_client_done(struct evhttp_connection *evcon,
+    struct evhttp_request *req)
+{
+	int closing = response_closes(evcon, req);
+
+	ev__http_request_detach(req);
+	evcon->nrequests++;
+	evcon->flags &= ~EVHTTP_CON_RESENT;
+	evcon->state = EVCON_IDLE;
+	if (closing && ev__http_connection_reset(evcon) == -1)
+		evcon = NULL;	/* its close callback freed it */
+	/* (A close callback may already have queued and connected.) */
+	if (evcon != NULL && evcon->state == EVCON_IDLE)
+		request_dispatch(evcon);
+	else if (evcon != NULL && evcon->state == EVCON_DISCONNECTED &&
+	    TAILQ_FIRST(&evcon->requests) != NULL)
+		connection_connect(evcon);
+	/* The callback may free the connection: nothing follows but req. */
+	if (req->cb != NULL)
+		(*req->cb)(req, req->cb_arg);
+	evhttp_request_free(req);
+}
+
+void
+ev__http_client_fail(struct evhttp_connection *evcon,
+    enum evhttp_connection_error error)
+{
+	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
+	void (*cb)(struct evhttp_request *, void *);
+	void *cb_arg;
+
+	if (req == NULL) {
+		(void)ev__http_connection_reset(evcon);
+		return;
+	}
+	/* A reused socket the server had closed: send once more. */
+	if (error == EVCON_HTTP_EOF && evcon->nrequests > 0 &&
+	    !(evcon->flags & (EVHTTP_CON_RESENT | EVHTTP_CON_GOTDATA)) &&
+	    (evcon->state == EVCON_WRITING ||
+	    evcon->state == EVCON_READING_FIRSTLINE)) {
+		evcon->flags |= EVHTTP_CON_RESENT;
+		req->kind = EVHTTP_REQUEST;
+		if (ev__http_connection_reset(evcon) == 0)
+			connection_connect(evcon);
+		return;
+	}
+	cb = req->cb;
+	cb_arg = req->cb_arg;
+	ev__http_request_detach(req);
+	evhttp_request_free(req);
+	if (ev__http_connection_reset(evcon) == 0 &&
+	    TAILQ_FIRST(&evcon->requests) != NULL)
+		connection_connect(evcon);
+	if (cb != NULL)
+		(*cb)(NULL, cb_arg);
+}

@@ -1,0 +1,320 @@
+/*
+ * http-internal.h: what the HTTP files share and programs must not see.
+ *
+ *   http-parse.c   request/status lines, headers, body framing and the
+ *                  chunked decoder: pure functions over an evbuffer, so
+ *                  they can be fuzzed without sockets
+ *   http-util.c    header lists, URI escaping, query strings, dates
+ *   http.c         struct evhttp_connection: reading a message, writing,
+ *                  timers, closing (shared by server and client)
+ *   http-server.c  struct evhttp: listening, dispatching, replies
+ *   http-client.c  connecting, retries, requests and their responses
+ *
+ * evrpc (like 1.4's) may read struct evhttp_connection's next, requests
+ * and http_server fields and call evhttp_connection_fail().
+ */
+#ifndef HTTP_INTERNAL_H
+#define HTTP_INTERNAL_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "event.h"
+#include "evhttp.h"
+
+/* Defaults; see evhttp_set_max_headers_size() and _max_body_size(). */
+#define EV__HTTP_MAX_HEADERS	65536
+#define EV__HTTP_MAX_BODY	((ev_uint64_t)64 * 1024 * 1024)
+#define EV__HTTP_MAX_NHEADERS	256	/* header lines in one message */
+#define EV__HTTP_MAX_CHUNKLINE	4096	/* a chunk-size line with extensions */
+
+/* Default timeouts in seconds, as 1.4's. */
+#define EV__HTTP_READ_TIMEOUT		50
+#define EV__HTTP_WRITE_TIMEOUT		50
+#define EV__HTTP_CONNECT_TIMEOUT	45
+/* How long a closing server connection drains input after its reply. */
+#define EV__HTTP_LINGER_SECS		2
+
+/* What the 1.4 parsing functions return. */
+enum message_read_status {
+	ALL_DATA_READ = 1,
+	MORE_DATA_EXPECTED = 0,
+	DATA_CORRUPTED = -1,
+	REQUEST_CANCELED = -2
+};
+
+/* Why evhttp_connection_fail() is called (1.4's names). */
+enum evhttp_connection_error {
+	EVCON_HTTP_TIMEOUT,
+	EVCON_HTTP_EOF,
+	EVCON_HTTP_INVALID_HEADER
+};
+
+/* How a message's body is delimited. */
+enum ev__http_body {
+	EV__BODY_NONE,		/* no body */
+	EV__BODY_LENGTH,	/* Content-Length bytes */
+	EV__BODY_CHUNKED,	/* chunked transfer coding */
+	EV__BODY_CLOSE		/* until the connection closes (responses) */
+};
+
+/* Where the chunked decoder is. */
+enum ev__http_chunk_state {
+	EV__CHUNK_SIZE,		/* expecting a chunk-size line */
+	EV__CHUNK_DATA,		/* inside chunk data */
+	EV__CHUNK_CRLF,		/* expecting the CRLF after chunk data */
+	EV__CHUNK_TRAILER	/* after the last chunk: trailer lines */
+};
+
+/* ev__http_read_body() result besides the message_read_status values. */
+#define EV__CHUNK_COMPLETE	2
+
+/*
+ * The state of reading one message.  After DATA_CORRUPTED, error holds
+ * the status a server should answer with (400, 413, 414, 431, 501).
+ */
+struct ev__http_parser {
+	size_t max_headers;	/* bytes allowed for first line + headers */
+	ev_uint64_t max_body;	/* bytes allowed for the body */
+	size_t used;		/* first line and header bytes consumed */
+	size_t scanned;		/* buffer bytes already searched for CRLF */
+	int nheaders;		/* header lines parsed */
+	int error;		/* status for DATA_CORRUPTED */
+	enum ev__http_body body;
+	enum ev__http_chunk_state chunk;
+	ev_uint64_t left;	/* bytes left in the body or the chunk */
+	ev_uint64_t total;	/* body bytes delivered */
+};
+
+/* Prepare p for a new message with these limits. */
+void ev__http_parser_init(struct ev__http_parser *p, size_t max_headers,
+    ev_uint64_t max_body);
+
+/*
+ * Parse the request line (req->kind == EVHTTP_REQUEST) or status line
+ * (EVHTTP_RESPONSE) at the front of buf and drain it.
+ */
+enum message_read_status ev__http_parse_firstline(struct ev__http_parser *p,
+    struct evhttp_request *req, struct evbuffer *buf);
+
+/* Parse header lines into req->input_headers until the empty line. */
+enum message_read_status ev__http_parse_headers(struct ev__http_parser *p,
+    struct evhttp_request *req, struct evbuffer *buf);
+
+/*
+ * Decide from the parsed headers how the body is delimited; sets
+ * p->body, p->left, req->ntoread and req->chunked.  Returns 0, or -1 with
+ * p->error set.
+ */
+int ev__http_body_framing(struct ev__http_parser *p,
+    struct evhttp_request *req);
+
+/*
+ * Move body bytes from buf to req->input_buffer.  Returns ALL_DATA_READ
+ * when the body is complete, MORE_DATA_EXPECTED, DATA_CORRUPTED (with
+ * p->error), or EV__CHUNK_COMPLETE after each chunk of a chunked body.
+ */
+int ev__http_read_body(struct ev__http_parser *p, struct evhttp_request *req,
+    struct evbuffer *buf);
+
+/* 1.4's exported parsing entry points (default limits, no state). */
+enum message_read_status evhttp_parse_firstline(struct evhttp_request *,
+    struct evbuffer *);
+enum message_read_status evhttp_parse_headers(struct evhttp_request *,
+    struct evbuffer *);
+
+/* http-util.c */
+
+/* Whether the comma-separated header name contains token (any case). */
+int ev__http_header_has_token(const struct evkeyvalq *headers,
+    const char *name, const char *token);
+/* The usual reason phrase for a status code ("OK" ...). */
+const char *ev__http_reason(int code);
+/* Format t as an HTTP date into buf (at least 30 bytes). */
+void ev__http_date(char *buf, size_t len, time_t t);
+/*
+ * Append headers as "Name: value" lines and the blank line that ends them,
+ * skipping (with a warning) any whose name is not a token or whose value
+ * holds CR or LF.
+ */
+void ev__http_write_headers(struct evbuffer *out,
+    const struct evkeyvalq *headers);
+/* Whether c may appear in a header name (RFC 9110 tchar). */
+int ev__http_is_tchar(unsigned char c);
+/* The method name of a request type. */
+const char *ev__http_method(enum evhttp_cmd_type type);
+/* Replace the value of header key, adding it if absent.  0 or -1. */
+int ev__http_set_header(struct evkeyvalq *headers, const char *key,
+    const char *value);
+/* Remove every header named key. */
+void ev__http_remove_all(struct evkeyvalq *headers, const char *key);
+
+/* Connections. */
+
+enum evhttp_connection_state {
+	EVCON_DISCONNECTED,	/* no socket (client: maybe a retry pending) */
+	EVCON_CONNECTING,	/* non-blocking connect in progress */
+	EVCON_IDLE,		/* connected, nothing to do */
+	EVCON_READING_FIRSTLINE,
+	EVCON_READING_HEADERS,
+	EVCON_READING_BODY,
+	EVCON_WAITING,		/* server: the program holds the request */
+	EVCON_WRITING,		/* writing a request or a reply */
+	EVCON_LINGERING		/* server: write side shut, draining input */
+};
+
+#define EVHTTP_CON_INCOMING	0x0001	/* accepted by a server */
+#define EVHTTP_CON_OUTGOING	0x0002	/* made by evhttp_connection_new */
+#define EVHTTP_CON_CLOSEDETECT	0x0004	/* idle client watching for EOF */
+#define EVHTTP_CON_FREEING	0x0008	/* evhttp_connection_free running */
+#define EVHTTP_CON_INCALLBACK	0x0010	/* a close or chunk callback runs */
+#define EVHTTP_CON_FREELATER	0x0020	/* freed from such a callback */
+#define EVHTTP_CON_CLOSEAFTER	0x0040	/* close once this reply is out */
+#define EVHTTP_CON_RESENT	0x0080	/* request resent after a stale close */
+#define EVHTTP_CON_GOTDATA	0x0100	/* bytes arrived for this message */
+#define EVHTTP_CON_READEOF	0x0200	/* the peer shut its side */
+#define EVHTTP_CON_LINGER	0x0400	/* error reply: close gracefully */
+#define EVHTTP_CON_READPENDING	0x0800	/* input came before the reply */
+
+TAILQ_HEAD(evcon_requestq, evhttp_request);
+
+/*
+ * A private bit of struct evhttp_request's flags: the server connection
+ * went away while the program still held the request (see
+ * evhttp_send_reply_start() in evhttp.h); finishing the reply frees it.
+ */
+#define EV__REQ_ORPHAN		0x4000
+
+struct evhttp_connection {
+	/* in the server's list (incoming) or free for an owner (evrpc) */
+	TAILQ_ENTRY(evhttp_connection) next;
+
+	int fd;
+	struct event ev_read;		/* EV_READ|EV_PERSIST on fd */
+	struct event ev_write;		/* EV_WRITE|EV_PERSIST on fd */
+	struct event ev_timer;		/* the timeout of the current state */
+
+	struct evbuffer *input_buffer;
+	struct evbuffer *output_buffer;
+
+	char *bind_address;		/* client: local address to bind */
+	u_short bind_port;		/* client: local port to bind */
+
+	char *address;			/* peer address */
+	u_short port;			/* peer port */
+
+	int flags;			/* EVHTTP_CON_* */
+	int timeout;			/* seconds; -1: the defaults */
+	int retry_cnt;			/* connect retries done */
+	int retry_max;			/* -1: forever */
+	int nrequests;			/* requests completed on this socket */
+
+	enum evhttp_connection_state state;
+	struct ev__http_parser parser;
+
+	struct evhttp *http_server;	/* incoming: the server */
+	struct evcon_requestq requests;	/* current request first */
+
+	/* called when the output buffer has drained */
+	void (*write_done)(struct evhttp_connection *);
+
+	void (*closecb)(struct evhttp_connection *, void *);
+	void *closecb_arg;
+
+	struct event_base *base;	/* NULL: the global base */
+};
+
+struct evhttp_cb {
+	TAILQ_ENTRY(evhttp_cb) next;
+	char *what;
+	void (*cb)(struct evhttp_request *req, void *);
+	void *cbarg;
+};
+
+struct evhttp_listener {
+	TAILQ_ENTRY(evhttp_listener) next;
+	struct event ev;
+	int fd;
+	struct evhttp *http;
+};
+
+TAILQ_HEAD(evconq, evhttp_connection);
+
+struct evhttp {
+	TAILQ_HEAD(, evhttp_listener) sockets;
+	TAILQ_HEAD(, evhttp_cb) callbacks;
+	struct evconq connections;
+	int nconnections;
+
+	int timeout;			/* seconds; -1: the defaults */
+	size_t max_headers_size;
+	ev_uint64_t max_body_size;
+
+	void (*gencb)(struct evhttp_request *req, void *);
+	void *gencbarg;
+
+	struct event_base *base;	/* NULL: the global base */
+	struct event accept_retry;	/* re-enables accepting after EMFILE */
+	int accept_paused;
+	unsigned long accept_failures;	/* accept() calls that hit a limit */
+};
+
+/* http.c: the connection core. */
+
+/* A connection with no socket yet; NULL on failure. */
+struct evhttp_connection *ev__http_connection_alloc(struct event_base *base);
+/* Point the connection's events at fd (after accept or socket()). */
+void ev__http_connection_setfd(struct evhttp_connection *evcon, int fd);
+/* Start reading the next message into the first queued request. */
+void ev__http_connection_start_read(struct evhttp_connection *evcon);
+/* Write the output buffer; done runs once it has drained (may be NULL). */
+void ev__http_connection_write(struct evhttp_connection *evcon,
+    void (*done)(struct evhttp_connection *));
+/*
+ * Close the socket (running the close callback) and stop every event.
+ * Returns 0, or -1 if the close callback freed the connection, which the
+ * caller must then no longer touch.
+ */
+int ev__http_connection_reset(struct evhttp_connection *evcon);
+/* Arm the connection's timer for secs seconds (0: fire at once). */
+void ev__http_timer_add(struct evhttp_connection *evcon, long secs,
+    long usecs);
+/* The timeout to use, given a default. */
+int ev__http_timeout(struct evhttp_connection *evcon, int dflt);
+/* Remove req from its connection's queue. */
+void ev__http_request_detach(struct evhttp_request *req);
+
+/* Called with 1.4's names from evrpc, the server and the client. */
+void evhttp_connection_fail(struct evhttp_connection *,
+    enum evhttp_connection_error error);
+
+/* http-server.c */
+
+/* A request has been read completely on an incoming connection. */
+void ev__http_server_dispatch(struct evhttp_connection *evcon,
+    struct evhttp_request *req);
+/* Reading a request failed: answer status (0: just close) and close. */
+void ev__http_server_fail(struct evhttp_connection *evcon, int status);
+/* The headers of an incoming request are in: 100-continue, limits. */
+int ev__http_server_headers_done(struct evhttp_connection *evcon,
+    struct evhttp_request *req);
+/* Timer of an incoming connection fired in state. */
+void ev__http_server_timeout(struct evhttp_connection *evcon);
+/* A fresh request for the next message on an incoming connection. */
+struct evhttp_request *ev__http_server_new_request(
+    struct evhttp_connection *evcon);
+
+/* http-client.c */
+
+/* A response has been read completely on an outgoing connection. */
+void ev__http_client_done(struct evhttp_connection *evcon,
+    struct evhttp_request *req);
+/* Timer of an outgoing connection fired. */
+void ev__http_client_timeout(struct evhttp_connection *evcon);
+/* The outgoing connection's socket became writable while connecting. */
+void ev__http_client_connected(struct evhttp_connection *evcon);
+/* An outgoing connection failed; may retry once for a stale socket. */
+void ev__http_client_fail(struct evhttp_connection *evcon,
+    enum evhttp_connection_error error);
+
+#endif /* HTTP_INTERNAL_H */

@@ -1,0 +1,466 @@
+/*
+ * http-util.c: the helpers of evhttp.h that need no connection: header
+ * lists, URI escaping and unescaping, query strings, HTML escaping, and
+ * the small tables (methods, reason phrases, dates) the rest shares, and
+ * the life of a struct evhttp_request (so the parser and its fuzzer need
+ * nothing that owns a socket).
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "event.h"
+#include "evhttp.h"
+#include "http-internal.h"
+#include "log.h"
+
+int
+ev__http_is_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+const char *
+ev__http_method(enum evhttp_cmd_type type)
+{
+	switch (type) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	}
+	return NULL;
+}
+
+struct evhttp_request *
+evhttp_request_new(void (*cb)(struct evhttp_request *, void *), void *arg)
+{
+	struct evhttp_request *req;
+
+	if ((req = calloc(1, sizeof(*req))) == NULL) {
+		event_warn("%s: calloc", __func__);
+		return NULL;
+	}
+	req->kind = EVHTTP_RESPONSE;
+	req->major = 1;
+	req->minor = 1;
+	req->input_headers = calloc(1, sizeof(struct evkeyvalq));
+	req->output_headers = calloc(1, sizeof(struct evkeyvalq));
+	req->input_buffer = evbuffer_new();
+	req->output_buffer = evbuffer_new();
+	if (req->input_headers == NULL || req->output_headers == NULL ||
+	    req->input_buffer == NULL || req->output_buffer == NULL) {
+		event_warn("%s: out of memory", __func__);
+		free(req->input_headers);
+		free(req->output_headers);
+		if (req->input_buffer != NULL)
+			evbuffer_free(req->input_buffer);
+		if (req->output_buffer != NULL)
+			evbuffer_free(req->output_buffer);
+		free(req);
+		return NULL;
+	}
+	TAILQ_INIT(req->input_headers);
+	TAILQ_INIT(req->output_headers);
+	req->cb = cb;
+	req->cb_arg = arg;
+	return req;
+}
+
+void
+evhttp_request_free(struct evhttp_request *req)
+{
+	if (req == NULL)
+		return;
+	free(req->remote_host);
+	free(req->uri);
+	free(req->response_code_line);
+	evhttp_clear_headers(req->input_headers);
+	free(req->input_headers);
+	evhttp_clear_headers(req->output_headers);
+	free(req->output_headers);
+	evbuffer_free(req->input_buffer);
+	evbuffer_free(req->output_buffer);
+	free(req);
+}
+
+void
+evhttp_request_set_chunked_cb(struct evhttp_request *req,
+    void (*cb)(struct evhttp_request *, void *))
+{
+	req->chunk_cb = cb;
+}
+
+struct evhttp_connection *
+evhttp_request_get_connection(struct evhttp_request *req)
+{
+	return req->evcon;
+}
+
+const char *
+evhttp_request_uri(struct evhttp_request *req)
+{
+	return req->uri;
+}
+
+const char *
+evhttp_find_header(const struct evkeyvalq *headers, const char *key)
+{
+	struct evkeyval *kv;
+
+	TAILQ_FOREACH(kv, headers, next) {
+		if (strcasecmp(kv->key, key) == 0)
+			return kv->value;
+	}
+	return NULL;
+}
+
+void
+evhttp_clear_headers(struct evkeyvalq *headers)
+{
+	struct evkeyval *kv;
+
+	while ((kv = TAILQ_FIRST(headers)) != NULL) {
+		TAILQ_REMOVE(headers, kv, next);
+		free(kv->key);
+		free(kv->value);
+		free(kv);
+	}
+}
+
+int
+evhttp_remove_header(struct evkeyvalq *headers, const char *key)
+{
+	struct evkeyval *kv;
+
+	TAILQ_FOREACH(kv, headers, next) {
+		if (strcasecmp(kv->key, key) == 0)
+			break;
+	}
+	if (kv == NULL)
+		return -1;
+	TAILQ_REMOVE(headers, kv, next);
+	free(kv->key);
+	free(kv->value);
+	free(kv);
+	return 0;
+}
+
+void
+ev__http_remove_all(struct evkeyvalq *headers, const char *key)
+{
+	while (evhttp_remove_header(headers, key) == 0)
+		continue;
+}
+
+/*
+ * CR or LF in a name or value would let text from a peer forge headers of
+ * its own.  (Lists also hold query strings, so names are not restricted
+ * to tokens here; the writer skips headers whose name is not one.)
+ */
+static int
+header_ok(const char *key, const char *value)
+{
+	return strpbrk(key, "\r\n") == NULL &&
+	    strpbrk(value, "\r\n") == NULL;
+}
+
+int
+evhttp_add_header(struct evkeyvalq *headers, const char *key,
+    const char *value)
+{
+	struct evkeyval *kv;
+
+	if (key == NULL || value == NULL || !header_ok(key, value)) {
+		event_warnx("%s: refusing header \"%s\" (CR or LF, or NULL)",
+		    __func__, key ? key : "(null)");
+		return -1;
+	}
+	if ((kv = calloc(1, sizeof(*kv))) == NULL) {
+		event_warn("%s: calloc", __func__);
+		return -1;
+	}
+	if ((kv->key = strdup(key)) == NULL ||
+	    (kv->value = strdup(value)) == NULL) {
+		event_warn("%s: strdup", __func__);
+		free(kv->key);
+		free(kv);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(headers, kv, next);
+	return 0;
+}
+
+int
+ev__http_set_header(struct evkeyvalq *headers, const char *key,
+    const char *value)
+{
+	ev__http_remove_all(headers, key);
+	return evhttp_add_header(headers, key, value);
+}
+
+void
+ev__http_write_headers(struct evbuffer *out, const struct evkeyvalq *headers)
+{
+	const struct evkeyval *kv;
+	const char *s;
+
+	TAILQ_FOREACH(kv, headers, next) {
+		for (s = kv->key; *s != '\0'; s++)
+			if (!ev__http_is_tchar((unsigned char)*s))
+				break;
+		if (*s != '\0' || s == kv->key ||
+		    strpbrk(kv->value, "\r\n") != NULL) {
+			event_warnx("%s: dropping malformed header \"%s\"",
+			    __func__, kv->key);
+			continue;
+		}
+		evbuffer_add_printf(out, "%s: %s\r\n", kv->key, kv->value);
+	}
+	evbuffer_add(out, "\r\n", 2);
+}
+
+int
+ev__http_header_has_token(const struct evkeyvalq *headers, const char *name,
+    const char *token)
+{
+	const struct evkeyval *kv;
+	size_t tlen = strlen(token), len;
+	const char *s, *e;
+
+	TAILQ_FOREACH(kv, headers, next) {
+		if (strcasecmp(kv->key, name) != 0)
+			continue;
+		for (s = kv->value; *s != '\0'; s = *e ? e + 1 : e) {
+			e = strchr(s, ',');
+			if (e == NULL)
+				e = s + strlen(s);
+			while (s < e && (*s == ' ' || *s == '\t'))
+				s++;
+			len = (size_t)(e - s);
+			while (len > 0 && (s[len - 1] == ' ' ||
+			    s[len - 1] == '\t'))
+				len--;
+			if (len == tlen && strncasecmp(s, token, tlen) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Letters, digits and "-_.~" pass through evhttp_encode_uri(). */
+static int
+is_unreserved(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+	    c == '~';
+}
+
+char *
+evhttp_encode_uri(const char *uri)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = strlen(uri), i, j;
+	char *out;
+
+	if (len > ((size_t)-1 - 1) / 3 ||
+	    (out = malloc(len * 3 + 1)) == NULL) {
+		event_warn("%s: malloc", __func__);
+		return NULL;
+	}
+	for (i = 0, j = 0; i < len; i++) {
+		unsigned char c = (unsigned char)uri[i];
+		if (is_unreserved(c)) {
+			out[j++] = (char)c;
+		} else {
+			out[j++] = '%';
+			out[j++] = hex[c >> 4];
+			out[j++] = hex[c & 15];
+		}
+	}
+	out[j] = '\0';
+	return out;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decode %XX escapes (a '%' not followed by two hex digits stays as it
+ * is) and '+' once in the query part (always if plus_always).
+ */
+static char *
+decode_uri(const char *uri, int plus_always)
+{
+	size_t len = strlen(uri), i, j;
+	int in_query = plus_always, hi, lo;
+	char *out;
+
+	if ((out = malloc(len + 1)) == NULL) {
+		event_warn("%s: malloc", __func__);
+		return NULL;
+	}
+	for (i = 0, j = 0; i < len; i++) {
+		char c = uri[i];
+		if (c == '?') {
+			in_query = 1;
+		} else if (c == '+' && in_query) {
+			c = ' ';
+		} else if (c == '%' && (hi = hexval(uri[i + 1])) >= 0 &&
+		    (lo = hexval(uri[i + 2])) >= 0) {
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		out[j++] = c;
+	}
+	out[j] = '\0';
+	return out;
+}
+
+char *
+evhttp_decode_uri(const char *uri)
+{
+	return decode_uri(uri, 0);
+}
+
+void
+evhttp_parse_query(const char *uri, struct evkeyvalq *headers)
+{
+	char *line, *p, *end, *value, *decoded;
+
+	TAILQ_INIT(headers);
+	if ((p = strchr(uri, '?')) == NULL)
+		return;
+	if ((line = strdup(p + 1)) == NULL) {
+		event_warn("%s: strdup", __func__);
+		return;
+	}
+	for (p = line; *p != '\0'; p = end) {
+		if ((end = strchr(p, '&')) != NULL)
+			*end++ = '\0';
+		else
+			end = p + strlen(p);
+		if ((value = strchr(p, '=')) == NULL)
+			break;
+		*value++ = '\0';
+		if ((decoded = decode_uri(value, 1)) == NULL)
+			break;
+		/* A value decoding to CR or LF is refused and skipped. */
+		(void)evhttp_add_header(headers, p, decoded);
+		free(decoded);
+	}
+	free(line);
+}
+
+char *
+evhttp_htmlescape(const char *html)
+{
+	size_t len = strlen(html), need = 1, i;
+	char *out, *o;
+
+	for (i = 0; i < len; i++) {
+		switch (html[i]) {
+		case '<': case '>':
+			need += 4;
+			break;
+		case '&':
+			need += 5;
+			break;
+		case '"': case '\'':
+			need += 6;
+			break;
+		default:
+			need += 1;
+		}
+	}
+	if ((out = malloc(need)) == NULL) {
+		event_warn("%s: malloc", __func__);
+		return NULL;
+	}
+	for (i = 0, o = out; i < len; i++) {
+		const char *rep;
+		switch (html[i]) {
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '&': rep = "&amp;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&#039;"; break;
+		default:
+			*o++ = html[i];
+			continue;
+		}
+		memcpy(o, rep, strlen(rep));
+		o += strlen(rep);
+	}
+	*o = '\0';
+	return out;
+}
+
+const char *
+ev__http_reason(int code)
+{
+	static const struct { int code; const char *text; } table[] = {
+		{ 100, "Continue" }, { 200, "OK" }, { 201, "Created" },
+		{ 202, "Accepted" }, { 204, "No Content" },
+		{ 206, "Partial Content" }, { 301, "Moved Permanently" },
+		{ 302, "Found" }, { 303, "See Other" },
+		{ 304, "Not Modified" }, { 307, "Temporary Redirect" },
+		{ 400, "Bad Request" }, { 401, "Unauthorized" },
+		{ 403, "Forbidden" }, { 404, "Not Found" },
+		{ 405, "Method Not Allowed" }, { 408, "Request Timeout" },
+		{ 411, "Length Required" }, { 413, "Payload Too Large" },
+		{ 414, "URI Too Long" }, { 417, "Expectation Failed" },
+		{ 431, "Request Header Fields Too Large" },
+		{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
+		{ 502, "Bad Gateway" }, { 503, "Service Unavailable" },
+		{ 505, "HTTP Version Not Supported" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].code == code)
+			return table[i].text;
+	return "Unknown";
+}
+
+/* Day and month names of RFC 9110 dates, whatever the locale. */
+void
+ev__http_date(char *buf, size_t len, time_t t)
+{
+	static const char days[7][4] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
+	};
+	static const char months[12][4] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+	};
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 ||
+	    tm.tm_mon < 0 || tm.tm_mon > 11) {
+		snprintf(buf, len, "Thu, 01 Jan 1970 00:00:00 GMT");
+		return;
+	}
+	snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}

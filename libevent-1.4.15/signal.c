@@ -1,0 +1,285 @@
+/*
+ * signal.c: signal events, and the socketpair that wakes a base's loop.
+ *
+ * One process-wide handler serves every signal any base watches.  It only
+ * counts the arrival in each watching base and writes one byte to that
+ * base's socketpair (async-signal-safe: no locks, no allocation, errno
+ * preserved).  The read end is an internal persistent read event of the
+ * base, so the byte wakes its loop, which then runs the callbacks of the
+ * signal's events from the loop, never from the handler.
+ *
+ * Several bases may watch one signal: each signal number has a list of
+ * watchers, one node per base embedded in the base itself, so every base
+ * gets every arrival (1.4 delivered only to the base that looped last).
+ * The handler a program had before is saved when the first base starts
+ * watching a signal and restored when the last one stops.
+ *
+ * The same socketpair carries event_base_loopbreak()'s wake-up from other
+ * threads.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/queue.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "event-internal.h"
+#include "evsignal.h"
+#include "log.h"
+
+/* Per signal: the bases watching it, and the handler to restore. */
+static struct ev__sig_watcher *volatile sig_watchers[EV__NSIG];
+static struct sigaction sig_saved[EV__NSIG];
+static int sig_nbases[EV__NSIG];
+
+static void
+sig_handler(int sig)
+{
+	int saved_errno = errno;
+	struct ev__sig_watcher *w;
+	ssize_t n;
+
+	if (sig <= 0 || sig >= EV__NSIG)
+		return;
+	w = __atomic_load_n(&sig_watchers[sig], __ATOMIC_ACQUIRE);
+	for (; w != NULL; w = w->next) {
+		w->base->sig.caught[sig]++;
+		w->base->sig.any_caught = 1;
+		n = write(w->base->sig.pair[0], "", 1);
+		(void)n;	/* a full pipe already wakes the loop */
+	}
+	errno = saved_errno;
+}
+
+static void
+wakeup_cb(int fd, short what, void *arg)
+{
+	char buf[128];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+static int
+make_pair(struct event_base *base)
+{
+	int i;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, base->sig.pair) == -1) {
+		event_warn("%s: socketpair", __func__);
+		return -1;
+	}
+	for (i = 0; i < 2; i++) {
+		if (fcntl(base->sig.pair[i], F_SETFD, FD_CLOEXEC) == -1 ||
+		    evutil_make_socket_nonblocking(base->sig.pair[i]) == -1) {
+			close(base->sig.pair[0]);
+			close(base->sig.pair[1]);
+			base->sig.pair[0] = base->sig.pair[1] = -1;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+add_wakeup_event(struct event_base *base)
+{
+	struct event *ev = &base->sig.ev_wakeup;
+
+	event_set(ev, base->sig.pair[1], EV_READ | EV_PERSIST, wakeup_cb,
+	    base);
+	ev->ev_base = base;
+	ev->ev_pri = 0;
+	ev->ev_flags |= EVLIST_INTERNAL;
+	if (event_add(ev, NULL) == -1)
+		return -1;
+	base->sig.wakeup_added = 1;
+	return 0;
+}
+
+static void
+close_pair(struct event_base *base)
+{
+	if (base->sig.wakeup_added) {
+		event_del(&base->sig.ev_wakeup);
+		base->sig.wakeup_added = 0;
+	}
+	if (base->sig.pair[0] != -1)
+		close(base->sig.pair[0]);
+	if (base->sig.pair[1] != -1)
+		close(base->sig.pair[1]);
+	base->sig.pair[0] = base->sig.pair[1] = -1;
+}
+
+int
+ev__sig_init(struct event_base *base)
+{
+	int i;
+
+	for (i = 0; i < EV__NSIG; i++)
+		TAILQ_INIT(&base->sig.evsigevents[i]);
+	if (make_pair(base) == -1)
+		return -1;
+	if (add_wakeup_event(base) == -1) {
+		close_pair(base);
+		return -1;
+	}
+	return 0;
+}
+
+/* Block sig in this thread while its watcher list changes. */
+static void
+block_signal(int sig, sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+static int
+watch_signal(struct event_base *base, int sig)
+{
+	struct ev__sig_watcher *w = &base->sig.watchers[sig];
+	struct sigaction sa;
+	sigset_t old;
+	int res = 0;
+
+	block_signal(sig, &old);
+	if (sig_nbases[sig] == 0) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = sig_handler;
+		sa.sa_flags = SA_RESTART;
+		sigfillset(&sa.sa_mask);
+		if (sigaction(sig, &sa, &sig_saved[sig]) == -1) {
+			event_warn("%s: sigaction(%d)", __func__, sig);
+			res = -1;
+		}
+	}
+	if (res == 0) {
+		w->base = base;
+		w->next = sig_watchers[sig];
+		__atomic_store_n(&sig_watchers[sig], w, __ATOMIC_RELEASE);
+		sig_nbases[sig]++;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return res;
+}
+
+static int
+unwatch_signal(struct event_base *base, int sig)
+{
+	struct ev__sig_watcher *w = &base->sig.watchers[sig];
+	struct ev__sig_watcher *volatile *pp;
+	sigset_t old;
+	int res = 0;
+
+	block_signal(sig, &old);
+	for (pp = &sig_watchers[sig]; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == w) {
+			__atomic_store_n(pp, w->next, __ATOMIC_RELEASE);
+			sig_nbases[sig]--;
+			break;
+		}
+	}
+	if (sig_nbases[sig] == 0 &&
+	    sigaction(sig, &sig_saved[sig], NULL) == -1) {
+		event_warn("%s: sigaction(%d)", __func__, sig);
+		res = -1;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return res;
+}
+
+int
+ev__sig_add(struct event *ev)
+{
+	struct event_base *base = ev->ev_base;
+	int sig = ev->ev_fd;
+
+	if (sig <= 0 || sig >= EV__NSIG) {
+		event_warnx("%s: %d is not a signal number", __func__, sig);
+		return -1;
+	}
+	if (TAILQ_EMPTY(&base->sig.evsigevents[sig]) &&
+	    watch_signal(base, sig) == -1)
+		return -1;
+	ev->ev_flags |= EVLIST_SIGNAL;
+	TAILQ_INSERT_TAIL(&base->sig.evsigevents[sig], ev, ev_signal_next);
+	return 0;
+}
+
+int
+ev__sig_del(struct event *ev)
+{
+	struct event_base *base = ev->ev_base;
+	int sig = ev->ev_fd;
+
+	if (sig <= 0 || sig >= EV__NSIG || !(ev->ev_flags & EVLIST_SIGNAL))
+		return -1;
+	ev->ev_flags &= ~EVLIST_SIGNAL;
+	TAILQ_REMOVE(&base->sig.evsigevents[sig], ev, ev_signal_next);
+	if (TAILQ_EMPTY(&base->sig.evsigevents[sig]))
+		return unwatch_signal(base, sig);
+	return 0;
+}
+
+void
+ev__sig_process(struct event_base *base)
+{
+	struct event *ev, *next;
+	sig_atomic_t n;
+	int sig;
+
+	base->sig.any_caught = 0;
+	for (sig = 1; sig < EV__NSIG; sig++) {
+		if (base->sig.caught[sig] == 0)
+			continue;
+		n = __atomic_exchange_n(&base->sig.caught[sig], 0,
+		    __ATOMIC_ACQ_REL);
+		if (n > SHRT_MAX)
+			n = SHRT_MAX;
+		for (ev = TAILQ_FIRST(&base->sig.evsigevents[sig]); ev != NULL;
+		    ev = next) {
+			next = TAILQ_NEXT(ev, ev_signal_next);
+			if (!(ev->ev_events & EV_PERSIST))
+				event_del(ev);
+			ev__activate(ev, EV_SIGNAL, (short)n);
+		}
+	}
+}
+
+void
+ev__sig_wakeup(struct event_base *base)
+{
+	ssize_t n = write(base->sig.pair[0], "", 1);
+
+	(void)n;	/* a full socketpair wakes the loop just as well */
+}
+
+int
+ev__sig_reinit(struct event_base *base)
+{
+	int sig;
+
+	close_pair(base);
+	for (sig = 0; sig < EV__NSIG; sig++)
+		base->sig.caught[sig] = 0;
+	base->sig.any_caught = 0;
+	if (make_pair(base) == -1)
+		return -1;
+	return add_wakeup_event(base);
+}
+
+void
+ev__sig_dealloc(struct event_base *base)
+{
+	close_pair(base);
+}

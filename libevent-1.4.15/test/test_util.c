@@ -1,0 +1,209 @@
+/*
+ * test_util.c: the per-backend runner and socket helpers for the tests.
+ */
+#include <sys/types.h>
+#include <sys/time.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event.h>
+
+#include "test_util.h"
+
+static const char *const all_backends[] = {
+	"evport", "kqueue", "epoll", "devpoll", "poll", "select"
+};
+static const char *const no_vars[] = {
+	"EVENT_NOEVPORT", "EVENT_NOKQUEUE", "EVENT_NOEPOLL",
+	"EVENT_NODEVPOLL", "EVENT_NOPOLL", "EVENT_NOSELECT"
+};
+#define NBACKENDS (sizeof(all_backends) / sizeof(all_backends[0]))
+
+static const char *current;
+
+struct event_base *tu_base;
+
+int
+tu_base_setup(void **state)
+{
+	tu_base = event_base_new();
+	assert_non_null(tu_base);
+	return 0;
+}
+
+int
+tu_base_teardown(void **state)
+{
+	event_base_free(tu_base);
+	tu_base = NULL;
+	return 0;
+}
+
+const char *
+tu_backend(void)
+{
+	return current;
+}
+
+/* Leave only backend i allowed by the environment. */
+static void
+force_backend(size_t i)
+{
+	size_t j;
+	for (j = 0; j < NBACKENDS; j++) {
+		if (j == i)
+			unsetenv(no_vars[j]);
+		else
+			setenv(no_vars[j], "1", 1);
+	}
+	unsetenv("EVENT_SHOW_METHOD");
+}
+
+static void
+quiet_log(int severity, const char *msg)
+{
+}
+
+/* Whether forcing backend i really gives a base that uses it. */
+static int
+backend_available(size_t i)
+{
+	struct event_base *base;
+	int ok;
+
+	force_backend(i);
+	/* Backends not compiled in make event_base_new() complain. */
+	event_set_log_callback(quiet_log);
+	base = event_base_new();
+	event_set_log_callback(NULL);
+	if (base == NULL)
+		return 0;
+	ok = strcmp(event_base_get_method(base), all_backends[i]) == 0;
+	event_base_free(base);
+	return ok;
+}
+
+int
+tu_run_per_backend(const char *group, const struct CMUnitTest *tests,
+    size_t ntests)
+{
+	size_t i;
+	int failures = 0, ran = 0;
+	char name[128];
+	const char *only = getenv("TEST_BACKEND");
+
+	/* A test that hangs fails its program instead of stalling CI. */
+	signal(SIGALRM, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < NBACKENDS; i++) {
+		if (only != NULL && strcmp(only, all_backends[i]) != 0)
+			continue;
+		if (!backend_available(i))
+			continue;
+		current = all_backends[i];
+		snprintf(name, sizeof(name), "%s/%s", group, current);
+		alarm(300);
+		failures += _cmocka_run_group_tests(name, tests, ntests,
+		    NULL, NULL);
+		alarm(0);
+		ran++;
+	}
+	if (ran == 0) {
+		fprintf(stderr, "%s: no backend available\n", group);
+		return 1;
+	}
+	return failures;
+}
+
+void
+tu_socketpair(int fds[2])
+{
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	assert_int_equal(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(fcntl(fds[1], F_SETFL, O_NONBLOCK), 0);
+}
+
+int
+tu_listen_loopback(unsigned short *port)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd, on = 1;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = 0;
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, 128), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+int
+tu_connect_loopback(unsigned short port)
+{
+	struct sockaddr_in sin;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+int64_t
+tu_now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *
+tu_sample_path(const char *env, const char *name)
+{
+	static char path[PATH_MAX];
+	const char *rel[] = { "/../sample/", "/../../sample/" };
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+	size_t i;
+
+	if (env != NULL && getenv(env) != NULL)
+		return getenv(env);
+	snprintf(path, sizeof(path), "sample/%s", name);
+	if (access(path, X_OK) == 0)
+		return path;
+	/* Next to us: test/x or test/.libs/lt-x (a libtool wrapper). */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) != NULL)
+		*slash = '\0';
+	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		if (snprintf(path, sizeof(path), "%s%s%s", exe, rel[i],
+		    name) >= (int)sizeof(path))
+			continue;
+		if (access(path, X_OK) == 0)
+			return path;
+	}
+	return NULL;
+}
