@@ -19,6 +19,11 @@
 #include "test_util.h"
 #include "rpc_test.gen.h"
 
+/* rpc_test.rpc's #define reaches the generated header. */
+#if RPC_TEST_VERSION != 3
+#error "#define lines are not passed through"
+#endif
+
 /* 1.4 exports these without declaring them. */
 int evtag_decode_int(ev_uint32_t *pnumber, struct evbuffer *evbuf);
 int evtag_encode_tag(struct evbuffer *evbuf, ev_uint32_t tag);
@@ -456,10 +461,30 @@ exists(const char *name)
 	return stat(path, &st) == 0;
 }
 
+/* The whole of generated file name, malloc'ed. */
+static char *
+slurp(const char *name)
+{
+	char path[256], *text;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	assert_non_null(f = fopen(path, "r"));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	assert_non_null(text = malloc((size_t)n + 1));
+	assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
 static void
 test_generator_ok(void **state)
 {
-	char err[512];
+	char err[512], *h, *c, *p;
 
 	(void)state;
 	assert_int_equal(run_gen("good.rpc",
@@ -468,8 +493,24 @@ test_generator_ok(void **state)
 	    "/* b comes later */\nstruct b { array string s = 2; };\n",
 	    err, sizeof(err)), 0);
 	assert_string_equal(err, "");
-	assert_true(exists("good.gen.h"));
-	assert_true(exists("good.gen.c"));
+	h = slurp("good.gen.h");
+	c = slurp("good.gen.c");
+	/* #define goes to the header, #include to the source after its own. */
+	assert_non_null(strstr(h, "\n#define GOOD 1\n"));
+	assert_null(strstr(c, "GOOD"));
+	assert_non_null(p = strstr(c, "\n#include <event.h>\n"));
+	assert_non_null(p = strstr(p, "\n#include <stdio.h>\n"));
+	assert_non_null(strstr(p, "\n#include \"good.gen.h\"\n"));
+	/* 1.4's names: guard, forward declarations, enum, access table. */
+	assert_non_null(strstr(h, "#ifndef _GOOD_RPC_\n"));
+	assert_non_null(p = strstr(h, "\nstruct a;\nstruct b;\n"));
+	assert_non_null(strstr(p, "A_X=1,"));
+	assert_non_null(strstr(p, "A_Y=65537,"));
+	assert_non_null(strstr(p, "A_MAX_TAGS\n"));
+	assert_non_null(strstr(p, "int (*y_assign)(struct a *, const struct b*);"));
+	assert_non_null(strstr(c, "static struct a_access_ __a_base = {"));
+	free(h);
+	free(c);
 }
 
 static const struct bad_case {
