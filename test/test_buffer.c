@@ -1244,5 +1244,5 @@ main(void)
 #undef T
 	};
 
-	return TU_RUN_PER_BACKEND("buffer", tests);
+	return TU_RUN_ONCE("buffer", tests);
 }

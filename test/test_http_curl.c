@@ -362,6 +362,7 @@ test_sample_file_reload(void **state)
 	int fd, i, changed = 0;
 	pid_t pid;
 
+	tu_deadline(15, "the sample rereads its file on a 5-second timer");
 	assert_non_null(path);
 	fd = mkstemp(file);
 	assert_true(fd >= 0);

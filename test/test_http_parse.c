@@ -561,5 +561,5 @@ main(void)
 	};
 
 	event_set_log_callback(quiet);
-	return TU_RUN_PER_BACKEND("http_parse", tests);
+	return TU_RUN_ONCE("http_parse", tests);
 }

@@ -506,5 +506,5 @@ main(void)
 #undef T
 	};
 
-	return TU_RUN_PER_BACKEND("tagging", tests);
+	return TU_RUN_ONCE("tagging", tests);
 }

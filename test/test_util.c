@@ -1,5 +1,6 @@
 /*
- * test_util.c: the per-backend runner and socket helpers for the tests.
+ * test_util.c: the per-backend runner with its per-test deadline, and the
+ * socket helpers for the tests.
  */
 #include <sys/types.h>
 #include <sys/time.h>
@@ -7,6 +8,8 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <pthread.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,30 +95,126 @@ backend_available(size_t i)
 	return ok;
 }
 
+/* What the deadline handler reports; set before each test starts. */
+static const char *run_group, *run_name;
+static pthread_t run_thread;
+static double deadline_scale = 1.0;
+
+static void
+arm_deadline(unsigned seconds)
+{
+	struct itimerval it;
+	double t = seconds * deadline_scale;
+
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_sec = (time_t)t;
+	it.it_value.tv_usec = (suseconds_t)((t - (double)(time_t)t) * 1e6);
+	if (seconds > 0 && it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+		it.it_value.tv_usec = 1;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/*
+ * The deadline passed: fail the running test from the thread that runs
+ * it (cmocka's fail() jumps back into its runner), naming it first.
+ */
+static void
+deadline_expired(int sig)
+{
+	char msg[256];
+	int n;
+
+	if (!pthread_equal(pthread_self(), run_thread)) {
+		pthread_kill(run_thread, sig);
+		return;
+	}
+	n = snprintf(msg, sizeof(msg), "[ DEADLINE ] %s: %s did not finish "
+	    "in time\n", run_group, run_name);
+	if (n > 0)
+		(void)!write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ?
+		    (size_t)n : sizeof(msg) - 1);
+	fail();
+}
+
+void
+tu_deadline(unsigned seconds, const char *why)
+{
+	(void)why;
+	arm_deadline(seconds);
+}
+
+static void
+install_deadline_handler(void)
+{
+	struct sigaction sa;
+	const char *scale = getenv("TU_DEADLINE_SCALE");
+
+	if (scale != NULL && atof(scale) > 0)
+		deadline_scale = atof(scale);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = deadline_expired;
+	/* The handler leaves by longjmp: do not leave SIGALRM blocked. */
+	sa.sa_flags = SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	run_thread = pthread_self();
+}
+
+/* Whether TEST_NAME (a shell pattern) selects the test called name. */
+static int
+selected(const char *name)
+{
+	const char *only = getenv("TEST_NAME");
+
+	return only == NULL || *only == '\0' || fnmatch(only, name, 0) == 0;
+}
+
+/* Run each selected test as a group of its own, under its deadline. */
+static int
+run_selected(const char *group, const struct CMUnitTest *tests, size_t ntests)
+{
+	struct CMUnitTest one[1];
+	char label[160];
+	size_t i;
+	int failures = 0;
+
+	snprintf(label, sizeof(label), "%s/%s", group, current);
+	for (i = 0; i < ntests; i++) {
+		if (!selected(tests[i].name))
+			continue;
+		one[0] = tests[i];
+		run_group = label;
+		run_name = tests[i].name;
+		arm_deadline(TU_DEADLINE_SEC);
+		failures += cmocka_run_group_tests_name(label, one, NULL, NULL);
+		arm_deadline(0);
+	}
+	return failures;
+}
+
 int
-tu_run_per_backend(const char *group, const struct CMUnitTest *tests,
-    size_t ntests)
+tu_run(const char *group, const struct CMUnitTest *tests, size_t ntests,
+    int per_backend)
 {
 	size_t i;
 	int failures = 0, ran = 0;
-	char name[128];
 	const char *only = getenv("TEST_BACKEND");
 
-	/* A test that hangs fails its program instead of stalling CI. */
-	signal(SIGALRM, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
+	install_deadline_handler();
 	for (i = 0; i < NBACKENDS; i++) {
-		if (only != NULL && strcmp(only, all_backends[i]) != 0)
+		if (only != NULL && *only != '\0' &&
+		    strcmp(only, all_backends[i]) != 0)
 			continue;
 		if (!backend_available(i))
 			continue;
 		current = all_backends[i];
-		snprintf(name, sizeof(name), "%s/%s", group, current);
-		alarm(300);
-		failures += _cmocka_run_group_tests(name, tests, ntests,
-		    NULL, NULL);
-		alarm(0);
+		printf("[ BACKEND  ] %s on %s\n", group, current);
+		fflush(stdout);
+		failures += run_selected(group, tests, ntests);
 		ran++;
+		if (!per_backend)
+			break;
 	}
 	if (ran == 0) {
 		fprintf(stderr, "%s: no backend available\n", group);

@@ -1,11 +1,22 @@
 /*
  * test_util.h: what every test program shares.
  *
- * tu_run_per_backend() runs a cmocka group once for each backend this
- * machine has (epoll, poll, select, ...), choosing it through the
- * EVENT_NO* environment variables before each run, so every test that
- * creates a base with event_base_new()/event_init() exercises each backend.
- * A watchdog alarm fails a group that hangs instead of stalling the suite.
+ * TU_RUN_PER_BACKEND() runs tests once for each backend this machine has
+ * (epoll, poll, select, ...), choosing it through the EVENT_NO* environment
+ * variables before each run, so every test that creates a base with
+ * event_base_new()/event_init() exercises each backend.  TU_RUN_ONCE()
+ * runs tests that need no backend (pure buffers, parsers) once.
+ *
+ * Every test runs under a deadline (TU_DEADLINE_SEC, scaled by the
+ * environment variable TU_DEADLINE_SCALE, e.g. 3 under sanitizers): when
+ * it passes, the test fails with its group, name and backend and the run
+ * moves on to the next test, so a broken test can never hang the suite.
+ * A test that needs longer says so with tu_deadline(seconds, why).
+ *
+ * One test alone, for debugging (both variables optional; TEST_NAME is a
+ * shell pattern):
+ *
+ *     TEST_NAME=test_order TEST_BACKEND=poll test/test_timer
  */
 #ifndef TEST_UTIL_H
 #define TEST_UTIL_H
@@ -29,11 +40,28 @@ int tu_base_teardown(void **state);
 #define TU_TEST(f) \
 	cmocka_unit_test_setup_teardown(f, tu_base_setup, tu_base_teardown)
 
-/* Run tests once per available backend; returns the number of failures. */
-int tu_run_per_backend(const char *group, const struct CMUnitTest *tests,
-    size_t ntests);
+/* The default bound on one test, in seconds (before TU_DEADLINE_SCALE). */
+#define TU_DEADLINE_SEC 5
+
+/*
+ * Run tests once per available backend (per_backend != 0) or once on the
+ * default backend; returns the number of failures.  Each test is its own
+ * cmocka group, named "group/backend", under its own deadline.
+ */
+int tu_run(const char *group, const struct CMUnitTest *tests, size_t ntests,
+    int per_backend);
+#define TU_COUNT(tests) (sizeof(tests) / sizeof((tests)[0]))
 #define TU_RUN_PER_BACKEND(group, tests) \
-	tu_run_per_backend(group, tests, sizeof(tests) / sizeof((tests)[0]))
+	tu_run(group, tests, TU_COUNT(tests), 1)
+#define TU_RUN_ONCE(group, tests) tu_run(group, tests, TU_COUNT(tests), 0)
+
+/*
+ * Give the running test seconds (scaled like the default) from now
+ * instead of the default; why says what makes it slow.  Threads started
+ * by a test may run freely: the deadline always fails the test from the
+ * thread that runs it.
+ */
+void tu_deadline(unsigned seconds, const char *why);
 
 /* Name of the backend the current run forces ("epoll", "poll", ...). */
 const char *tu_backend(void);
