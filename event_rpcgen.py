@@ -1064,7 +1064,7 @@ def struct_functions(s):
 		static int
 		%(S)s_unmarshal_at(struct %(S)s *msg, struct evbuffer *evbuf, int depth)
 		{
-			ev_uint32_t tag;
+			ev_uint32_t tag = 0;
 
 			(void)depth;
 			while (EVBUFFER_LENGTH(evbuf) > 0) {
@@ -1084,7 +1084,7 @@ def struct_functions(s):
 			}
 			return (0);
 		bad:
-			event_warnx("%%s: bad entry", __func__);
+			event_warnx("%%s: bad entry with tag %%u", __func__, (unsigned)tag);
 			return (-1);
 		}
 		''', S=n, cases=cases.rstrip('\n')))

@@ -225,7 +225,16 @@ int
 evrpc_make_request(struct evrpc_request_wrapper *ctx)
 {
 	struct evrpc_pool *pool = ctx->pool;
+	struct evrpc_status status;
 
+	if (pool == NULL || pool->freed) {
+		event_warnx("%s: no pool", __func__);
+		memset(&status, 0, sizeof(status));
+		status.error = EVRPC_STATUS_ERR_UNSTARTED;
+		run_cb(ctx, &status);
+		request_wrapper_free(ctx);
+		return -1;
+	}
 	evtimer_set(&ctx->ev_timeout, request_timeout, ctx);
 	if (pool->base != NULL)
 		event_base_set(pool->base, &ctx->ev_timeout);

@@ -294,9 +294,10 @@ struct evrpc_request_wrapper {
 
 /**
  * Send the request ctx describes on a free connection of its pool, or
- * queue it until one is free.  ctx->cb runs exactly once, possibly
- * before this returns (EVRPC_STATUS_ERR_UNSTARTED when an output hook
- * refuses).  Returns 0, or -1 on failure (ctx->cb has then run).
+ * queue it until one is free; the pool owns ctx from now on.  ctx->cb
+ * runs exactly once, possibly before this returns
+ * (EVRPC_STATUS_ERR_UNSTARTED when an output hook refuses).  Returns 0,
+ * or -1 if ctx has no pool (ctx->cb has then run).
  */
 int evrpc_make_request(struct evrpc_request_wrapper *);
 
