@@ -8,8 +8,10 @@
  *    already in the set ORs its events into the old ones.  Narrowing a mask
  *    therefore takes two entries: POLLREMOVE, then the new mask.  Changes
  *    are kept per fd (the mask we want, the mask the device has) and
- *    written as one array at the next dispatch, so a del+add of the same
- *    fd in one turn costs nothing.
+ *    written at the next dispatch, so a del+add of the same fd in one turn
+ *    costs nothing.  The entries go through a stack buffer: flushing
+ *    allocates nothing, and without memory for the change list a delete
+ *    is written at once.
  *  - The set is keyed by fd number: an fd closed without POLLREMOVE shows
  *    POLLNVAL, and a number reused by a new file is polled as that file.
  *    POLLNVAL, POLLERR and POLLHUP wake both the reader and the writer, so
@@ -39,6 +41,7 @@
 
 #include "event-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 #define INITIAL_NEVENT 32
 
@@ -55,8 +58,6 @@ struct devpollop {
 	int nfds;
 	int *changes;		/* fds whose device state may be stale */
 	int nchanges, achanges;
-	struct pollfd *out;	/* entries written at dispatch */
-	int aout;
 	struct pollfd *events;	/* DP_POLL's result buffer */
 	int nevents;
 	int nwatched;		/* fds the device has */
@@ -76,15 +77,15 @@ devpoll_init(struct event_base *base)
 		return NULL;
 	}
 	if (fcntl(dpfd, F_SETFD, FD_CLOEXEC) == -1 ||
-	    (op = calloc(1, sizeof(*op))) == NULL) {
+	    (op = ev__calloc(1, sizeof(*op))) == NULL) {
 		close(dpfd);
 		return NULL;
 	}
 	op->dpfd = dpfd;
-	op->events = calloc(INITIAL_NEVENT, sizeof(*op->events));
+	op->events = ev__calloc(INITIAL_NEVENT, sizeof(*op->events));
 	if (op->events == NULL) {
 		close(dpfd);
-		free(op);
+		ev__free(op);
 		return NULL;
 	}
 	op->nevents = INITIAL_NEVENT;
@@ -92,16 +93,100 @@ devpoll_init(struct event_base *base)
 }
 
 static int
-queue_change(struct devpollop *op, int fd)
+write_entries(struct devpollop *op, const struct pollfd *pfd, int n)
+{
+	ssize_t len = (ssize_t)((size_t)n * sizeof(*pfd)), res;
+
+	if (n == 0 || (res = write(op->dpfd, pfd, (size_t)len)) == len)
+		return 0;
+	if (res == -1)
+		event_warn("write(/dev/poll)");
+	else
+		event_warnx("write(/dev/poll): short write");
+	return -1;
+}
+
+/* The entries that bring fd's device state to what we want: 0 to 2. */
+static int
+fd_entries(const struct dp_slot *s, int fd, struct pollfd *pfd)
+{
+	int n = 0;
+
+	if (s->kmask & ~s->umask) {
+		/* Narrowing: the device would OR the new mask in. */
+		pfd[n].fd = fd;
+		pfd[n++].events = POLLREMOVE;
+	}
+	if (s->umask != 0 && s->umask != s->kmask) {
+		pfd[n].fd = fd;
+		pfd[n++].events = s->umask;
+	}
+	return n;
+}
+
+static void
+settled(struct devpollop *op, struct dp_slot *s)
+{
+	if (s->kmask == 0 && s->umask != 0)
+		op->nwatched++;
+	else if (s->kmask != 0 && s->umask == 0)
+		op->nwatched--;
+	s->kmask = s->umask;
+	s->queued = 0;
+}
+
+/*
+ * Write every pending change, a stack buffer at a time (no allocation on
+ * this path).  On failure everything stays queued: writing an entry twice
+ * is harmless.  Returns 0, or -1.
+ */
+static int
+flush_changes(struct devpollop *op)
+{
+	struct pollfd buf[64];
+	int i, n = 0;
+
+	memset(buf, 0, sizeof(buf));
+	for (i = 0; i < op->nchanges; i++) {
+		int fd = op->changes[i];
+
+		if (n + 2 > (int)(sizeof(buf) / sizeof(buf[0]))) {
+			if (write_entries(op, buf, n) == -1)
+				return -1;
+			n = 0;
+		}
+		n += fd_entries(&op->fds[fd], fd, buf + n);
+	}
+	if (write_entries(op, buf, n) == -1)
+		return -1;
+	for (i = 0; i < op->nchanges; i++)
+		settled(op, &op->fds[op->changes[i]]);
+	op->nchanges = 0;
+	return 0;
+}
+
+/*
+ * Put fd on the change list.  Without memory for it, an add fails (so
+ * event_add() reports it) and a delete is written at once (a deleted
+ * event's fd must not stay in the device).
+ */
+static int
+queue_change(struct devpollop *op, int fd, int is_del)
 {
 	struct dp_slot *s = &op->fds[fd];
+	struct pollfd pfd[2];
 
 	if (s->queued)
 		return 0;
 	if (ev__grow_array(&op->changes, &op->achanges, op->nchanges + 1,
 	    sizeof(int)) == -1) {
-		event_warn("%s: no memory for the change list", __func__);
-		return -1;
+		if (!is_del)
+			return -1;
+		memset(pfd, 0, sizeof(pfd));
+		if (write_entries(op, pfd, fd_entries(s, fd, pfd)) == -1)
+			return -1;
+		settled(op, s);
+		return 0;
 	}
 	op->changes[op->nchanges++] = fd;
 	s->queued = 1;
@@ -114,21 +199,24 @@ devpoll_add(void *arg, struct event *ev)
 	struct devpollop *op = arg;
 	struct dp_slot *s;
 	int fd = ev->ev_fd;
-	short want;
+	short want, old;
 
 	if (fd >= op->nfds &&
 	    ev__grow_array(&op->fds, &op->nfds, fd + 1, sizeof(*op->fds)) == -1)
 		return -1;
 	s = &op->fds[fd];
-	want = s->umask | ((ev->ev_events & EV_READ) ? POLLIN : 0) |
+	old = s->umask;
+	want = old | ((ev->ev_events & EV_READ) ? POLLIN : 0) |
 	    ((ev->ev_events & EV_WRITE) ? POLLOUT : 0);
-	if (want != s->kmask && queue_change(op, fd) == -1)
+	s->umask = want;
+	if (want != s->kmask && queue_change(op, fd, 0) == -1) {
+		s->umask = old;
 		return -1;
+	}
 	if (ev->ev_events & EV_READ)
 		s->evread = ev;
 	if (ev->ev_events & EV_WRITE)
 		s->evwrite = ev;
-	s->umask = want;
 	return 0;
 }
 
@@ -151,66 +239,8 @@ devpoll_del(void *arg, struct event *ev)
 		s->umask &= ~POLLOUT;
 	}
 	if (s->umask != s->kmask)
-		return queue_change(op, fd);
+		return queue_change(op, fd, 1);
 	return 0;
-}
-
-static int
-out_entry(struct devpollop *op, int n, int fd, short events)
-{
-	if (ev__grow_array(&op->out, &op->aout, n + 1, sizeof(*op->out)) == -1)
-		return -1;
-	op->out[n].fd = fd;
-	op->out[n].events = events;
-	op->out[n].revents = 0;
-	return 0;
-}
-
-/* Write every pending change as one array.  Returns 0, or -1. */
-static int
-flush_changes(struct devpollop *op)
-{
-	int i, n = 0;
-	ssize_t len, res;
-
-	for (i = 0; i < op->nchanges; i++) {
-		int fd = op->changes[i];
-		struct dp_slot *s = &op->fds[fd];
-
-		if (s->kmask & ~s->umask) {
-			/* Narrowing: the device would OR the new mask in. */
-			if (out_entry(op, n++, fd, POLLREMOVE) == -1)
-				goto nomem;
-			if (s->umask && out_entry(op, n++, fd, s->umask) == -1)
-				goto nomem;
-		} else if (s->umask != s->kmask) {
-			if (out_entry(op, n++, fd, s->umask) == -1)
-				goto nomem;
-		}
-	}
-	len = (ssize_t)(n * sizeof(*op->out));
-	if (n > 0 && (res = write(op->dpfd, op->out, (size_t)len)) != len) {
-		if (res == -1)
-			event_warn("write(/dev/poll)");
-		else
-			event_warnx("write(/dev/poll): short write");
-		return -1;
-	}
-	for (i = 0; i < op->nchanges; i++) {
-		struct dp_slot *s = &op->fds[op->changes[i]];
-
-		if (s->kmask == 0 && s->umask != 0)
-			op->nwatched++;
-		else if (s->kmask != 0 && s->umask == 0)
-			op->nwatched--;
-		s->kmask = s->umask;
-		s->queued = 0;
-	}
-	op->nchanges = 0;
-	return 0;
-nomem:
-	event_warn("%s: no memory for the change array", __func__);
-	return -1;
 }
 
 /* Let DP_POLL return every watched fd at once, within the fd limit. */
@@ -229,8 +259,11 @@ grow_events(struct devpollop *op)
 	if (want <= op->nevents)
 		return;
 	/* Without memory we go on with the old buffer: fewer per call. */
-	if ((more = realloc(op->events, (size_t)want * sizeof(*more))) == NULL)
+	if ((more = ev__realloc(op->events, (size_t)want * sizeof(*more))) ==
+	    NULL) {
+		event_warn("devpoll: keeping %d events per call", op->nevents);
 		return;
+	}
 	op->events = more;
 	op->nevents = want;
 }
@@ -287,13 +320,12 @@ devpoll_dealloc(struct event_base *base, void *arg)
 	struct devpollop *op = arg;
 
 	(void)base;
-	free(op->fds);
-	free(op->changes);
-	free(op->out);
-	free(op->events);
+	ev__free(op->fds);
+	ev__free(op->changes);
+	ev__free(op->events);
 	if (op->dpfd >= 0)
 		close(op->dpfd);
-	free(op);
+	ev__free(op);
 }
 
 const struct eventop ev__devpollops = {

@@ -35,6 +35,7 @@
 
 #include "event-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 #define INITIAL_NEVENT 32
 #define MAX_NEVENT 4096
@@ -67,15 +68,15 @@ evport_init(struct event_base *base)
 		event_warn("port_create");
 		return NULL;
 	}
-	if ((op = calloc(1, sizeof(*op))) == NULL) {
+	if ((op = ev__calloc(1, sizeof(*op))) == NULL) {
 		close(port);
 		return NULL;
 	}
 	op->port = port;
-	op->events = calloc(INITIAL_NEVENT, sizeof(*op->events));
+	op->events = ev__calloc(INITIAL_NEVENT, sizeof(*op->events));
 	if (op->events == NULL) {
 		close(port);
-		free(op);
+		ev__free(op);
 		return NULL;
 	}
 	op->nevents = INITIAL_NEVENT;
@@ -241,11 +242,15 @@ evport_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 	for (i = 0; i < nget; i++)
 		deliver(op, &op->events[i]);
 	if (nget == (uint_t)op->nevents && op->nevents < MAX_NEVENT) {
-		port_event_t *more = realloc(op->events,
+		port_event_t *more = ev__realloc(op->events,
 		    2 * (size_t)op->nevents * sizeof(*more));
 		if (more != NULL) {
 			op->events = more;
 			op->nevents *= 2;
+		} else {
+			/* Harmless: the rest waits for the next call. */
+			event_warn("evport: keeping %d events per call",
+			    op->nevents);
 		}
 	}
 	return 0;
@@ -257,12 +262,12 @@ evport_dealloc(struct event_base *base, void *arg)
 	struct evportop *op = arg;
 
 	(void)base;
-	free(op->fds);
-	free(op->fired);
-	free(op->events);
+	ev__free(op->fds);
+	ev__free(op->fired);
+	ev__free(op->events);
 	if (op->port >= 0)
 		close(op->port);
-	free(op);
+	ev__free(op);
 }
 
 const struct eventop ev__evportops = {

@@ -49,6 +49,7 @@
 #include "event-internal.h"
 #include "evsignal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 #define INITIAL_NEVENT 64
 #define MAX_NEVENT 4096
@@ -104,16 +105,16 @@ kq_init(struct event_base *base)
 	}
 	if (kq_probed == 0)
 		kq_probed = kq_probe(kq);
-	if (kq_probed == -1 || (op = calloc(1, sizeof(*op))) == NULL) {
+	if (kq_probed == -1 || (op = ev__calloc(1, sizeof(*op))) == NULL) {
 		close(kq);
 		return NULL;
 	}
 	op->kq = kq;
 	op->base = base;
-	op->events = calloc(INITIAL_NEVENT, sizeof(*op->events));
+	op->events = ev__calloc(INITIAL_NEVENT, sizeof(*op->events));
 	if (op->events == NULL) {
 		close(kq);
-		free(op);
+		ev__free(op);
 		return NULL;
 	}
 	op->nevents = INITIAL_NEVENT;
@@ -133,7 +134,7 @@ kq_change(struct kqop *op, uintptr_t ident, short filter,
 		return -1;
 	}
 	if (op->nchanges + 1 > op->nevents) {
-		more = realloc(op->events,
+		more = ev__realloc(op->events,
 		    (size_t)op->achanges * sizeof(*more));
 		if (more == NULL) {
 			event_warn("%s: no memory for the result list",
@@ -183,27 +184,43 @@ kq_add(void *arg, struct event *ev)
 	return 0;
 }
 
+/*
+ * Queue a delete; without memory for the list, send it at once, since a
+ * registration nobody wants would be reported at every call.
+ */
+static void
+kq_delete(struct kqop *op, int fd, short filter)
+{
+	struct kevent change;
+
+	if (kq_change(op, (uintptr_t)fd, filter, EV_DELETE) == 0)
+		return;
+	EV_SET(&change, (uintptr_t)fd, filter, EV_DELETE, 0, 0, 0);
+	/* ENOENT or EBADF (closed) leave nothing behind either. */
+	if (kevent(op->kq, &change, 1, NULL, 0, NULL) == -1 &&
+	    errno != ENOENT && errno != EBADF)
+		event_warn("kevent(delete %d)", fd);
+}
+
 static int
 kq_del(void *arg, struct event *ev)
 {
 	struct kqop *op = arg;
 	struct kq_slot *s;
-	int fd = ev->ev_fd, res = 0;
+	int fd = ev->ev_fd;
 
 	if ((unsigned)fd >= (unsigned)op->nfds)
 		return 0;
 	s = &op->fds[fd];
 	if (s->evread == ev) {
 		s->evread = NULL;
-		if (kq_change(op, (uintptr_t)fd, EVFILT_READ, EV_DELETE) == -1)
-			res = -1;
+		kq_delete(op, fd, EVFILT_READ);
 	}
 	if (s->evwrite == ev) {
 		s->evwrite = NULL;
-		if (kq_change(op, (uintptr_t)fd, EVFILT_WRITE, EV_DELETE) == -1)
-			res = -1;
+		kq_delete(op, fd, EVFILT_WRITE);
 	}
-	return res;
+	return 0;
 }
 
 /*
@@ -259,8 +276,16 @@ kq_result(struct kqop *op, const struct kevent *kev)
 			what = EV_WRITE;
 		}
 	}
-	if (ev != NULL)
+	if (ev != NULL) {
 		ev__activate(ev, what, 1);
+	} else if (!(kev->flags & EV_ERROR) &&
+	    (kev->filter == EVFILT_READ || kev->filter == EVFILT_WRITE)) {
+		/*
+		 * A registration nobody wants (left by a delete that found
+		 * no memory) would come back at every call: drop it.
+		 */
+		kq_delete(op, (int)kev->ident, kev->filter);
+	}
 }
 
 static int
@@ -295,11 +320,15 @@ kq_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 		kq_result(op, &op->events[i]);
 	/* A full batch suggests a busy set: take more next time. */
 	if (n == op->nevents && op->nevents < MAX_NEVENT) {
-		struct kevent *more = realloc(op->events,
+		struct kevent *more = ev__realloc(op->events,
 		    2 * (size_t)op->nevents * sizeof(*more));
 		if (more != NULL) {
 			op->events = more;
 			op->nevents *= 2;
+		} else {
+			/* Harmless: the rest waits for the next call. */
+			event_warn("kqueue: keeping %d events per call",
+			    op->nevents);
 		}
 	}
 	return 0;
@@ -338,12 +367,12 @@ kq_dealloc(struct event_base *base, void *arg)
 	struct kqop *op = arg;
 
 	(void)base;
-	free(op->changes);
-	free(op->events);
-	free(op->fds);
+	ev__free(op->changes);
+	ev__free(op->events);
+	ev__free(op->fds);
 	if (op->kq >= 0)
 		close(op->kq);
-	free(op);
+	ev__free(op);
 }
 
 const struct eventop ev__kqops = {
