@@ -48,19 +48,19 @@
 struct dp_slot {
 	struct event *evread;
 	struct event *evwrite;
-	short umask;		/* POLLIN/POLLOUT the events want */
-	short kmask;		/* POLLIN/POLLOUT the device has */
-	int queued;		/* on the change list */
+	short umask; /* POLLIN/POLLOUT the events want */
+	short kmask; /* POLLIN/POLLOUT the device has */
+	int queued; /* on the change list */
 };
 
 struct devpollop {
 	struct dp_slot *fds;
 	int nfds;
-	int *changes;		/* fds whose device state may be stale */
+	int *changes; /* fds whose device state may be stale */
 	int nchanges, achanges;
-	struct pollfd *events;	/* DP_POLL's result buffer */
+	struct pollfd *events; /* DP_POLL's result buffer */
 	int nevents;
-	int nwatched;		/* fds the device has */
+	int nwatched; /* fds the device has */
 	int dpfd;
 };
 
@@ -179,7 +179,7 @@ queue_change(struct devpollop *op, int fd, int is_del)
 	if (s->queued)
 		return 0;
 	if (ev__grow_array(&op->changes, &op->achanges, op->nchanges + 1,
-	    sizeof(int)) == -1) {
+		sizeof(int)) == -1) {
 		if (!is_del)
 			return -1;
 		memset(pfd, 0, sizeof(pfd));
@@ -253,8 +253,8 @@ grow_events(struct devpollop *op)
 
 	while (want < op->nwatched && want < INT_MAX / 2)
 		want *= 2;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    (rlim_t)want >= rl.rlim_cur)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && (rlim_t)want >= rl.rlim_cur)
 		want = rl.rlim_cur > 1 ? (int)rl.rlim_cur - 1 : 1;
 	if (want <= op->nevents)
 		return;
@@ -329,12 +329,7 @@ devpoll_dealloc(struct event_base *base, void *arg)
 }
 
 const struct eventop ev__devpollops = {
-	"devpoll",
-	devpoll_init,
-	devpoll_add,
-	devpoll_del,
-	devpoll_dispatch,
-	devpoll_dealloc,
-	1,	/* need_reinit */
+	"devpoll", devpoll_init, devpoll_add, devpoll_del, devpoll_dispatch,
+	devpoll_dealloc, 1, /* need_reinit */
 	NULL, NULL /* signals go through signal.c */
 };

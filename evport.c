@@ -43,14 +43,14 @@
 struct port_slot {
 	struct event *evread;
 	struct event *evwrite;
-	short umask;		/* POLLIN/POLLOUT the events want */
-	int fired;		/* retrieved, association used up */
+	short umask; /* POLLIN/POLLOUT the events want */
+	int fired; /* retrieved, association used up */
 };
 
 struct evportop {
 	struct port_slot *fds;
 	int nfds;
-	int *fired;		/* fds to associate again */
+	int *fired; /* fds to associate again */
 	int nfired, afired;
 	port_event_t *events;
 	int nevents;
@@ -87,7 +87,7 @@ static int
 associate(struct evportop *op, int fd, short mask)
 {
 	if (port_associate(op->port, PORT_SOURCE_FD, (uintptr_t)fd, mask,
-	    NULL) == -1) {
+		NULL) == -1) {
 		event_warn("port_associate(%d)", fd);
 		return -1;
 	}
@@ -165,7 +165,7 @@ reassociate(struct evportop *op)
 		if (s->umask == 0)
 			continue;
 		if (port_associate(op->port, PORT_SOURCE_FD, (uintptr_t)fd,
-		    s->umask, NULL) == 0)
+			s->umask, NULL) == 0)
 			continue;
 		/*
 		 * Closed while still added: wake what wants it, so its
@@ -192,7 +192,7 @@ deliver(struct evportop *op, const port_event_t *pe)
 	s = &op->fds[fd];
 	if (!s->fired) {
 		if (ev__grow_array(&op->fired, &op->afired, op->nfired + 1,
-		    sizeof(int)) == -1) {
+			sizeof(int)) == -1) {
 			/* Without the list, associate again at once. */
 			if (s->umask)
 				associate(op, fd, s->umask);
@@ -271,12 +271,7 @@ evport_dealloc(struct event_base *base, void *arg)
 }
 
 const struct eventop ev__evportops = {
-	"evport",
-	evport_init,
-	evport_add,
-	evport_del,
-	evport_dispatch,
-	evport_dealloc,
-	1,	/* need_reinit */
+	"evport", evport_init, evport_add, evport_del, evport_dispatch,
+	evport_dealloc, 1, /* need_reinit */
 	NULL, NULL /* signals go through signal.c */
 };

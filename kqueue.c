@@ -86,7 +86,7 @@ kq_probe(int kq)
 	    result.ident == (uintptr_t)-1)
 		return 1;
 	event_warnx("kqueue: kevent() does not report per-change errors; "
-	    "not using kqueue");
+		    "not using kqueue");
 	return -1;
 }
 
@@ -123,13 +123,12 @@ kq_init(struct event_base *base)
 
 /* Append one change; the result list grows with it (see the top). */
 static int
-kq_change(struct kqop *op, uintptr_t ident, short filter,
-    unsigned short flags)
+kq_change(struct kqop *op, uintptr_t ident, short filter, unsigned short flags)
 {
 	struct kevent *more;
 
 	if (ev__grow_array(&op->changes, &op->achanges, op->nchanges + 1,
-	    sizeof(*op->changes)) == -1) {
+		sizeof(*op->changes)) == -1) {
 		event_warn("%s: no memory for the change list", __func__);
 		return -1;
 	}
@@ -301,8 +300,7 @@ kq_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 		ts.tv_nsec = tv->tv_usec * 1000;
 		tsp = &ts;
 	}
-	n = kevent(op->kq, op->changes, nchanges, op->events, op->nevents,
-	    tsp);
+	n = kevent(op->kq, op->changes, nchanges, op->events, op->nevents, tsp);
 	if (n == -1 && errno != EINTR) {
 		/*
 		 * The changes may not have reached the kernel: they go again
@@ -375,14 +373,6 @@ kq_dealloc(struct event_base *base, void *arg)
 	ev__free(op);
 }
 
-const struct eventop ev__kqops = {
-	"kqueue",
-	kq_init,
-	kq_add,
-	kq_del,
-	kq_dispatch,
-	kq_dealloc,
-	1,	/* need_reinit */
-	kq_sig_add,
-	kq_sig_del
-};
+const struct eventop ev__kqops = { "kqueue", kq_init, kq_add, kq_del,
+	kq_dispatch, kq_dealloc, 1, /* need_reinit */
+	kq_sig_add, kq_sig_del };

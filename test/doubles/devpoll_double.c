@@ -191,19 +191,20 @@ dp_poll(struct dpset *dp, struct dvpoll *dvp)
 
 	if ((err = dbl__fault(DBL_DP_POLL)) != 0)
 		return -err;
-	if (dvp->dp_nfds < 0 || (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-	    rl.rlim_cur != RLIM_INFINITY &&
-	    (rlim_t)dvp->dp_nfds >= rl.rlim_cur))
+	if (dvp->dp_nfds < 0 ||
+	    (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		rl.rlim_cur != RLIM_INFINITY &&
+		(rlim_t)dvp->dp_nfds >= rl.rlim_cur))
 		return -EINVAL;
 	n = dp->n;
 	if ((copy = calloc((size_t)n + 1, sizeof(*copy))) == NULL)
 		return -ENOMEM;
 	memcpy(copy, dp->set, (size_t)n * sizeof(*copy));
-	copy[n].fd = dp->fd;	/* wakes a blocked wait on close */
+	copy[n].fd = dp->fd; /* wakes a blocked wait on close */
 	copy[n].events = POLLIN;
 	dbl__unlock();
-	i = poll(copy, (nfds_t)n + 1, dvp->dp_timeout < 0 ? -1 :
-	    dvp->dp_timeout);
+	i = poll(copy, (nfds_t)n + 1,
+	    dvp->dp_timeout < 0 ? -1 : dvp->dp_timeout);
 	err = errno;
 	dbl__lock();
 	if (i == -1) {

@@ -3,7 +3,7 @@
  * and ioctl (the linker's --wrap sends the program's calls here), fault
  * injection, the lock and the time helpers.
  */
-#define _GNU_SOURCE	/* pipe2 */
+#define _GNU_SOURCE /* pipe2 */
 #include <sys/types.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -47,7 +47,7 @@
  * symptom 1.4 tested for, not the kernel bug.  Timeouts have poll()'s
  * millisecond resolution.
  */
-#define _GNU_SOURCE	/* POLLRDHUP */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include <sys/types.h>
 #include <sys/ioctl.h>
 #include <errno.h>
@@ -69,11 +69,11 @@ struct knote {
 	struct knote *next;
 	uintptr_t ident;
 	short filter;
-	unsigned short flags;	/* EV_ONESHOT as given */
+	unsigned short flags; /* EV_ONESHOT as given */
 	int enabled;
 	void *udata;
-	unsigned long seen;	/* signals: arrivals already reported */
-	short revents;		/* fd filters: this wait's poll() result */
+	unsigned long seen; /* signals: arrivals already reported */
+	short revents; /* fd filters: this wait's poll() result */
 };
 
 struct kq {
@@ -131,7 +131,7 @@ kq_sig_handler(int sig, siginfo_t *info, void *ctx)
 		for (i = 0; i < MAXKQ; i++) {
 			fd = __atomic_load_n(&wake_fds[i], __ATOMIC_ACQUIRE);
 			if (fd >= 0 && __real_write(fd, "", 1) == -1)
-				continue;	/* a full pipe wakes anyway */
+				continue; /* a full pipe wakes anyway */
 		}
 		run_program_disposition(sig, info, ctx);
 	}
@@ -154,8 +154,9 @@ sig_front(int sig)
 	sig_prev[sig] = cur;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = kq_sig_handler;
-	sa.sa_flags = SA_SIGINFO | (cur.sa_flags &
-	    (SA_RESTART | SA_NOCLDSTOP | SA_NOCLDWAIT | SA_ONSTACK));
+	sa.sa_flags = SA_SIGINFO |
+	    (cur.sa_flags &
+		(SA_RESTART | SA_NOCLDSTOP | SA_NOCLDWAIT | SA_ONSTACK));
 	sa.sa_mask = cur.sa_mask;
 	sigaction(sig, &sa, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -261,7 +262,7 @@ apply(struct kq *kq, const struct kevent *ch)
 	if (ch->filter == EVFILT_SIGNAL) {
 		if (ch->ident == 0 || ch->ident >= NSIG)
 			return EINVAL;
-		known |= EV_CLEAR;	/* implied for signals anyway */
+		known |= EV_CLEAR; /* implied for signals anyway */
 	} else if (ch->filter == EVFILT_READ || ch->filter == EVFILT_WRITE) {
 		if (ch->ident > INT_MAX || fcntl((int)ch->ident, F_GETFD) == -1)
 			return EBADF;
@@ -368,8 +369,8 @@ wait_fds(struct kq *kq, int ms)
 		if (!kn->enabled || kn->filter == EVFILT_SIGNAL)
 			continue;
 		pfd[i].fd = (int)kn->ident;
-		pfd[i].events = kn->filter == EVFILT_READ ?
-		    POLLIN | POLLRDHUP : POLLOUT;
+		pfd[i].events = kn->filter == EVFILT_READ ? POLLIN | POLLRDHUP :
+							    POLLOUT;
 	}
 	dbl__unlock();
 	res = poll(pfd, (nfds_t)n, ms);
@@ -378,7 +379,7 @@ wait_fds(struct kq *kq, int ms)
 	/* Knotes may have gone while unlocked (a close elsewhere). */
 	if (res > 0) {
 		for (i = 1, kn = kq->notes; kn != NULL && i < n;
-		    kn = kn->next, i++) {
+		     kn = kn->next, i++) {
 			if (pfd[i].fd == (int)kn->ident &&
 			    !(pfd[i].revents & POLLNVAL))
 				kn->revents = pfd[i].revents;

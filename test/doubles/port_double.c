@@ -53,7 +53,7 @@ struct assoc {
 	int events;
 	void *user;
 	pid_t owner;
-	short revents;		/* this wait's poll() result */
+	short revents; /* this wait's poll() result */
 };
 
 struct user_ev {
@@ -134,8 +134,7 @@ fail(int err)
 }
 
 int
-port_associate(int port, int source, uintptr_t object, int events,
-    void *user)
+port_associate(int port, int source, uintptr_t object, int events, void *user)
 {
 	struct port *p;
 	struct assoc **ap, *a;

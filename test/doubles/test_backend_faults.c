@@ -356,9 +356,8 @@ test_sigchld(void **state)
 
 /* ---- Once: the order, the names, the broken-kqueue fallback ---- */
 
-static const char *const novars[] = {
-	"EVENT_NOEVPORT", "EVENT_NOKQUEUE", "EVENT_NODEVPOLL"
-};
+static const char *const novars[] = { "EVENT_NOEVPORT", "EVENT_NOKQUEUE",
+	"EVENT_NODEVPOLL" };
 
 static void
 clear_env(void)
@@ -476,13 +475,15 @@ test_broken_kqueue_fallback(void **state)
 		logged[0] = '\0';
 		event_set_log_callback(capture_log);
 		b1 = event_base_new();
-		if (b1 == NULL || strcmp(event_base_get_method(b1),
-		    "devpoll") != 0 || strstr(logged, "kqueue") == NULL)
+		if (b1 == NULL ||
+		    strcmp(event_base_get_method(b1), "devpoll") != 0 ||
+		    strstr(logged, "kqueue") == NULL)
 			_exit(1);
 		kqs = dbl_calls(DBL_KQUEUE);
 		b2 = event_base_new();
-		if (b2 == NULL || strcmp(event_base_get_method(b2),
-		    "devpoll") != 0 || dbl_calls(DBL_KQUEUE) != kqs)
+		if (b2 == NULL ||
+		    strcmp(event_base_get_method(b2), "devpoll") != 0 ||
+		    dbl_calls(DBL_KQUEUE) != kqs)
 			_exit(2);
 		_exit(0);
 	}

@@ -138,8 +138,10 @@ test_errors(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0)
 		_exit(dp_poll(dp, out, 1, 0) == -1 && errno == EACCES &&
-		    write(dp, &pfd, sizeof(pfd)) == -1 && errno == EACCES ?
-		    0 : 1);
+			    write(dp, &pfd, sizeof(pfd)) == -1 &&
+			    errno == EACCES ?
+			0 :
+			1);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	dbl_fail(DBL_DP_WRITE, ENOMEM, 1);
@@ -160,6 +162,5 @@ main(void)
 		cmocka_unit_test(test_errors),
 	};
 
-	return cmocka_run_group_tests_name("devpoll double", tests, NULL,
-	    NULL);
+	return cmocka_run_group_tests_name("devpoll double", tests, NULL, NULL);
 }

@@ -266,8 +266,10 @@ test_call_errors(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		_exit(kevent(kq, NULL, 0, out, 1, &zero) == -1 &&
-		    errno == EBADF ? 0 : 1);
+		_exit(
+		    kevent(kq, NULL, 0, out, 1, &zero) == -1 && errno == EBADF ?
+			0 :
+			1);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(p[0]);
@@ -313,6 +315,5 @@ main(void)
 		cmocka_unit_test(test_receipt_and_broken),
 	};
 
-	return cmocka_run_group_tests_name("kqueue double", tests, NULL,
-	    NULL);
+	return cmocka_run_group_tests_name("kqueue double", tests, NULL, NULL);
 }

@@ -32,11 +32,13 @@ test_one_shot(void **state)
 	assert_true(port >= 0);
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(write(p[1], "x", 1), 1);
-	assert_int_equal(port_associate(port, PORT_SOURCE_FD,
-	    (uintptr_t)p[0], POLLIN, NULL), 0);
+	assert_int_equal(port_associate(port, PORT_SOURCE_FD, (uintptr_t)p[0],
+			     POLLIN, NULL),
+	    0);
 	/* Associating again updates the cookie. */
-	assert_int_equal(port_associate(port, PORT_SOURCE_FD,
-	    (uintptr_t)p[0], POLLIN, &cookie), 0);
+	assert_int_equal(port_associate(port, PORT_SOURCE_FD, (uintptr_t)p[0],
+			     POLLIN, &cookie),
+	    0);
 	assert_int_equal(port_getn(port, pe, 2, &nget, NULL), 0);
 	assert_int_equal(nget, 1);
 	assert_int_equal(pe[0].portev_source, PORT_SOURCE_FD);
@@ -48,11 +50,12 @@ test_one_shot(void **state)
 	assert_int_equal(port_getn(port, pe, 2, &nget, &zero), -1);
 	assert_int_equal(errno, ETIME);
 	assert_int_equal(nget, 0);
-	assert_int_equal(port_dissociate(port, PORT_SOURCE_FD,
-	    (uintptr_t)p[0]), -1);
+	assert_int_equal(port_dissociate(port, PORT_SOURCE_FD, (uintptr_t)p[0]),
+	    -1);
 	assert_int_equal(errno, ENOENT);
-	assert_int_equal(port_associate(port, PORT_SOURCE_FD,
-	    (uintptr_t)p[0], POLLIN, NULL), 0);
+	assert_int_equal(port_associate(port, PORT_SOURCE_FD, (uintptr_t)p[0],
+			     POLLIN, NULL),
+	    0);
 	assert_int_equal(port_get(port, pe, &zero), 0);
 	close(p[0]);
 	close(p[1]);
@@ -83,8 +86,8 @@ test_etime_keeps_events(void **state)
 	assert_int_equal(nget, 1);
 	assert_int_equal((int)pe[0].portev_object, a[0]);
 	/* Dissociated: b gets no event when it becomes ready. */
-	assert_int_equal(port_dissociate(port, PORT_SOURCE_FD,
-	    (uintptr_t)b[0]), 0);
+	assert_int_equal(port_dissociate(port, PORT_SOURCE_FD, (uintptr_t)b[0]),
+	    0);
 	assert_int_equal(write(b[1], "x", 1), 1);
 	nget = 1;
 	assert_int_equal(port_getn(port, pe, 3, &nget, &zero), -1);
@@ -128,14 +131,17 @@ test_errors(void **state)
 	int port = port_create(), p[2];
 
 	assert_int_equal(pipe(p), 0);
-	assert_int_equal(port_associate(p[0], PORT_SOURCE_FD,
-	    (uintptr_t)p[0], POLLIN, NULL), -1);
+	assert_int_equal(port_associate(p[0], PORT_SOURCE_FD, (uintptr_t)p[0],
+			     POLLIN, NULL),
+	    -1);
 	assert_int_equal(errno, EBADF);
-	assert_int_equal(port_associate(port, PORT_SOURCE_USER,
-	    (uintptr_t)p[0], POLLIN, NULL), -1);
+	assert_int_equal(port_associate(port, PORT_SOURCE_USER, (uintptr_t)p[0],
+			     POLLIN, NULL),
+	    -1);
 	assert_int_equal(errno, EINVAL);
-	assert_int_equal(port_associate(port, PORT_SOURCE_FD, 999999,
-	    POLLIN, NULL), -1);
+	assert_int_equal(port_associate(port, PORT_SOURCE_FD, 999999, POLLIN,
+			     NULL),
+	    -1);
 	assert_int_equal(errno, EBADFD);
 	assert_int_equal(port_getn(port, pe, 1, &nget, NULL), -1);
 	assert_int_equal(errno, EINVAL);
