@@ -77,11 +77,12 @@ static int
 kq_probe(int kq)
 {
 	struct kevent change, result;
+	struct timespec zero = { 0, 0 };
 	int n;
 
 	memset(&result, 0, sizeof(result));
 	EV_SET(&change, (uintptr_t)-1, EVFILT_READ, EV_ADD, 0, 0, 0);
-	n = kevent(kq, &change, 1, &result, 1, NULL);
+	n = kevent(kq, &change, 1, &result, 1, &zero);
 	if (n == 1 && (result.flags & EV_ERROR) &&
 	    result.ident == (uintptr_t)-1)
 		return 1;
@@ -96,7 +97,6 @@ kq_init(struct event_base *base)
 	struct kqop *op;
 	int kq;
 
-	(void)base;
 	if (kq_probed == -1)
 		return NULL;
 	if ((kq = kqueue()) == -1) {
@@ -296,7 +296,12 @@ kq_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 
 	(void)base;
 	if (tv != NULL) {
-		ts.tv_sec = tv->tv_sec;
+		/*
+		 * A day at most: some kernels refuse very long timeouts
+		 * (macOS's select() does above 10^8 s); the loop just goes
+		 * round again.
+		 */
+		ts.tv_sec = tv->tv_sec > 86400 ? 86400 : tv->tv_sec;
 		ts.tv_nsec = tv->tv_usec * 1000;
 		tsp = &ts;
 	}
