@@ -75,19 +75,37 @@ static void event_queue_remove(struct event_base *, struct event *, int);
 /* ---- Time ------------------------------------------------------------ */
 
 static int
-read_clock(struct event_base *base, struct timeval *tp)
+sys_monotonic(struct timeval *tp)
 {
 #ifdef _EVENT_HAVE_MONOTONIC_CLOCK
-	if (base->use_monotonic) {
-		struct timespec ts;
-		if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-			return -1;
-		tp->tv_sec = ts.tv_sec;
-		tp->tv_usec = ts.tv_nsec / 1000;
-		return 0;
-	}
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return -1;
+	tp->tv_sec = ts.tv_sec;
+	tp->tv_usec = ts.tv_nsec / 1000;
+	return 0;
+#else
+	errno = ENOSYS;
+	return -1;
 #endif
+}
+
+static int
+sys_wall(struct timeval *tp)
+{
 	return gettimeofday(tp, NULL);
+}
+
+int (*ev__clock_monotonic)(struct timeval *) = sys_monotonic;
+int (*ev__clock_wall)(struct timeval *) = sys_wall;
+
+static int
+read_clock(struct event_base *base, struct timeval *tp)
+{
+	if (base->use_monotonic)
+		return ev__clock_monotonic(tp);
+	return ev__clock_wall(tp);
 }
 
 static int64_t
@@ -163,18 +181,14 @@ struct event_base *
 event_base_new(void)
 {
 	struct event_base *base;
-	struct timespec ts;
+	struct timeval tv;
 	int i;
 
 	if ((base = calloc(1, sizeof(*base))) == NULL) {
 		event_warn("%s: calloc", __func__);
 		return NULL;
 	}
-#ifdef _EVENT_HAVE_MONOTONIC_CLOCK
-	base->use_monotonic = clock_gettime(CLOCK_MONOTONIC, &ts) == 0;
-#else
-	(void)ts;
-#endif
+	base->use_monotonic = ev__clock_monotonic(&tv) == 0;
 	read_clock(base, &base->event_tv);
 	min_heap_ctor(&base->timeheap);
 	TAILQ_INIT(&base->eventqueue);
@@ -817,7 +831,9 @@ timeout_process(struct event_base *base)
 	int64_t nowus;
 	struct event *ev;
 
-	read_clock(base, &now);
+	/* No time, no expiry: a later turn (which will not block) retries. */
+	if (read_clock(base, &now) == -1)
+		return;
 	nowus = tv_to_usec(&now);
 	while ((top = min_heap_top(&base->timeheap)) != NULL &&
 	    top->when <= nowus) {
