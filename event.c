@@ -537,6 +537,11 @@ event_add_slow(struct event *ev, const struct timeval *tv)
 	if (!event_usable(ev, "event_add"))
 		return -1;
 	base = ev->ev_base;
+	/* A timer must never fire early: a fresh reading, or no timer. */
+	if (tv != NULL && read_clock(base, &now) == -1) {
+		event_warn("%s: cannot read the clock", __func__);
+		return -1;
+	}
 
 	/* Reserve heap room first so a failure leaves nothing half done. */
 	if (tv != NULL && !(ev->ev_flags & EVLIST_TIMEOUT) &&
@@ -565,8 +570,6 @@ event_add_slow(struct event *ev, const struct timeval *tv)
 				*ev->ev_pncalls = 0;
 			event_queue_remove(base, ev, EVLIST_ACTIVE);
 		}
-		/* A fresh reading: a timer must never fire early. */
-		read_clock(base, &now);
 		deadline_after(&now, tv, &ev->ev_timeout);
 		min_heap_push(&base->timeheap, ev, tv_to_usec(&ev->ev_timeout));
 		event_queue_insert(base, ev, EVLIST_TIMEOUT);
@@ -676,9 +679,9 @@ event_pending(struct event *ev, short event, struct timeval *tv)
 
 	/* Report the expiry on the wall clock, as programs expect. */
 	if (tv != NULL && (flags & event & EV_TIMEOUT)) {
-		read_clock(ev->ev_base, &now);
 		gettimeofday(&wall, NULL);
-		if (evutil_timercmp(&ev->ev_timeout, &now, >))
+		if (read_clock(ev->ev_base, &now) == 0 &&
+		    evutil_timercmp(&ev->ev_timeout, &now, >))
 			evutil_timersub(&ev->ev_timeout, &now, &left);
 		else
 			evutil_timerclear(&left);

@@ -25,6 +25,14 @@ static int (*real_wall)(struct timeval *);
 static int wall_calls, monotonic_failures;
 static time_t wall_offset;		/* seconds added to the wall clock */
 
+static int log_calls;
+
+static void
+count_log(int severity, const char *msg)
+{
+	log_calls++;
+}
+
 static int
 no_monotonic(struct timeval *tv)
 {
@@ -62,6 +70,7 @@ clock_setup(void **state)
 	wall_calls = 0;
 	wall_offset = 0;
 	monotonic_failures = 0;
+	log_calls = 0;
 	return 0;
 }
 
@@ -167,7 +176,7 @@ test_monotonic_fails_for_a_while(void **state)
 {
 	struct event_base *base;
 	struct event ev;
-	struct timeval tv = { 0, 50000 };
+	struct timeval tv = { 0, 50000 }, when, before;
 	struct fired f = { 0, 0 };
 	int64_t start;
 
@@ -176,8 +185,22 @@ test_monotonic_fails_for_a_while(void **state)
 	ev__clock_monotonic = flaky_monotonic;
 	evtimer_set(&ev, fired_cb, &f);
 	event_base_set(base, &ev);
+	/* No clock, no deadline: the timer is refused with a log line. */
+	monotonic_failures = 1;
+	event_set_log_callback(count_log);
+	assert_int_equal(event_add(&ev, &tv), -1);
+	event_set_log_callback(NULL);
+	assert_int_equal(log_calls, 1);
+	assert_int_equal(evtimer_pending(&ev, NULL), 0);
+
 	start = tu_now_usec();
 	assert_int_equal(event_add(&ev, &tv), 0);
+	/* Asked while the clock fails, the expiry is reported as now. */
+	monotonic_failures = 1;
+	gettimeofday(&before, NULL);
+	assert_int_equal(evtimer_pending(&ev, &when), EV_TIMEOUT);
+	assert_true(evutil_timercmp(&when, &before, >=));
+	assert_true(when.tv_sec - before.tv_sec <= 1);
 	monotonic_failures = 3;
 	assert_int_equal(event_base_dispatch(base), 1);
 	assert_int_equal(monotonic_failures, 0);

@@ -322,6 +322,14 @@ test_event_active(void **state)
 	event_base_loop(tu_base, EVLOOP_NONBLOCK);
 	assert_int_equal(c.calls, 1);
 	assert_int_equal(c.last, EV_WRITE);
+
+	/* Activated again before it ran: one call with both reasons. */
+	event_active(&ev, EV_READ, 1);
+	event_active(&ev, EV_WRITE, 1);
+	event_base_loop(tu_base, EVLOOP_NONBLOCK);
+	assert_int_equal(c.calls, 2);
+	assert_int_equal(c.last, EV_READ | EV_WRITE);
+	assert_int_equal(event_pending(NULL, EV_READ, NULL), 0);
 }
 
 static void
@@ -521,6 +529,20 @@ test_event_once(void **state)
 
 	assert_int_equal(event_base_once(tu_base, SIGUSR1, EV_SIGNAL, once_cb,
 	    &once_calls, NULL), -1);
+	/* Nor persistence, an fd to wait on that is none, no callback,
+	 * no base, or nothing to wait for. */
+	assert_int_equal(event_base_once(tu_base, fds[1], EV_READ | EV_PERSIST,
+	    once_cb, &once_calls, NULL), -1);
+	assert_int_equal(event_base_once(tu_base, -1, EV_READ, once_cb,
+	    &once_calls, NULL), -1);
+	assert_int_equal(event_base_once(tu_base, -1, EV_TIMEOUT, NULL,
+	    NULL, &tv), -1);
+	assert_int_equal(event_base_once(NULL, -1, EV_TIMEOUT, once_cb,
+	    &once_calls, &tv), -1);
+	assert_int_equal(event_base_once(tu_base, fds[1], 0x80, once_cb,
+	    &once_calls, NULL), -1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
+	assert_int_equal(once_calls, 3);
 	close(fds[0]);
 	close(fds[1]);
 }
@@ -872,6 +894,45 @@ test_bad_input(void **state)
 	assert_int_equal(event_base_priority_init(tu_base, 0), -1);
 }
 
+static int log_lines;
+
+static void
+count_log(int severity, const char *msg)
+{
+	log_lines++;
+}
+
+/*
+ * A regular file: epoll cannot watch one, so event_add() fails and says
+ * so; poll and select report it ready at once.
+ */
+static void
+test_regular_file(void **state)
+{
+	struct event ev;
+	struct counter c = { 0 };
+	FILE *f = tmpfile();
+	int r;
+
+	assert_non_null(f);
+	set_event(&ev, fileno(f), EV_READ, &c);
+	log_lines = 0;
+	event_set_log_callback(count_log);
+	r = event_add(&ev, NULL);
+	event_set_log_callback(NULL);
+	if (strcmp(tu_backend(), "epoll") == 0) {
+		assert_int_equal(r, -1);
+		assert_int_equal(log_lines, 1);
+		assert_int_equal(event_pending(&ev, EV_READ, NULL), 0);
+	} else {
+		assert_int_equal(r, 0);
+		assert_int_equal(event_base_dispatch(tu_base), 1);
+		assert_int_equal(c.calls, 1);
+		assert_int_equal(c.last, EV_READ);
+	}
+	fclose(f);
+}
+
 static void
 test_base_free_with_pending(void **state)
 {
@@ -969,6 +1030,7 @@ main(void)
 		T(test_closed_while_shared_after_del),
 		T(test_rearm_every_turn),
 		T(test_bad_input),
+		T(test_regular_file),
 		T(test_base_free_with_pending),
 #undef T
 	};
