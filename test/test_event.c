@@ -933,6 +933,41 @@ test_regular_file(void **state)
 	fclose(f);
 }
 
+/*
+ * A program closes a registered fd without event_del(): select() fails
+ * with EBADF, so the loop returns -1 and says why (as 1.4's did); poll
+ * reports the fd (POLLNVAL) and epoll forgets it.  No backend hangs.
+ */
+static void
+test_closed_without_del(void **state)
+{
+	struct event ev, t;
+	struct counter c = { 0 }, ct = { 0 };
+	struct timeval tv = { 0, 50000 };
+	int fds[2], r;
+
+	tu_socketpair(fds);
+	set_event(&ev, fds[1], EV_READ, &c);
+	assert_int_equal(event_add(&ev, NULL), 0);
+	set_event(&t, -1, 0, &ct);
+	assert_int_equal(event_add(&t, &tv), 0);
+	close(fds[1]);
+	close(fds[0]);
+	log_lines = 0;
+	event_set_log_callback(count_log);
+	r = event_base_loop(tu_base, EVLOOP_ONCE);
+	event_set_log_callback(NULL);
+	if (strcmp(tu_backend(), "select") == 0) {
+		assert_int_equal(r, -1);
+		assert_int_equal(log_lines, 1);
+	} else {
+		assert_int_equal(r, 0);
+		assert_int_equal(c.calls + ct.calls, 1);
+	}
+	event_del(&ev);
+	event_del(&t);
+}
+
 static void
 test_base_free_with_pending(void **state)
 {
@@ -1031,6 +1066,7 @@ main(void)
 		T(test_rearm_every_turn),
 		T(test_bad_input),
 		T(test_regular_file),
+		T(test_closed_without_del),
 		T(test_base_free_with_pending),
 #undef T
 	};

@@ -6,6 +6,8 @@
 #include <sys/types.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <sys/resource.h>
+#include <limits.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -160,6 +162,24 @@ test_loopbreak_stops_repeats(void **state)
 	raise(SIGUSR2);
 	assert_int_equal(event_base_dispatch(tu_base), 0);
 	assert_int_equal(s.calls, 2);
+	event_del(&s.ev);
+}
+
+/*
+ * More arrivals before the loop runs than a short can count: the calls
+ * are capped at SHRT_MAX instead of wrapping to a negative count.
+ */
+static void
+test_arrivals_capped(void **state)
+{
+	struct sigcount s;
+	int i;
+
+	set_sig(&s, tu_base, SIGUSR1, 0);
+	for (i = 0; i < SHRT_MAX + 1000; i++)
+		raise(SIGUSR1);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 0);
+	assert_int_equal(s.calls, SHRT_MAX);
 	event_del(&s.ev);
 }
 
@@ -393,6 +413,36 @@ test_fork_reinit(void **state)
 	close(fds[1]);
 }
 
+static void
+quiet_log(int severity, const char *msg)
+{
+}
+
+/* Out of descriptors, event_reinit() in the child fails and says so. */
+static void
+test_fork_reinit_no_fds(void **state)
+{
+	struct rlimit lim;
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* Only 0, 1 and 2 may exist: every new descriptor fails. */
+		getrlimit(RLIMIT_NOFILE, &lim);
+		lim.rlim_cur = 3;
+		setrlimit(RLIMIT_NOFILE, &lim);
+		event_set_log_callback(quiet_log);
+		exit(event_reinit(tu_base) == -1 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int
 main(void)
 {
@@ -404,6 +454,7 @@ main(void)
 		T(test_not_persistent),
 		T(test_del_stops_repeats),
 		T(test_loopbreak_stops_repeats),
+		T(test_arrivals_capped),
 		T(test_old_handler_restored),
 		T(test_two_bases_one_signal),
 		T(test_free_base_watching),
@@ -411,6 +462,7 @@ main(void)
 		T(test_legacy_sigcb_continues),
 		T(test_bad_signal),
 		T(test_fork_reinit),
+		T(test_fork_reinit_no_fds),
 #undef T
 	};
 	return TU_RUN_PER_BACKEND("signal", tests);
