@@ -291,14 +291,14 @@ accept_retry_cb(int fd, short what, void *arg)
 		event_add(&l->ev, NULL);
 }
 
-/*
- * accept() a connection that is non-blocking and close-on-exec, in one
- * call where the kernel has accept4() (*ready set), else in three.
- */
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
 int (*ev__accept4)(int, struct sockaddr *, socklen_t *, int) = accept4;
 #endif
 
+/*
+ * accept() a connection that is non-blocking and close-on-exec, in one
+ * call where the kernel has accept4() (*ready set), else in three.
+ */
 static int
 accept_nonblock(int fd, struct sockaddr *sa, socklen_t *len, int *ready)
 {
