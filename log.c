@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "event.h"
-#include "evutil.h"
 #include "log.h"
 
 static event_log_cb log_fn;
@@ -50,13 +49,13 @@ logv(int severity, int errnum, const char *fmt, va_list ap)
 	size_t len;
 
 	if (fmt != NULL)
-		evutil_vsnprintf(buf, sizeof(buf), fmt, ap);
+		(void)vsnprintf(buf, sizeof(buf), fmt, ap);
 	else
 		buf[0] = '\0';
 	if (errnum != 0) {
 		len = strlen(buf);
 		if (len < sizeof(buf) - 3)
-			evutil_snprintf(buf + len, sizeof(buf) - len, ": %s",
+			(void)snprintf(buf + len, sizeof(buf) - len, ": %s",
 			    strerror(errnum));
 	}
 	emit(severity, buf);
