@@ -7,6 +7,7 @@
 #include <sys/time.h>
 #include <sys/resource.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,11 +59,11 @@ test_out_of_descriptors(void **state)
 	int lowest, extra, failed = 0, worked = 0;
 
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
-	lowest = dup(0);
+	lowest = open("/dev/null", O_RDONLY);
 	assert_true(lowest >= 0);
 	close(lowest);
 	event_set_log_callback(count_log);
-	for (extra = 0; extra <= 4; extra++) {
+	for (extra = 0; extra <= 8; extra++) {
 		lim = saved;
 		lim.rlim_cur = (rlim_t)(lowest + extra);
 		assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
@@ -80,7 +81,7 @@ test_out_of_descriptors(void **state)
 	}
 	event_set_log_callback(NULL);
 	assert_true(failed >= 1);	/* no descriptor at all: NULL */
-	assert_true(worked >= 1);	/* four are enough for any backend */
+	assert_true(worked >= 1);	/* eight are plenty for any backend */
 }
 
 /* The forms of 1.4 that act on the global base event_init() made. */
