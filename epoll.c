@@ -45,6 +45,7 @@
 
 #include "event-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 #define INITIAL_NEVENT 32
 #define MAX_NEVENT 4096
@@ -82,14 +83,16 @@ epoll_init(struct event_base *base)
 			event_warn("epoll_create1");
 		return NULL;
 	}
-	if ((op = calloc(1, sizeof(*op))) == NULL) {
+	if ((op = ev__calloc(1, sizeof(*op))) == NULL) {
+		event_warn("%s: calloc", __func__);
 		close(epfd);
 		return NULL;
 	}
 	op->epfd = epfd;
-	op->events = calloc(INITIAL_NEVENT, sizeof(*op->events));
+	op->events = ev__calloc(INITIAL_NEVENT, sizeof(*op->events));
 	if (op->events == NULL) {
-		free(op);
+		event_warn("%s: calloc", __func__);
+		ev__free(op);
 		close(epfd);
 		return NULL;
 	}
@@ -379,11 +382,15 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 		rebuild(op);
 	/* A full batch suggests a busy set: take more next time. */
 	if (n == op->nevents && op->nevents < MAX_NEVENT) {
-		struct epoll_event *more = realloc(op->events,
+		struct epoll_event *more = ev__realloc(op->events,
 		    2 * op->nevents * sizeof(*more));
 		if (more != NULL) {
 			op->events = more;
 			op->nevents *= 2;
+		} else {
+			/* Harmless: the rest waits for the next wait. */
+			event_warn("epoll: keeping %d events per wait",
+			    op->nevents);
 		}
 	}
 	return 0;
@@ -394,12 +401,12 @@ epoll_dealloc(struct event_base *base, void *arg)
 {
 	struct epollop *op = arg;
 
-	free(op->fds);
-	free(op->events);
-	free(op->changes);
+	ev__free(op->fds);
+	ev__free(op->events);
+	ev__free(op->changes);
 	if (op->epfd >= 0)
 		close(op->epfd);
-	free(op);
+	ev__free(op);
 }
 
 const struct eventop ev__epollops = {

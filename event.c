@@ -35,6 +35,7 @@
 #include "event-internal.h"
 #include "evutil.h"
 #include "log.h"
+#include "mm-internal.h"
 
 /* Backends in libevent 1.4's order of preference. */
 static const struct {
@@ -184,7 +185,7 @@ event_base_new(void)
 	struct timeval tv;
 	int i;
 
-	if ((base = calloc(1, sizeof(*base))) == NULL) {
+	if ((base = ev__calloc(1, sizeof(*base))) == NULL) {
 		event_warn("%s: calloc", __func__);
 		return NULL;
 	}
@@ -202,7 +203,7 @@ event_base_new(void)
 	}
 	if (base->evbase == NULL) {
 		event_warnx("%s: no event mechanism available", __func__);
-		free(base);
+		ev__free(base);
 		return NULL;
 	}
 	if (ev__env_allowed() && getenv("EVENT_SHOW_METHOD"))
@@ -232,8 +233,8 @@ free_active_queues(struct event_base *base)
 	int i;
 
 	for (i = 0; i < base->nactivequeues; i++)
-		free(base->activequeues[i]);
-	free(base->activequeues);
+		ev__free(base->activequeues[i]);
+	ev__free(base->activequeues);
 	base->activequeues = NULL;
 	base->nactivequeues = 0;
 }
@@ -275,7 +276,7 @@ event_base_free(struct event_base *base)
 		base->evsel->dealloc(base, base->evbase);
 	min_heap_dtor(&base->timeheap);
 	free_active_queues(base);
-	free(base);
+	ev__free(base);
 }
 
 int
@@ -283,21 +284,24 @@ event_reinit(struct event_base *base)
 {
 	const struct eventop *evsel = base->evsel;
 	struct event *ev;
+	void *evbase;
 	int res = 0;
 
 	/*
 	 * A kernel queue such as epoll's is shared with the parent after
 	 * fork(): build a new one and register every I/O event again, then
-	 * give the base its own signal socketpair.
+	 * give the base its own signal socketpair.  The old queue goes only
+	 * once the new one exists, so a failure leaves a working base; a
+	 * failed registration is made good by calling this again.
 	 */
 	if (evsel->need_reinit) {
-		evsel->dealloc(base, base->evbase);
-		base->evbase = evsel->init(base);
-		if (base->evbase == NULL) {
+		if ((evbase = evsel->init(base)) == NULL) {
 			event_warnx("%s: could not reinitialize %s",
 			    __func__, evsel->name);
 			return -1;
 		}
+		evsel->dealloc(base, base->evbase);
+		base->evbase = evbase;
 		TAILQ_FOREACH(ev, &base->eventqueue, ev_next) {
 			if ((ev->ev_events & (EV_READ | EV_WRITE)) &&
 			    evsel->add(base->evbase, ev) == -1)
@@ -330,15 +334,18 @@ event_base_priority_init(struct event_base *base, int npriorities)
 	}
 	if (npriorities == base->nactivequeues)
 		return 0;
-	queues = calloc((size_t)npriorities, sizeof(*queues));
-	if (queues == NULL)
+	queues = ev__calloc((size_t)npriorities, sizeof(*queues));
+	if (queues == NULL) {
+		event_warn("%s: calloc", __func__);
 		return -1;
+	}
 	for (i = 0; i < npriorities; i++) {
-		queues[i] = malloc(sizeof(struct event_list));
+		queues[i] = ev__malloc(sizeof(struct event_list));
 		if (queues[i] == NULL) {
+			event_warn("%s: malloc", __func__);
 			while (i--)
-				free(queues[i]);
-			free(queues);
+				ev__free(queues[i]);
+			ev__free(queues);
 			return -1;
 		}
 		TAILQ_INIT(queues[i]);
@@ -704,7 +711,7 @@ event_once_cb(int fd, short events, void *arg)
 	struct event_once *eonce = arg;
 
 	eonce->cb(fd, events, eonce->arg);
-	free(eonce);
+	ev__free(eonce);
 }
 
 int
@@ -727,8 +734,10 @@ event_base_once(struct event_base *base, int fd, short events,
 	/* Signals and persistence make no sense for a one-shot. */
 	if (events & (EV_SIGNAL | EV_PERSIST))
 		return -1;
-	if ((eonce = calloc(1, sizeof(*eonce))) == NULL)
+	if ((eonce = ev__calloc(1, sizeof(*eonce))) == NULL) {
+		event_warn("%s: calloc", __func__);
 		return -1;
+	}
 	eonce->cb = callback;
 	eonce->arg = arg;
 
@@ -742,12 +751,12 @@ event_base_once(struct event_base *base, int fd, short events,
 		events &= EV_READ | EV_WRITE;
 		event_set(&eonce->ev, fd, events, event_once_cb, eonce);
 	} else {
-		free(eonce);
+		ev__free(eonce);
 		return -1;
 	}
 	event_base_set(base, &eonce->ev);
 	if (event_add(&eonce->ev, tv) == -1) {
-		free(eonce);
+		ev__free(eonce);
 		return -1;
 	}
 	return 0;

@@ -26,11 +26,13 @@
 #include <sys/types.h>
 #include <sys/time.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "event.h"
 #include "log.h"
+#include "mm-internal.h"
 
 /* The longest encodings of a 32-bit tag and of a 32-bit integer. */
 #define TAG_MAX_BYTES	5
@@ -139,23 +141,23 @@ encode_int(struct evbuffer *evbuf, ev_uint32_t number)
 	evbuffer_add(evbuf, data, encode_number(data, number));
 }
 
-/* Append the tag and the length that start every item. */
-static void
-marshal_header(struct evbuffer *evbuf, ev_uint32_t tag, ev_uint32_t len)
-{
-	ev_uint8_t data[TAG_MAX_BYTES + INT_MAX_BYTES];
-	size_t n;
-
-	n = encode_tag(data, tag);
-	n += encode_number(data + n, len);
-	evbuffer_add(evbuf, data, n);
-}
-
 void
 evtag_marshal(struct evbuffer *evbuf, ev_uint32_t tag, const void *data,
     ev_uint32_t len)
 {
-	marshal_header(evbuf, tag, len);
+	ev_uint8_t header[TAG_MAX_BYTES + INT_MAX_BYTES];
+	size_t n;
+
+	n = encode_tag(header, tag);
+	n += encode_number(header + n, len);
+	/* Room for the whole item first: never leave half of one behind. */
+	if ((size_t)len > SIZE_MAX - n ||
+	    evbuffer_expand(evbuf, n + len) == -1) {
+		event_warnx("%s: no room for a %u-byte item", __func__,
+		    (unsigned)len);
+		return;
+	}
+	evbuffer_add(evbuf, header, n);
 	evbuffer_add(evbuf, data, len);
 }
 
@@ -345,7 +347,7 @@ evtag_unmarshal_string(struct evbuffer *evbuf, ev_uint32_t need_tag,
 		return -1;
 	}
 	/* The payload is in the buffer, so this allocation is bounded. */
-	if ((s = malloc((size_t)it.len + 1)) == NULL) {
+	if ((s = ev__malloc((size_t)it.len + 1)) == NULL) {
 		event_warn("%s: malloc", __func__);
 		return -1;
 	}

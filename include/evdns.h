@@ -146,8 +146,9 @@ int evdns_set_option(const char *option, const char *val, int flags);
 /**
  * Read a resolv.conf file and apply the parts chosen by flags.  Returns 0
  * on success; 1 if the file could not be opened (defaults are used), 2 if
- * it could not be examined, 3 if it is too large, 4 if memory ran out, 5
- * on a short read, 6 if it named no nameserver (127.0.0.1 is used).
+ * it could not be examined, 3 if it is too large, 4 if memory ran out
+ * (what could be applied was, and the failure was logged), 5 on a short
+ * read, 6 if it named no nameserver (127.0.0.1 is used).
  */
 int evdns_resolv_conf_parse(int flags, const char *const filename);
 
