@@ -111,6 +111,8 @@ evdns_add_server_port(int fd, int is_tcp,
     evdns_request_callback_fn_type callback, void *user_data)
 {
 	struct evdns_server_port *port;
+	socklen_t len = sizeof(int);
+	int type;
 
 	if (is_tcp) {
 		ev__dns_log(1, "server ports over TCP are not supported");
@@ -118,6 +120,14 @@ evdns_add_server_port(int fd, int is_tcp,
 	}
 	if (fd < 0 || callback == NULL || current_base == NULL)
 		return NULL;
+	/* A stream socket or a file would be readable forever: the loop
+	 * would spin on recvfrom() errors. */
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    type != SOCK_DGRAM) {
+		ev__dns_log(1, "server port fd %d is not a datagram socket",
+		    fd);
+		return NULL;
+	}
 	if (evutil_make_socket_nonblocking(fd) < 0)
 		return NULL;
 	if ((port = ev__calloc(1, sizeof(*port))) == NULL) {
@@ -157,6 +167,31 @@ evdns_close_server_port(struct evdns_server_port *port)
 	server_port_unref(port);
 }
 
+/*
+ * A socket with IP_RECVERR (or IPV6_RECVERR) set by the program keeps the
+ * ICMP errors its replies met in an error queue, and polls as readable
+ * (POLLERR) until that queue is read: read it away, or the loop spins.
+ */
+static void
+server_drain_errors(int fd)
+{
+#ifdef MSG_ERRQUEUE
+	struct msghdr msg;
+	struct iovec iov;
+	int i;
+
+	for (i = 0; i < READ_BATCH; i++) {
+		memset(&msg, 0, sizeof(msg));
+		iov.iov_base = rbuf;
+		iov.iov_len = sizeof(rbuf);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+	}
+#endif
+}
+
 static void
 server_read(struct evdns_server_port *port)
 {
@@ -172,8 +207,10 @@ server_read(struct evdns_server_port *port)
 		    (struct sockaddr *)&from, &fromlen);
 		if (r < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR)
+			    errno != EINTR) {
 				event_warn("evdns: server recvfrom");
+				server_drain_errors(port->fd);
+			}
 			return;
 		}
 		if ((sr = ev__calloc(1, sizeof(*sr))) == NULL ||

@@ -234,7 +234,7 @@ typedef void (*evdns_request_callback_fn_type)(struct evdns_server_request *,
 /**
  * Serve DNS on a bound UDP socket (is_tcp must be 0).  The port takes
  * ownership of the socket and closes it when it is freed.  Returns NULL
- * on failure.
+ * on failure, and if socket is not a datagram socket.
  */
 struct evdns_server_port *evdns_add_server_port(int socket, int is_tcp,
     evdns_request_callback_fn_type callback, void *user_data);
