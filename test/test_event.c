@@ -500,7 +500,7 @@ once_cb(int fd, short what, void *arg)
 static void
 test_event_once(void **state)
 {
-	int fds[2];
+	int fds[2], r;
 	struct timeval tv = { 0, 5000 };
 	char buf[8];
 
@@ -531,16 +531,17 @@ test_event_once(void **state)
 	    &once_calls, NULL), -1);
 	/* Nor persistence, an fd to wait on that is none, no callback,
 	 * no base, or nothing to wait for. */
-	assert_int_equal(event_base_once(tu_base, fds[1], EV_READ | EV_PERSIST,
-	    once_cb, &once_calls, NULL), -1);
-	assert_int_equal(event_base_once(tu_base, -1, EV_READ, once_cb,
-	    &once_calls, NULL), -1);
-	assert_int_equal(event_base_once(tu_base, -1, EV_TIMEOUT, NULL,
-	    NULL, &tv), -1);
-	assert_int_equal(event_base_once(NULL, -1, EV_TIMEOUT, once_cb,
-	    &once_calls, &tv), -1);
-	assert_int_equal(event_base_once(tu_base, fds[1], 0x80, once_cb,
-	    &once_calls, NULL), -1);
+	r = event_base_once(tu_base, fds[1], EV_READ | EV_PERSIST, once_cb,
+	    &once_calls, NULL);
+	assert_int_equal(r, -1);
+	r = event_base_once(tu_base, -1, EV_READ, once_cb, &once_calls, NULL);
+	assert_int_equal(r, -1);
+	r = event_base_once(tu_base, -1, EV_TIMEOUT, NULL, NULL, &tv);
+	assert_int_equal(r, -1);
+	r = event_base_once(NULL, -1, EV_TIMEOUT, once_cb, &once_calls, &tv);
+	assert_int_equal(r, -1);
+	r = event_base_once(tu_base, fds[1], 0x80, once_cb, &once_calls, NULL);
+	assert_int_equal(r, -1);
 	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(once_calls, 3);
 	close(fds[0]);

@@ -72,10 +72,8 @@ test_strtoll(void **state)
 {
 	char *end;
 
-	assert_true(evutil_strtoll("9223372036854775807", NULL, 10) ==
-	    INT64_MAX);
-	assert_true(evutil_strtoll("-9223372036854775808", NULL, 10) ==
-	    INT64_MIN);
+	assert_true(evutil_strtoll("9223372036854775807", 0, 10) == INT64_MAX);
+	assert_true(evutil_strtoll("-9223372036854775808", 0, 10) == INT64_MIN);
 	assert_true(evutil_strtoll("-42xyz", &end, 10) == -42);
 	assert_string_equal(end, "xyz");
 	assert_true(evutil_strtoll("0x1f", NULL, 16) == 31);
@@ -86,11 +84,12 @@ static void
 test_snprintf(void **state)
 {
 	char buf[8];
+	int n;
 
 	/* The full length is returned; the text is cut and terminated. */
 	memset(buf, 'x', sizeof(buf));
-	assert_int_equal(evutil_snprintf(buf, sizeof(buf), "%s-%d",
-	    "abcdef", 42), 9);
+	n = evutil_snprintf(buf, sizeof(buf), "%s-%d", "abcdef", 42);
+	assert_int_equal(n, 9);
 	assert_string_equal(buf, "abcdef-");
 
 	/* No buffer at all: only the length. */
