@@ -140,7 +140,7 @@ main(void)
 int
 main(void)
 {
-	return 77;	/* automake: skipped */
+	return 77; /* automake: skipped */
 }
 
 #endif

@@ -80,8 +80,8 @@ test_out_of_descriptors(void **state)
 		event_base_free(base);
 	}
 	event_set_log_callback(NULL);
-	assert_true(failed >= 1);	/* no descriptor at all: NULL */
-	assert_true(worked >= 1);	/* eight are plenty for any backend */
+	assert_true(failed >= 1); /* no descriptor at all: NULL */
+	assert_true(worked >= 1); /* eight are plenty for any backend */
 }
 
 /* The forms of 1.4 that act on the global base event_init() made. */

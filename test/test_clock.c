@@ -23,7 +23,7 @@
 static int (*real_monotonic)(struct timeval *);
 static int (*real_wall)(struct timeval *);
 static int wall_calls, monotonic_failures;
-static time_t wall_offset;		/* seconds added to the wall clock */
+static time_t wall_offset; /* seconds added to the wall clock */
 
 static int log_calls;
 
@@ -36,7 +36,7 @@ count_log(int severity, const char *msg)
 static int
 no_monotonic(struct timeval *tv)
 {
-	errno = EINVAL;		/* what clock_gettime says for a bad clock */
+	errno = EINVAL; /* what clock_gettime says for a bad clock */
 	return -1;
 }
 

@@ -133,11 +133,9 @@ test_grow_array(void **state)
 
 /* ---- Setuid programs ignore the environment ----------------------------- */
 
-static const char *const env_vars[] = {
-	"EVENT_NOEVPORT", "EVENT_NOKQUEUE", "EVENT_NOEPOLL",
-	"EVENT_NODEVPOLL", "EVENT_NOPOLL", "EVENT_NOSELECT",
-	"EVENT_SHOW_METHOD"
-};
+static const char *const env_vars[] = { "EVENT_NOEVPORT", "EVENT_NOKQUEUE",
+	"EVENT_NOEPOLL", "EVENT_NODEVPOLL", "EVENT_NOPOLL", "EVENT_NOSELECT",
+	"EVENT_SHOW_METHOD" };
 #define NVARS (sizeof(env_vars) / sizeof(env_vars[0]))
 static char *saved_env[NVARS];
 
@@ -206,7 +204,7 @@ test_setuid_ignores_env(void **state)
 	for (i = 0; i < NVARS; i++)
 		setenv(env_vars[i], "1", 1);
 	event_set_log_callback(record_cb);
-	assert_int_equal(ev__issetugid(), 0);	/* the test is not setuid */
+	assert_int_equal(ev__issetugid(), 0); /* the test is not setuid */
 	assert_null(event_base_new());
 	assert_int_equal(log_calls, 1);
 

@@ -99,7 +99,8 @@ test_stderr_format(void **state)
 	event_warn("open %s", "/nonexistent");
 	got = capture_end();
 
-	snprintf(want, sizeof(want), "[warn] plain 7\n[msg] note here\n"
+	snprintf(want, sizeof(want),
+	    "[warn] plain 7\n[msg] note here\n"
 	    "[debug] debug x\n[warn] open /nonexistent: %s\n",
 	    strerror(ENOENT));
 	assert_string_equal(got, want);
@@ -221,7 +222,7 @@ run_child(void (*f)(void), char *out, size_t outlen)
 		close(p[0]);
 		dup2(p[1], STDERR_FILENO);
 		f();
-		_exit(99);	/* f returned: the test fails on status 99 */
+		_exit(99); /* f returned: the test fails on status 99 */
 	}
 	close(p[1]);
 	while (got < outlen - 1 &&
