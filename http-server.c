@@ -292,6 +292,10 @@ accept_retry_cb(int fd, short what, void *arg)
 		event_add(&l->ev, NULL);
 }
 
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+int (*ev__accept4)(int, struct sockaddr *, socklen_t *, int) = accept4;
+#endif
+
 /*
  * accept() a connection that is non-blocking and close-on-exec, in one
  * call where the kernel has accept4() (*ready set), else in three.
@@ -304,7 +308,7 @@ accept_nonblock(int fd, struct sockaddr *sa, socklen_t *len, int *ready)
 	int nfd;
 
 	if (!no_accept4) {
-		nfd = accept4(fd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		nfd = ev__accept4(fd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (nfd != -1 || errno != ENOSYS) {
 			*ready = 1;
 			return nfd;
