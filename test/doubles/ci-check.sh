@@ -7,7 +7,7 @@
 b=${1:-.}
 status=0
 for t in test_event test_timer test_signal test_buffer test_bufferevent \
-    test_echo_sample test_alloc; do
+    test_echo_sample test_alloc test_base; do
 	real=$b/test/$t.log
 	dbl=$b/test/doubles/$t.log
 	if [ ! -f "$real" ]; then
