@@ -52,8 +52,10 @@
 
 #include "event-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 #define INITIAL_NEVENT 32
+#define INITIAL_NCHANGES 32	/* re-arming a few fds never allocates */
 #define MAX_NEVENT 4096
 #define MAX_EPOLL_TIMEOUT_MSEC (35 * 60 * 1000)
 
@@ -89,18 +91,24 @@ epoll_init(struct event_base *base)
 			event_warn("epoll_create1");
 		return NULL;
 	}
-	if ((op = calloc(1, sizeof(*op))) == NULL) {
+	if ((op = ev__calloc(1, sizeof(*op))) == NULL) {
+		event_warn("%s: calloc", __func__);
 		close(epfd);
 		return NULL;
 	}
 	op->epfd = epfd;
-	op->events = calloc(INITIAL_NEVENT, sizeof(*op->events));
-	if (op->events == NULL) {
-		free(op);
+	op->events = ev__calloc(INITIAL_NEVENT, sizeof(*op->events));
+	op->changes = ev__calloc(INITIAL_NCHANGES, sizeof(*op->changes));
+	if (op->events == NULL || op->changes == NULL) {
+		event_warn("%s: calloc", __func__);
+		ev__free(op->events);
+		ev__free(op->changes);
+		ev__free(op);
 		close(epfd);
 		return NULL;
 	}
 	op->nevents = INITIAL_NEVENT;
+	op->achanges = INITIAL_NCHANGES;
 	return op;
 }
 
@@ -398,11 +406,15 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 		rebuild(op);
 	/* A full batch suggests a busy set: take more next time. */
 	if (n == op->nevents && op->nevents < MAX_NEVENT) {
-		struct epoll_event *more = realloc(op->events,
+		struct epoll_event *more = ev__realloc(op->events,
 		    2 * op->nevents * sizeof(*more));
 		if (more != NULL) {
 			op->events = more;
 			op->nevents *= 2;
+		} else {
+			/* Harmless: the rest waits for the next wait. */
+			event_warn("epoll: keeping %d events per wait",
+			    op->nevents);
 		}
 	}
 	return 0;
@@ -413,12 +425,12 @@ epoll_dealloc(struct event_base *base, void *arg)
 {
 	struct epollop *op = arg;
 
-	free(op->fds);
-	free(op->events);
-	free(op->changes);
+	ev__free(op->fds);
+	ev__free(op->events);
+	ev__free(op->changes);
 	if (op->epfd >= 0)
 		close(op->epfd);
-	free(op);
+	ev__free(op);
 }
 
 const struct eventop ev__epollops = {

@@ -78,6 +78,22 @@ int ev__grow_array(void *parray, int *pn, int need, size_t elsize);
 /* True when the environment may be trusted (not setuid/setgid). */
 int ev__env_allowed(void);
 
+/*
+ * Non-zero when the process runs with privileges it did not get from its
+ * user (setuid/setgid): issetugid(), or the real and effective ids differ.
+ * A pointer so tests can simulate such a program.
+ */
+extern int (*ev__issetugid)(void);
+
+/*
+ * The clocks the loop reads: CLOCK_MONOTONIC (fails with ENOSYS where the
+ * system lacks it; a base then uses the wall clock for good) and
+ * gettimeofday().  Pointers so tests can simulate a missing monotonic
+ * clock or a wall clock that jumps.
+ */
+extern int (*ev__clock_monotonic)(struct timeval *);
+extern int (*ev__clock_wall)(struct timeval *);
+
 /* Backends compiled in, in the order of preference. */
 #ifdef _EVENT_HAVE_EVENT_PORTS
 extern const struct eventop ev__evportops;

@@ -39,6 +39,7 @@
 #include "evhttp.h"
 #include "http-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 /* Connections accepted per wake-up, so one listener cannot starve. */
 #define ACCEPT_BURST		64
@@ -56,7 +57,7 @@ http_new_object(struct event_base *base)
 {
 	struct evhttp *http;
 
-	if ((http = calloc(1, sizeof(*http))) == NULL) {
+	if ((http = ev__calloc(1, sizeof(*http))) == NULL) {
 		event_warn("%s: calloc", __func__);
 		return NULL;
 	}
@@ -87,7 +88,7 @@ evhttp_start(const char *address, u_short port)
 	if ((http = http_new_object(NULL)) == NULL)
 		return NULL;
 	if (evhttp_bind_socket(http, address, port) == -1) {
-		free(http);
+		ev__free(http);
 		return NULL;
 	}
 	return http;
@@ -152,7 +153,7 @@ evhttp_accept_socket(struct evhttp *http, int fd)
 	if (evutil_make_socket_nonblocking(fd) == -1)
 		return -1;
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-	if ((l = calloc(1, sizeof(*l))) == NULL) {
+	if ((l = ev__calloc(1, sizeof(*l))) == NULL) {
 		event_warn("%s: calloc", __func__);
 		return -1;
 	}
@@ -163,7 +164,7 @@ evhttp_accept_socket(struct evhttp *http, int fd)
 		event_base_set(http->base, &l->ev);
 	if (!http->accept_paused && event_add(&l->ev, NULL) == -1) {
 		event_warnx("%s: event_add failed", __func__);
-		free(l);
+		ev__free(l);
 		return -1;
 	}
 	TAILQ_INSERT_TAIL(&http->sockets, l, next);
@@ -181,7 +182,7 @@ evhttp_free(struct evhttp *http)
 		TAILQ_REMOVE(&http->sockets, l, next);
 		event_del(&l->ev);
 		close(l->fd);
-		free(l);
+		ev__free(l);
 	}
 	while ((evcon = TAILQ_FIRST(&http->connections)) != NULL) {
 		TAILQ_REMOVE(&http->connections, evcon, next);
@@ -191,11 +192,11 @@ evhttp_free(struct evhttp *http)
 	}
 	while ((cb = TAILQ_FIRST(&http->callbacks)) != NULL) {
 		TAILQ_REMOVE(&http->callbacks, cb, next);
-		free(cb->what);
-		free(cb);
+		ev__free(cb->what);
+		ev__free(cb);
 	}
 	event_del(&http->accept_retry);
-	free(http);
+	ev__free(http);
 }
 
 void
@@ -204,10 +205,10 @@ evhttp_set_cb(struct evhttp *http, const char *uri,
 {
 	struct evhttp_cb *hcb;
 
-	if ((hcb = calloc(1, sizeof(*hcb))) == NULL ||
-	    (hcb->what = strdup(uri)) == NULL) {
+	if ((hcb = ev__calloc(1, sizeof(*hcb))) == NULL ||
+	    (hcb->what = ev__strdup(uri)) == NULL) {
 		event_warn("%s: out of memory", __func__);
-		free(hcb);
+		ev__free(hcb);
 		return;
 	}
 	hcb->cb = cb;
@@ -227,8 +228,8 @@ evhttp_del_cb(struct evhttp *http, const char *uri)
 	if (hcb == NULL)
 		return -1;
 	TAILQ_REMOVE(&http->callbacks, hcb, next);
-	free(hcb->what);
-	free(hcb);
+	ev__free(hcb->what);
+	ev__free(hcb);
 	return 0;
 }
 
@@ -291,6 +292,10 @@ accept_retry_cb(int fd, short what, void *arg)
 		event_add(&l->ev, NULL);
 }
 
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+int (*ev__accept4)(int, struct sockaddr *, socklen_t *, int) = accept4;
+#endif
+
 /*
  * accept() a connection that is non-blocking and close-on-exec, in one
  * call where the kernel has accept4() (*ready set), else in three.
@@ -303,7 +308,7 @@ accept_nonblock(int fd, struct sockaddr *sa, socklen_t *len, int *ready)
 	int nfd;
 
 	if (!__atomic_load_n(&no_accept4, __ATOMIC_RELAXED)) {
-		nfd = accept4(fd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		nfd = ev__accept4(fd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (nfd != -1 || errno != ENOSYS) {
 			*ready = 1;
 			return nfd;
@@ -336,7 +341,8 @@ get_request(struct evhttp *http, int fd, struct sockaddr *sa,
 		strcpy(host, "unknown");
 		strcpy(serv, "0");
 	}
-	if ((evcon->address = strdup(host)) == NULL) {
+	if ((evcon->address = ev__strdup(host)) == NULL) {
+		event_warn("%s: strdup", __func__);
 		evhttp_connection_free(evcon);
 		close(fd);
 		return;
@@ -396,7 +402,8 @@ ev__http_server_new_request(struct evhttp_connection *evcon)
 	struct evhttp_request *req;
 
 	if ((req = evhttp_request_new(NULL, NULL)) == NULL ||
-	    (req->remote_host = strdup(evcon->address)) == NULL) {
+	    (req->remote_host = ev__strdup(evcon->address)) == NULL) {
+		event_warn("%s: out of memory", __func__);
 		evhttp_request_free(req);
 		evhttp_connection_free(evcon);
 		return NULL;
@@ -450,14 +457,14 @@ send_not_found(struct evhttp_request *req)
 	if (buf == NULL || escaped == NULL) {
 		if (buf != NULL)
 			evbuffer_free(buf);
-		free(escaped);
+		ev__free(escaped);
 		evhttp_send_error(req, 503, NULL);
 		return;
 	}
 	evbuffer_add_printf(buf, "<html><head><title>404 Not Found</title>"
 	    "</head><body>\n<h1>Not Found</h1>\n<p>Nothing is served at %s."
 	    "</p>\n</body></html>\n", escaped);
-	free(escaped);
+	ev__free(escaped);
 	evhttp_send_reply(req, HTTP_NOTFOUND, "Not Found", buf);
 	evbuffer_free(buf);
 }
@@ -516,17 +523,21 @@ status_without_body(int code)
 	return (code >= 100 && code < 200) || code == 204 || code == 304;
 }
 
-/* Fill in what 1.4 sent when the program did not. */
-static void
+/*
+ * Fill in what 1.4 sent when the program did not.  Returns 0, or -1 if
+ * memory ran out (a reply without its framing headers must not go out).
+ */
+static int
 add_default_headers(struct evhttp_request *req, int closing, int streaming)
 {
 	struct evkeyvalq *h = req->output_headers;
 	size_t len = EVBUFFER_LENGTH(req->output_buffer);
 	char buf[64];
+	int r = 0;
 
 	if (evhttp_find_header(h, "Date") == NULL) {
 		ev__http_date(buf, sizeof(buf), time(NULL));
-		evhttp_add_header(h, "Date", buf);
+		r |= evhttp_add_header(h, "Date", buf);
 	}
 	ev__http_remove_all(h, "Transfer-Encoding");
 	if (status_without_body(req->response_code) || streaming) {
@@ -535,31 +546,58 @@ add_default_headers(struct evhttp_request *req, int closing, int streaming)
 	    evhttp_find_header(h, "Content-Length") == NULL) {
 		/* The length is the body's: a wrong one would split it. */
 		snprintf(buf, sizeof(buf), "%zu", len);
-		ev__http_set_header(h, "Content-Length", buf);
+		r |= ev__http_set_header(h, "Content-Length", buf);
 	}
 	if ((len > 0 || streaming) &&
 	    !status_without_body(req->response_code) &&
 	    evhttp_find_header(h, "Content-Type") == NULL)
-		evhttp_add_header(h, "Content-Type",
+		r |= evhttp_add_header(h, "Content-Type",
 		    "text/html; charset=ISO-8859-1");
 	if (req->chunked)
-		evhttp_add_header(h, "Transfer-Encoding", "chunked");
+		r |= evhttp_add_header(h, "Transfer-Encoding", "chunked");
 	if (closing)
-		ev__http_set_header(h, "Connection", "close");
+		r |= ev__http_set_header(h, "Connection", "close");
 	else if (req->minor == 0)
-		ev__http_set_header(h, "Connection", "keep-alive");
+		r |= ev__http_set_header(h, "Connection", "keep-alive");
+	return r == 0 ? 0 : -1;
 }
 
-/* Write the status line and headers of req to the connection. */
-static void
+/* Write the status line and headers of req to the connection; 0 or -1. */
+static int
 write_header(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	struct evbuffer *out = evcon->output_buffer;
 
-	evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n",
-	    req->major == 1 && req->minor >= 1 ? 1 : 0,
-	    req->response_code, req->response_code_line);
-	ev__http_write_headers(out, req->output_headers);
+	if (evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n",
+		req->major == 1 && req->minor >= 1 ? 1 : 0, req->response_code,
+		req->response_code_line != NULL ?
+		    req->response_code_line :
+		    ev__http_reason(req->response_code)) == -1)
+		return -1;
+	return ev__http_write_headers(out, req->output_headers);
+}
+
+/* The connection could not take its reply: close it, from the loop. */
+static void
+reply_unbuilt(struct evhttp_connection *evcon)
+{
+	ev__http_server_fail(evcon, 0);
+}
+
+/*
+ * Memory ran out while queueing a reply: take back what was queued of it
+ * (the output held keep bytes before), so the client never reads half a
+ * reply, and close the connection once the caller has returned.
+ */
+static void
+reply_failed(struct evhttp_connection *evcon, size_t keep)
+{
+	event_warnx("evhttp: out of memory replying to %s; closing",
+	    evcon->address);
+	ev__http_truncate(evcon->output_buffer, keep);
+	evcon->flags |= EVHTTP_CON_CLOSEAFTER | EVHTTP_CON_BROKEN;
+	evcon->state = EVCON_WRITING;
+	ev__http_connection_write(evcon, reply_unbuilt);
 }
 
 /* Set the status of req; the reason loses any control characters. */
@@ -570,11 +608,14 @@ set_response_code(struct evhttp_request *req, int code, const char *reason)
 
 	req->kind = EVHTTP_RESPONSE;
 	req->response_code = code;
-	free(req->response_code_line);
-	req->response_code_line = strdup(reason != NULL ? reason :
-	    ev__http_reason(code));
-	if (req->response_code_line == NULL)
+	ev__free(req->response_code_line);
+	req->response_code_line = ev__strdup(
+	    reason != NULL ? reason : ev__http_reason(code));
+	if (req->response_code_line == NULL) {
+		/* The status line falls back on the standard reason. */
+		event_warn("%s: strdup", __func__);
 		return;
+	}
 	for (s = req->response_code_line; *s != '\0'; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			*s = ' ';
@@ -626,20 +667,26 @@ send_done(struct evhttp_connection *evcon)
 	    secs : EV__HTTP_LINGER_SECS, 0);
 }
 
-/* Move buf to the output as one piece of the body (a chunk if chunked). */
-static void
+/*
+ * Move buf to the output as one piece of the body (a chunk if chunked).
+ * Returns 0, or -1 if memory ran out.
+ */
+static int
 add_piece(struct evhttp_connection *evcon, struct evhttp_request *req,
     struct evbuffer *buf)
 {
 	size_t len = EVBUFFER_LENGTH(buf);
 
 	if (len == 0)
-		return;
+		return 0;
+	if (req->chunked &&
+	    evbuffer_add_printf(evcon->output_buffer, "%zx\r\n", len) == -1)
+		return -1;
+	if (evbuffer_add_buffer(evcon->output_buffer, buf) == -1)
+		return -1;
 	if (req->chunked)
-		evbuffer_add_printf(evcon->output_buffer, "%zx\r\n", len);
-	evbuffer_add_buffer(evcon->output_buffer, buf);
-	if (req->chunked)
-		evbuffer_add(evcon->output_buffer, "\r\n", 2);
+		return evbuffer_add(evcon->output_buffer, "\r\n", 2);
+	return 0;
 }
 
 /* Queue the header (and body unless streaming) of req and write it. */
@@ -647,21 +694,29 @@ static void
 send_response(struct evhttp_connection *evcon, struct evhttp_request *req,
     int streaming)
 {
-	int closing = must_close(evcon, req);
+	size_t keep = EVBUFFER_LENGTH(evcon->output_buffer);
+	int closing = must_close(evcon, req), r;
 
 	if (closing)
 		evcon->flags |= EVHTTP_CON_CLOSEAFTER;
-	add_default_headers(req, closing, streaming);
-	write_header(evcon, req);
-	if (req->type == EVHTTP_REQ_HEAD ||
-	    status_without_body(req->response_code))
+	r = add_default_headers(req, closing, streaming);
+	if (r == 0)
+		r = write_header(evcon, req);
+	if (r == 0 &&
+	    (req->type == EVHTTP_REQ_HEAD ||
+		status_without_body(req->response_code)))
 		evbuffer_drain(req->output_buffer,
 		    EVBUFFER_LENGTH(req->output_buffer));
-	else if (streaming)
+	else if (r == 0 && streaming)
 		/* A chunked stream must frame even the first bytes. */
-		add_piece(evcon, req, req->output_buffer);
-	else
-		evbuffer_add_buffer(evcon->output_buffer, req->output_buffer);
+		r = add_piece(evcon, req, req->output_buffer);
+	else if (r == 0)
+		r = evbuffer_add_buffer(evcon->output_buffer,
+		    req->output_buffer);
+	if (r == -1) {
+		reply_failed(evcon, keep);
+		return;
+	}
 	evcon->state = EVCON_WRITING;
 	ev__http_connection_write(evcon, send_done);
 }
@@ -730,10 +785,14 @@ evhttp_send_reply(struct evhttp_request *req, int code, const char *reason,
 	if (!can_reply(req, __func__))
 		return;
 	set_response_code(req, code, reason);
-	if (databuf != NULL && databuf != req->output_buffer)
-		evbuffer_add_buffer(req->output_buffer, databuf);
 	req->chunked = 0;
 	req->userdone = 1;
+	if (databuf != NULL && databuf != req->output_buffer &&
+	    evbuffer_add_buffer(req->output_buffer, databuf) == -1) {
+		reply_failed(req->evcon,
+		    EVBUFFER_LENGTH(req->evcon->output_buffer));
+		return;
+	}
 	send_response(req->evcon, req, 0);
 }
 
@@ -753,7 +812,7 @@ send_error_page(struct evhttp_connection *evcon, struct evhttp_request *req,
 	evbuffer_add_printf(req->output_buffer, "<html><head><title>%d %s"
 	    "</title></head><body>\n<h1>%d %s</h1>\n</body></html>\n",
 	    code, escaped ? escaped : "", code, escaped ? escaped : "");
-	free(escaped);
+	ev__free(escaped);
 	req->chunked = 0;
 	req->userdone = 1;
 	send_response(evcon, req, 0);
@@ -796,7 +855,7 @@ void
 evhttp_send_reply_chunk(struct evhttp_request *req, struct evbuffer *databuf)
 {
 	struct evhttp_connection *evcon = req->evcon;
-	size_t len = EVBUFFER_LENGTH(databuf);
+	size_t len = EVBUFFER_LENGTH(databuf), keep;
 
 	if (orphaned(req, 0)) {
 		evbuffer_drain(databuf, len);
@@ -805,12 +864,20 @@ evhttp_send_reply_chunk(struct evhttp_request *req, struct evbuffer *databuf)
 	if (evcon == NULL || evcon->state != EVCON_WRITING ||
 	    req->userdone || len == 0)
 		return;
+	if (evcon->flags & EVHTTP_CON_BROKEN) {
+		evbuffer_drain(databuf, len); /* dropped, as if sent */
+		return;
+	}
 	if (req->type == EVHTTP_REQ_HEAD ||
 	    status_without_body(req->response_code)) {
 		evbuffer_drain(databuf, len);
 		return;
 	}
-	add_piece(evcon, req, databuf);
+	keep = EVBUFFER_LENGTH(evcon->output_buffer);
+	if (add_piece(evcon, req, databuf) == -1) {
+		reply_failed(evcon, keep);
+		return;
+	}
 	ev__http_connection_write(evcon, send_done);
 }
 
@@ -823,9 +890,15 @@ evhttp_send_reply_end(struct evhttp_request *req)
 		return;
 	if (evcon == NULL || evcon->state != EVCON_WRITING || req->userdone)
 		return;
-	if (req->chunked)
-		evbuffer_add(evcon->output_buffer, "0\r\n\r\n", 5);
 	req->userdone = 1;
+	/* A broken connection is closing and frees req with itself. */
+	if (evcon->flags & EVHTTP_CON_BROKEN)
+		return;
+	if (req->chunked &&
+	    evbuffer_add(evcon->output_buffer, "0\r\n\r\n", 5) == -1) {
+		reply_failed(evcon, EVBUFFER_LENGTH(evcon->output_buffer));
+		return;
+	}
 	ev__http_connection_write(evcon, send_done);
 }
 

@@ -27,110 +27,30 @@
 #include "test_util.h"
 #include "test_http_util.h"
 
-static struct event_base *base;
-static struct evhttp *http;
-static unsigned short port;
 static char url[128];
-
-static struct {
-	int calls;
-	u_short ports[8];
-	char body[256];
-	char te[64];
-} seen;
-
-static void
-note(struct evhttp_request *req)
-{
-	const char *te = evhttp_find_header(req->input_headers,
-	    "Transfer-Encoding");
-	size_t n = EVBUFFER_LENGTH(req->input_buffer);
-
-	if (seen.calls < 8)
-		seen.ports[seen.calls] = req->remote_port;
-	seen.calls++;
-	snprintf(seen.body, sizeof(seen.body), "%.*s",
-	    (int)(n < 255 ? n : 255), (const char *)EVBUFFER_DATA(req->input_buffer));
-	snprintf(seen.te, sizeof(seen.te), "%s", te ? te : "");
-}
 
 static void
 hello_cb(struct evhttp_request *req, void *arg)
 {
-	struct evbuffer *buf = evbuffer_new();
-
-	note(req);
-	evbuffer_add_printf(buf, "Thanks for the request!\n");
-	evhttp_send_reply(req, HTTP_OK, "OK", buf);
-	evbuffer_free(buf);
-}
-
-static void
-echo_cb(struct evhttp_request *req, void *arg)
-{
-	note(req);
-	evhttp_send_reply(req, HTTP_OK, "OK", req->input_buffer);
-}
-
-struct stream {
-	struct event ev;
-	struct evhttp_request *req;
-	int n;
-};
-
-static void
-stream_step(int fd, short what, void *arg)
-{
-	struct stream *s = arg;
-	struct timeval tv = { 0, 10000 };
-	struct evbuffer *buf;
-
-	if (s->n == 4) {
-		evhttp_send_reply_end(s->req);
-		free(s);
-		return;
-	}
-	buf = evbuffer_new();
-	evbuffer_add_printf(buf, "part%d;", s->n++);
-	evhttp_send_reply_chunk(s->req, buf);
-	evbuffer_free(buf);
-	evtimer_add(&s->ev, &tv);
+	th_note_request(req);
+	th_reply_text(req, "Thanks for the request!\n");
 }
 
 static void
 stream_cb(struct evhttp_request *req, void *arg)
 {
-	struct stream *s = calloc(1, sizeof(*s));
-	struct timeval tv = { 0, 10000 };
-
-	note(req);
-	s->req = req;
+	th_note_request(req);
 	evhttp_add_header(req->output_headers, "Content-Type", "text/plain");
-	evhttp_send_reply_start(req, HTTP_OK, "OK");
-	evtimer_set(&s->ev, stream_step, s);
-	event_base_set(base, &s->ev);
-	evtimer_add(&s->ev, &tv);
+	th_stream_reply(th_base, req, 4, 10, "part%d;");
 }
 
 static int
 setup(void **state)
 {
-	memset(&seen, 0, sizeof(seen));
-	base = event_base_new();
-	assert_non_null(base);
-	http = th_server(base, &port);
-	evhttp_set_gencb(http, hello_cb, NULL);
-	evhttp_set_cb(http, "/echo", echo_cb, NULL);
-	evhttp_set_cb(http, "/stream", stream_cb, NULL);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u", (unsigned)port);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	evhttp_free(http);
-	event_base_free(base);
+	th_setup(state);
+	evhttp_set_gencb(th_http, hello_cb, NULL);
+	evhttp_set_cb(th_http, "/stream", stream_cb, NULL);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", (unsigned)th_port);
 	return 0;
 }
 
@@ -155,7 +75,7 @@ curl(const char *first, ...)
 		argv[argc++] = (char *)a;
 	va_end(ap);
 	argv[argc] = NULL;
-	assert_int_equal(th_run_program(base, argv, out, 15000), 0);
+	assert_int_equal(th_run_program(th_base, argv, out, 15000), 0);
 	evbuffer_add(out, "", 1);	/* a C string from here on */
 	return out;
 }
@@ -172,7 +92,7 @@ test_curl_get(void **state)
 	char u[160];
 	struct evbuffer *out;
 
-	snprintf(u, sizeof(u), "%s/hello?x=1", url);
+	snprintf(u, sizeof(u), "%s/greeting?x=1", url);
 	out = curl("-D", "-", u, NULL);
 	assert_non_null(strstr(text(out), "HTTP/1.1 200 OK\r\n"));
 	assert_non_null(strstr(text(out), "Content-Length: 24\r\n"));
@@ -180,7 +100,7 @@ test_curl_get(void **state)
 	    "Content-Type: text/html; charset=ISO-8859-1\r\n"));
 	assert_non_null(strstr(text(out), "Date: "));
 	assert_non_null(strstr(text(out), "\r\n\r\nThanks for the request!\n"));
-	assert_int_equal(seen.calls, 1);
+	assert_int_equal(th_seen.nrequests, 1);
 	evbuffer_free(out);
 
 	/* HEAD: the headers of the GET, no body. */
@@ -199,7 +119,7 @@ test_curl_post(void **state)
 	snprintf(u, sizeof(u), "%s/echo", url);
 	out = curl("--data-binary", "field=value&other=1", u, NULL);
 	assert_string_equal(text(out), "field=value&other=1");
-	assert_string_equal(seen.body, "field=value&other=1");
+	assert_string_equal(th_seen.body, "field=value&other=1");
 	evbuffer_free(out);
 }
 
@@ -214,14 +134,14 @@ test_curl_chunked(void **state)
 	out = curl("-D", "-", u, NULL);
 	assert_non_null(strstr(text(out), "Transfer-Encoding: chunked\r\n"));
 	assert_null(strstr(text(out), "Content-Length"));
-	assert_non_null(strstr(text(out), "\r\n\r\npart0;part1;part2;part3;"));
+	assert_non_null(strstr(text(out), "\r\n\r\npart1;part2;part3;part4;"));
 	evbuffer_free(out);
 
 	/* An HTTP/1.0 client gets it streamed until the close. */
 	out = curl("--http1.0", "-D", "-", u, NULL);
 	assert_non_null(strstr(text(out), "HTTP/1.0 200 OK\r\n"));
 	assert_null(strstr(text(out), "Transfer-Encoding"));
-	assert_non_null(strstr(text(out), "\r\n\r\npart0;part1;part2;part3;"));
+	assert_non_null(strstr(text(out), "\r\n\r\npart1;part2;part3;part4;"));
 	evbuffer_free(out);
 
 	/* A chunked upload. */
@@ -229,8 +149,8 @@ test_curl_chunked(void **state)
 	out = curl("-H", "Transfer-Encoding: chunked", "--data-binary",
 	    "uploaded in chunks", u, NULL);
 	assert_string_equal(text(out), "uploaded in chunks");
-	assert_string_equal(seen.te, "chunked");
-	assert_string_equal(seen.body, "uploaded in chunks");
+	assert_string_equal(th_seen.te, "chunked");
+	assert_string_equal(th_seen.body, "uploaded in chunks");
 	evbuffer_free(out);
 }
 
@@ -248,9 +168,9 @@ test_curl_keepalive(void **state)
 	/* One connection made for the first URL, reused by the others. */
 	assert_string_equal(text(out), "Thanks for the request!\n[1]"
 	    "Thanks for the request!\n[0]x[0]");
-	assert_int_equal(seen.calls, 3);
-	assert_int_equal(seen.ports[0], seen.ports[1]);
-	assert_int_equal(seen.ports[1], seen.ports[2]);
+	assert_int_equal(th_seen.nrequests, 3);
+	assert_int_equal(th_seen.ports[0], th_seen.ports[1]);
+	assert_int_equal(th_seen.ports[1], th_seen.ports[2]);
 	evbuffer_free(out);
 }
 
@@ -273,17 +193,6 @@ test_curl_expect_continue(void **state)
 
 /* ---- the samples ------------------------------------------------------ */
 
-
-/* A port free right now (the kernel's pick, released). */
-static unsigned short
-free_port(void)
-{
-	unsigned short p;
-	int fd = tu_listen_loopback(&p);
-
-	close(fd);
-	return p;
-}
 
 /* Start argv; return once something accepts on port p. */
 static pid_t
@@ -329,7 +238,7 @@ static void
 test_sample_hello(void **state)
 {
 	const char *path = tu_sample_path(NULL, "http-hello");
-	unsigned short p = free_port();
+	unsigned short p = th_free_port();
 	char portstr[16], u[64];
 	struct evbuffer *out;
 	pid_t pid;
@@ -356,7 +265,7 @@ test_sample_file_reload(void **state)
 	const char *path = tu_sample_path(NULL, "http-file-reload");
 	char file[] = "/tmp/test_http_reloadXXXXXX";
 	struct timespec times[2];
-	unsigned short p = free_port();
+	unsigned short p = th_free_port();
 	char portstr[16], u[64];
 	struct evbuffer *out;
 	int fd, i, changed = 0;
@@ -387,7 +296,7 @@ test_sample_file_reload(void **state)
 		times[0].tv_nsec = times[1].tv_nsec = 0;
 		assert_int_equal(utimensat(AT_FDCWD, file, times, 0), 0);
 		for (i = 0; i < 70 && !changed; i++) {
-			th_run_for(base, 100);
+			th_run_for(th_base, 100);
 			out = curl(u, NULL);
 			changed = strcmp(text(out), "second\n") == 0;
 			evbuffer_free(out);
@@ -402,19 +311,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_curl_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_curl_get, setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_curl_post, setup,
-		    teardown),
+		    th_teardown),
 		cmocka_unit_test_setup_teardown(test_curl_chunked, setup,
-		    teardown),
+		    th_teardown),
 		cmocka_unit_test_setup_teardown(test_curl_keepalive, setup,
-		    teardown),
+		    th_teardown),
 		cmocka_unit_test_setup_teardown(test_curl_expect_continue,
-		    setup, teardown),
+		    setup, th_teardown),
 		cmocka_unit_test_setup_teardown(test_sample_hello, setup,
-		    teardown),
+		    th_teardown),
 		cmocka_unit_test_setup_teardown(test_sample_file_reload, setup,
-		    teardown),
+		    th_teardown),
 	};
 
 	return TU_RUN_PER_BACKEND("http_curl", tests);

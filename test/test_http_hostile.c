@@ -16,7 +16,6 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -61,30 +60,21 @@ gen_cb(struct evhttp_request *req, void *arg)
 	evbuffer_free(buf);
 }
 
-static void
-quiet(int severity, const char *msg)
-{
-}
-
 static int
 setup(void **state)
 {
 	memset(&seen, 0, sizeof(seen));
-	base = event_base_new();
-	assert_non_null(base);
-	http = th_server(base, &port);
+	th_fixture_start(&base, &http, &port);
 	evhttp_set_gencb(http, gen_cb, NULL);
-	event_set_log_callback(quiet);
+	event_set_log_callback(th_quiet_log);
 	return 0;
 }
 
+/* The fixture frees the base and the server. */
 static int
 teardown(void **state)
 {
-	evhttp_free(http);
-	event_base_free(base);
-	event_set_log_callback(NULL);
-	return 0;
+	return th_teardown(state);
 }
 
 /*
@@ -493,24 +483,6 @@ test_idle_connections(void **state)
 	assert_int_equal(http->nconnections, 0);
 }
 
-/* The highest open descriptor. */
-static int
-highest_fd(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int max = 2, fd;
-
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL) {
-		fd = atoi(e->d_name);
-		if (fd > max)
-			max = fd;
-	}
-	closedir(d);
-	return max;
-}
-
 static void
 test_accept_emfile(void **state)
 {
@@ -525,7 +497,7 @@ test_accept_emfile(void **state)
 	th_raw_start(&rc, base, port, t, strlen(t), 0);
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
 	low = old;
-	low.rlim_cur = (rlim_t)highest_fd() + 1;
+	low.rlim_cur = (rlim_t)th_highest_fd() + 1;
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
 	while (nfill < 256 && (fd = open("/dev/null", O_RDONLY)) != -1)
 		fillers[nfill++] = fd;

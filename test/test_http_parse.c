@@ -8,9 +8,11 @@
 #include <sys/types.h>
 #include <sys/time.h>
 #include <sys/queue.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event.h>
 #include <evhttp.h>
@@ -87,6 +89,7 @@ test_request_lines(void **state)
 		{ "POST /a?b=c HTTP/1.0\r\n\r\n", 0 },
 		{ "HEAD /x HTTP/1.1\r\n\r\n", 0 },
 		{ "GET http://h/p HTTP/1.1\r\n\r\n", 0 },
+		{ "GET HTTPS://h/p HTTP/1.1\r\n\r\n", 0 },
 		{ "\r\n\r\nGET / HTTP/1.1\r\n\r\n", 0 },	/* leading CRLFs */
 		{ "GET / HTTP/0.9\r\n\r\n", 0 },
 		{ "DELETE / HTTP/1.1\r\n\r\n", 501 },
@@ -98,6 +101,8 @@ test_request_lines(void **state)
 		{ "GET / http/1.1\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1 \r\n\r\n", 400 },
 		{ "GET  / HTTP/1.1\r\n\r\n", 400 },
+		{ "GET  HTTP/1.1\r\n\r\n", 400 },		/* no target */
+		{ "GET https:// HTTP/1.1\r\n\r\n", 400 },
 		{ "GET /a b HTTP/1.1\r\n\r\n", 400 },
 		{ "GET a HTTP/1.1\r\n\r\n", 400 },
 		{ "GET /\x01 HTTP/1.1\r\n\r\n", 400 },
@@ -153,6 +158,7 @@ test_header_lines(void **state)
 		{ "GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\n folded\r\n\r\n", 400 },	/* nothing to fold onto */
 		{ "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 0 },
+		{ "GET / HTTP/1.1\r\nX: a\r\n \t\r\n\r\n", 0 },	/* blank fold */
 	};
 	struct evhttp_request *req;
 	const char *t;
@@ -172,6 +178,12 @@ test_header_lines(void **state)
 	assert_string_equal(evhttp_find_header(req->input_headers, "B"), "c");
 	assert_null(evhttp_find_header(req->input_headers, "two"));
 	assert_null(evhttp_find_header(req->input_headers, "  two"));
+	evhttp_request_free(req);
+	/* A folded line of only white space adds nothing. */
+	t = "GET / HTTP/1.1\r\nX-A: one\r\n \t \r\n\r\n";
+	assert_int_equal(parse_request(t, strlen(t), 1000, 1000, &req), 0);
+	assert_string_equal(evhttp_find_header(req->input_headers, "x-a"),
+	    "one");
 	evhttp_request_free(req);
 }
 
@@ -236,6 +248,7 @@ test_framing(void **state)
 		{ "Content-Length: 99999999999999999999\r\n", 400 },
 		{ "Transfer-Encoding: chunked\r\n", 0 },
 		{ "Transfer-Encoding: CHUNKED\r\n", 0 },
+		{ "Transfer-Encoding: , chunked,\r\n", 0 },	/* empty items */
 		{ "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n", 400 },
 		{ "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n", 400 },
 		{ "Transfer-Encoding: gzip\r\n", 501 },
@@ -319,6 +332,7 @@ test_chunked(void **state)
 		{ " 5\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "5 \r\nhello\r\n0\r\n\r\n", 400 },
 		{ "5 ;x\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;\x01\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "00000000000000005\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "g\r\n", 400 },
 		{ "\r\n", 400 },
@@ -391,6 +405,11 @@ test_responses(void **state)
 		{ "HTTP/1.1 200 \r\n", 1 },
 		{ "HTTP/1.1 2000 OK\r\n", 0 },
 		{ "HTTP/1.1 20 OK\r\n", 0 },
+		{ "HTTP/1.1 20\r\n", 0 },
+		{ "HTTP/0.9 200 OK\r\n", 0 },
+		{ "HTTP/1.1_200 OK\r\n", 0 },
+		{ "HTTP/1.1 200 O\x01K\r\n", 0 },
+		{ "HTTP/1.1 2x0 OK\r\n", 0 },
 		{ "HTTP/1.1 099 OK\r\n", 0 },
 		{ "HTTP/2.0 200 OK\r\n", 0 },
 		{ "HTTP/1.1  200 OK\r\n", 0 },
@@ -431,6 +450,16 @@ test_responses(void **state)
 	req->response_code = 304;
 	assert_int_equal(ev__http_body_framing(&p, req), 0);
 	assert_int_equal(p.body, EV__BODY_NONE);
+	evhttp_request_free(req);
+	/* A close-delimited body over the limit. */
+	req = evhttp_request_new(NULL, NULL);
+	evbuffer_add_printf(buf, "HTTP/1.0 200 OK\r\n\r\nbody");
+	ev__http_parser_init(&p, 1000, 3);
+	assert_int_equal(ev__http_parse_firstline(&p, req, buf), ALL_DATA_READ);
+	assert_int_equal(ev__http_parse_headers(&p, req, buf), ALL_DATA_READ);
+	assert_int_equal(ev__http_body_framing(&p, req), 0);
+	assert_int_equal(ev__http_read_body(&p, req, buf), DATA_CORRUPTED);
+	assert_int_equal(p.error, 413);
 	evhttp_request_free(req);
 	evbuffer_free(buf);
 }
@@ -485,6 +514,14 @@ test_header_lists(void **state)
 	assert_int_equal(ev__http_header_has_token(&h, "connection", "clos"),
 	    0);
 	evhttp_clear_headers(&h);
+	/* Tokens are trimmed of white space on both sides. */
+	assert_int_equal(evhttp_add_header(&h, "Connection",
+	    " Upgrade\t , close \t"), 0);
+	assert_int_equal(ev__http_header_has_token(&h, "connection", "close"),
+	    1);
+	assert_int_equal(ev__http_header_has_token(&h, "connection",
+	    "upgrade"), 1);
+	evhttp_clear_headers(&h);
 }
 
 static void
@@ -498,6 +535,9 @@ test_uri_helpers(void **state)
 	free(s);
 	s = evhttp_decode_uri("/a%20b+c?d+e%2b%zz%4");
 	assert_string_equal(s, "/a b+c?d e+%zz%4");
+	free(s);
+	s = evhttp_decode_uri("%4A%4a%C3%A9");
+	assert_string_equal(s, "JJ\xc3\xa9");
 	free(s);
 	s = evhttp_decode_uri("%");
 	assert_string_equal(s, "%");
@@ -541,6 +581,14 @@ test_misc(void **state)
 	assert_string_equal(ev__http_reason(431),
 	    "Request Header Fields Too Large");
 	assert_string_equal(ev__http_method(EVHTTP_REQ_HEAD), "HEAD");
+	assert_string_equal(ev__http_reason(299), "Unknown");
+	/* A time gmtime() cannot represent gives the epoch, not garbage. */
+	if (sizeof(time_t) >= 8) {
+		ev__http_date(date, sizeof(date), (time_t)INT64_MAX);
+		assert_string_equal(date, "Thu, 01 Jan 1970 00:00:00 GMT");
+	}
+	/* Freeing nothing is allowed, as with free(). */
+	evhttp_request_free(NULL);
 }
 
 int

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -391,4 +392,81 @@ th_result_clear(struct th_result *r)
 	free(r->clen);
 	free(r->conn);
 	memset(r, 0, sizeof(*r));
+}
+
+void
+th_quiet_log(int severity, const char *msg)
+{
+}
+
+unsigned short
+th_free_port(void)
+{
+	unsigned short p;
+	int fd = tu_listen_loopback(&p);
+
+	close(fd);
+	return p;
+}
+
+int
+th_highest_fd(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int max = 2, fd;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		fd = atoi(e->d_name);
+		if (fd > max)
+			max = fd;
+	}
+	closedir(d);
+	return max;
+}
+
+struct stream {
+	struct event ev;
+	struct evhttp_request *req;
+	int n, npieces, ms;
+	const char *fmt;
+};
+
+static void
+stream_step_cb(int fd, short what, void *arg)
+{
+	struct stream *s = arg;
+	struct timeval tv = { 0, s->ms * 1000 };
+	struct evbuffer *buf;
+
+	if (s->n == s->npieces) {
+		evhttp_send_reply_end(s->req);
+		free(s);
+		return;
+	}
+	buf = evbuffer_new();
+	assert_non_null(buf);
+	evbuffer_add_printf(buf, s->fmt, ++s->n);
+	evhttp_send_reply_chunk(s->req, buf);
+	evbuffer_free(buf);
+	evtimer_add(&s->ev, &tv);
+}
+
+void
+th_stream_reply(struct event_base *base, struct evhttp_request *req,
+    int npieces, int ms, const char *fmt)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+	struct timeval tv = { 0, ms * 1000 };
+
+	assert_non_null(s);
+	s->req = req;
+	s->npieces = npieces;
+	s->ms = ms;
+	s->fmt = fmt;
+	evhttp_send_reply_start(req, HTTP_OK, "OK");
+	evtimer_set(&s->ev, stream_step_cb, s);
+	event_base_set(base, &s->ev);
+	evtimer_add(&s->ev, &tv);
 }

@@ -2,7 +2,10 @@
  * test_http_util.h: what the HTTP test programs share: a server on a
  * loopback port, a loop runner with a deadline, a raw client that sends
  * exact bytes (all at once or one at a time) and collects the reply, a
- * small response splitter, and a way to run curl while the loop runs.
+ * small response splitter, a way to run curl while the loop runs
+ * (test_http_util.c), and the fixture of the round-trip tests: a base, a
+ * server answering a set of standard paths, and our client
+ * (test_http_fixture.c).
  */
 #ifndef TEST_HTTP_UTIL_H
 #define TEST_HTTP_UTIL_H
@@ -85,5 +88,86 @@ struct th_result {
 };
 void th_result_cb(struct evhttp_request *req, void *arg);
 void th_result_clear(struct th_result *r);
+
+/* A log callback that drops everything (for tests of refused input). */
+void th_quiet_log(int severity, const char *msg);
+
+/* A loopback port free right now (the kernel's pick, released). */
+unsigned short th_free_port(void);
+
+/* The highest open descriptor of this process. */
+int th_highest_fd(void);
+
+/*
+ * Start a 200 reply to req and send npieces pieces, printf(fmt, i) for
+ * i = 1 .. npieces, ms milliseconds apart (on base), then end it.
+ */
+void th_stream_reply(struct event_base *base, struct evhttp_request *req,
+    int npieces, int ms, const char *fmt);
+
+/* ---- the fixture (test_http_fixture.c) -------------------------------- */
+
+/* The base, server and port of the running test. */
+extern struct event_base *th_base;
+extern struct evhttp *th_http;
+extern unsigned short th_port;
+
+/* What the standard paths saw. */
+struct th_seen {
+	int nrequests;
+	char uri[256];
+	enum evhttp_cmd_type type;
+	char body[256];
+	size_t bodylen;
+	char clen[32];
+	char te[64];		/* Transfer-Encoding */
+	u_short ports[8];	/* client ports of the first 8 requests */
+	int closed;		/* close callbacks of /watch connections */
+};
+extern struct th_seen th_seen;
+
+/*
+ * Create th_base and a server th_http on th_port with no paths; the
+ * out-pointers (each may be NULL) get copies for a test's own names.
+ */
+void th_fixture_start(struct event_base **base, struct evhttp **http,
+    unsigned short *port);
+
+/*
+ * th_fixture_start(), th_seen cleared, and the standard paths:
+ *   /hello   "hello"                /echo    the request's body
+ *   /port    the client's port      /close   "bye", Connection: close
+ *   /error   403 error page         /big     TH_BIG_SIZE bytes (th_big_byte)
+ *   /slow    "slow", 100 ms later   /chunked "piece-1|piece-2|piece-3|"
+ *                                            in pieces 20 ms apart
+ *   /watch   "watched"; a close callback counts th_seen.closed
+ *   /drop    no reply: the program frees the connection
+ * th_teardown() frees everything and restores the default log callback.
+ */
+int th_setup(void **state);
+int th_teardown(void **state);
+#define TH_TEST(f) cmocka_unit_test_setup_teardown(f, th_setup, th_teardown)
+
+#define TH_BIG_SIZE	(1024 * 1024 + 17)
+/* Byte i of the /big body. */
+#define th_big_byte(i)	((char)('a' + ((i) % 4096) % 26))
+
+/* Record req in th_seen (what the standard paths do first). */
+void th_note_request(struct evhttp_request *req);
+/* Reply 200 with text as the body. */
+void th_reply_text(struct evhttp_request *req, const char *text);
+/* The /watch close callback (counts th_seen.closed). */
+void th_watch_closecb(struct evhttp_connection *evcon, void *arg);
+
+/* A client connection to th_port on th_base. */
+struct evhttp_connection *th_client(void);
+/*
+ * Make one request on evcon (Host: test, body if not NULL) and run until
+ * its callback ran into r; asserts that it did within 5 s.
+ */
+void th_request(struct evhttp_connection *evcon, enum evhttp_cmd_type type,
+    const char *uri, const char *body, struct th_result *r);
+/* Assert that GET /hello on evcon gets "hello" (so it is in step). */
+void th_expect_hello(struct evhttp_connection *evcon);
 
 #endif /* TEST_HTTP_UTIL_H */
