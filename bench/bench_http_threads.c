@@ -35,8 +35,8 @@
 
 #include "bench_util.h"
 
-#define USAGE	"usage: bench_http_threads [-n threads] [-t max_seconds]"
-#define MAX_THREADS	64
+#define USAGE "usage: bench_http_threads [-n threads] [-t max_seconds]"
+#define MAX_THREADS 64
 
 struct server {
 	pthread_t thread;
@@ -44,7 +44,7 @@ struct server {
 	struct evhttp *http;
 	int notify[2];
 	struct event ev_notify;
-	long requests;		/* read by main only after the join */
+	long requests; /* read by main only after the join */
 };
 
 static struct event_base *main_base;

@@ -48,8 +48,8 @@
 
 #include <event.h>
 
-#define DEFAULT_QUEUE	256	/* sockets waiting for one worker, at most */
-#define HIGH_WATER	(64 * 1024)	/* unsent bytes before we stop reading */
+#define DEFAULT_QUEUE 256 /* sockets waiting for one worker, at most */
+#define HIGH_WATER (64 * 1024) /* unsent bytes before we stop reading */
 
 struct conn {
 	int fd;
@@ -62,26 +62,26 @@ struct worker {
 	int id;
 	pthread_t thread;
 	struct event_base *base;
-	int notify[2];		/* [0] read end (worker), [1] write end */
+	int notify[2]; /* [0] read end (worker), [1] write end */
 	struct event ev_notify;
 
-	pthread_mutex_t lock;	/* guards the fields up to the blank line */
-	int *queue;		/* ring of accepted sockets */
+	pthread_mutex_t lock; /* guards the fields up to the blank line */
+	int *queue; /* ring of accepted sockets */
 	int qhead, qlen, qcap;
-	int dead;		/* the worker has left its loop */
+	int dead; /* the worker has left its loop */
 
-	int fault;		/* injected by the tests: see below */
-	struct conn *conns;	/* the worker's own connections */
+	int fault; /* injected by the tests: see below */
+	struct conn *conns; /* the worker's own connections */
 };
 
 enum { FAULT_NONE, FAULT_EXIT, FAULT_STALL };
 
 static struct worker *workers;
 static int nworkers, next_worker;
-static struct event_base *dbase;	/* the dispatcher's base */
+static struct event_base *dbase; /* the dispatcher's base */
 static struct event ev_accept, ev_retry;
 static int paused;
-static int no_workers;		/* every worker stopped: exit status 1 */
+static int no_workers; /* every worker stopped: exit status 1 */
 
 /* ---- Worker side: runs in the worker's thread, on its own base ------- */
 
@@ -116,7 +116,7 @@ on_read(struct bufferevent *bev, void *arg)
 static void
 on_write(struct bufferevent *bev, void *arg)
 {
-	bufferevent_enable(bev, EV_READ);	/* drained: read again */
+	bufferevent_enable(bev, EV_READ); /* drained: read again */
 }
 
 static void
@@ -131,8 +131,8 @@ conn_start(struct worker *w, int fd)
 	struct conn *c = calloc(1, sizeof(*c));
 
 	if (c == NULL || evutil_make_socket_nonblocking(fd) == -1 ||
-	    (c->bev = bufferevent_new(fd, on_read, on_write, on_error, c))
-	    == NULL) {
+	    (c->bev = bufferevent_new(fd, on_read, on_write, on_error, c)) ==
+		NULL) {
 		free(c);
 		close(fd);
 		return;
@@ -260,7 +260,8 @@ pause_accepting(void)
 	struct timeval tv = { 0, 10 * 1000 };
 
 	if (!paused)
-		fprintf(stderr, "threaded-echo: every worker's queue is full;"
+		fprintf(stderr,
+		    "threaded-echo: every worker's queue is full;"
 		    " not accepting for now\n");
 	paused = 1;
 	event_del(&ev_accept);
@@ -341,8 +342,8 @@ worker_init(struct worker *w, int id, int qcap, const char *fault)
 	pthread_mutex_init(&w->lock, NULL);
 	fcntl(w->notify[0], F_SETFL, O_NONBLOCK);
 	fcntl(w->notify[1], F_SETFL, O_NONBLOCK);
-	event_set(&w->ev_notify, w->notify[0], EV_READ | EV_PERSIST,
-	    on_notify, w);
+	event_set(&w->ev_notify, w->notify[0], EV_READ | EV_PERSIST, on_notify,
+	    w);
 	event_base_set(w->base, &w->ev_notify);
 	event_add(&w->ev_notify, NULL);
 	if (id == 0 && fault != NULL && strcmp(fault, "exit0") == 0)
@@ -405,7 +406,7 @@ main(int argc, char **argv)
 	}
 	for (i = 0; i < nworkers; i++) {
 		if (worker_init(&workers[i], i, (int)qcap,
-		    getenv("THREADED_ECHO_FAULT")) == -1 ||
+			getenv("THREADED_ECHO_FAULT")) == -1 ||
 		    start_worker(&workers[i]) == -1) {
 			perror("threaded-echo: worker");
 			return 1;

@@ -183,7 +183,7 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	close(fd);	/* each evhttp holds its own dup() */
+	close(fd); /* each evhttp holds its own dup() */
 
 	printf("threaded-http: listening on 127.0.0.1:%u with %ld threads\n",
 	    port, n);

@@ -36,7 +36,7 @@
 struct child {
 	pid_t pid;
 	unsigned short port;
-	int err;		/* the sample's stderr, or -1 */
+	int err; /* the sample's stderr, or -1 */
 };
 
 /* Read one line from fd (blocking with a timeout); 0, or -1 at EOF. */
@@ -63,8 +63,7 @@ read_line(int fd, char *line, size_t size)
  */
 static void
 start(struct child *c, const char *envvar, const char *name,
-    const char *const *args, const char *env, const char *env2,
-    int want_err)
+    const char *const *args, const char *env, const char *env2, int want_err)
 {
 	const char *path = tu_sample_path(envvar, name);
 	const char *argv[8];
@@ -182,20 +181,21 @@ start_threads(pthread_t *t, int n, void *(*fn)(void *), void *args,
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	for (i = 0; i < n; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, fn,
-		    (char *)args + (size_t)i * argsize), 0);
+				     (char *)args + (size_t)i * argsize),
+		    0);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 /* ---- threaded-echo ---------------------------------------------------- */
 
-#define ECHO_CLIENTS	8
-#define ECHO_ROUNDS	50
+#define ECHO_CLIENTS 8
+#define ECHO_ROUNDS 50
 
 struct echo_client {
 	unsigned short port;
 	int id;
-	int retries;		/* reconnects allowed when closed at once */
-	int ok;			/* round trips that came back exactly */
+	int retries; /* reconnects allowed when closed at once */
+	int ok; /* round trips that came back exactly */
 };
 
 static void *
@@ -343,8 +343,8 @@ count_sockets(pid_t pid)
 	return count;
 }
 
-#define QUEUE_BOUND	4
-#define EAGER_CLIENTS	12
+#define QUEUE_BOUND 4
+#define EAGER_CLIENTS 12
 
 static void
 test_echo_queue_full_backpressure(void **state)
@@ -381,7 +381,9 @@ test_echo_bad_usage(void **state)
 {
 	const char *path = tu_sample_path("THREADED_ECHO", "threaded-echo");
 	const char *bad[][3] = {
-		{ NULL }, { "70000", NULL }, { "0", "0", NULL },
+		{ NULL },
+		{ "70000", NULL },
+		{ "0", "0", NULL },
 		{ "0", "x", NULL },
 	};
 	int status;
@@ -406,14 +408,14 @@ test_echo_bad_usage(void **state)
 
 /* ---- threaded-http ---------------------------------------------------- */
 
-#define HTTP_CLIENTS	4
-#define HTTP_REQUESTS	50
-#define HELLO		"Hello, world!\n"
+#define HTTP_CLIENTS 4
+#define HTTP_REQUESTS 50
+#define HELLO "Hello, world!\n"
 
 struct http_client {
 	unsigned short port;
 	int keepalive;
-	int ok;			/* 200 replies with the right body */
+	int ok; /* 200 replies with the right body */
 };
 
 /* Read one response on fd: 0 if it is "200" with body HELLO. */
@@ -442,8 +444,8 @@ read_response(int fd)
 	    read_exact(fd, buf + len, (size_t)clen) == -1)
 		return -1;
 	n = (ssize_t)(len + (size_t)clen - hdr);
-	return n == clen && memcmp(buf + hdr, HELLO, (size_t)clen) == 0 ?
-	    0 : -1;
+	return n == clen && memcmp(buf + hdr, HELLO, (size_t)clen) == 0 ? 0 :
+									  -1;
 }
 
 static void *
@@ -484,7 +486,7 @@ test_http_concurrent(void **state)
 	memset(hc, 0, sizeof(hc));
 	for (i = 0; i < HTTP_CLIENTS; i++) {
 		hc[i].port = c.port;
-		hc[i].keepalive = i % 2;	/* half reconnect each time */
+		hc[i].keepalive = i % 2; /* half reconnect each time */
 	}
 	start_threads(t, HTTP_CLIENTS, http_client_main, hc, sizeof(hc[0]));
 	for (i = 0; i < HTTP_CLIENTS; i++)

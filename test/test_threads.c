@@ -32,21 +32,21 @@
 
 #include "test_util.h"
 
-#define K		4	/* worker threads, each with its own base */
-#define NCHURN		2	/* threads creating and freeing bases */
-#define NTIMERS		20	/* one-shot timers per worker */
-#define NREARM		30	/* runs of a timer that re-adds itself */
-#define NWRITES		50	/* one-shot write events on the socketpair */
-#define CHUNK		64	/* bytes per write */
-#define BEV_BYTES	(256 * 1024)	/* through the bufferevent pair */
-#define NREQUESTS	20	/* HTTP requests per worker's client */
-#define NSIGNALS	20	/* SIGUSR1 raised while all of this runs */
+#define K 4 /* worker threads, each with its own base */
+#define NCHURN 2 /* threads creating and freeing bases */
+#define NTIMERS 20 /* one-shot timers per worker */
+#define NREARM 30 /* runs of a timer that re-adds itself */
+#define NWRITES 50 /* one-shot write events on the socketpair */
+#define CHUNK 64 /* bytes per write */
+#define BEV_BYTES (256 * 1024) /* through the bufferevent pair */
+#define NREQUESTS 20 /* HTTP requests per worker's client */
+#define NSIGNALS 20 /* SIGUSR1 raised while all of this runs */
 
 struct worker {
 	pthread_t thread, client;
 	struct event_base *base;
-	int stop;			/* atomic: leave the loop */
-	int errors;			/* anything unexpected, in any thread */
+	int stop; /* atomic: leave the loop */
+	int errors; /* anything unexpected, in any thread */
 
 	struct event timers[NTIMERS];
 	int timers_fired;
@@ -64,17 +64,17 @@ struct worker {
 	struct evhttp *http;
 	int lfd;
 	unsigned short port;
-	int requests_served;		/* by the server, in the worker */
-	int replies_ok;			/* by the client thread */
+	int requests_served; /* by the server, in the worker */
+	int replies_ok; /* by the client thread */
 
 	struct event ev_sig;
-	int signals;			/* atomic: read by the test thread */
-	int loops;			/* times event_base_dispatch returned */
-	int done;			/* atomic: all but signals finished */
+	int signals; /* atomic: read by the test thread */
+	int loops; /* times event_base_dispatch returned */
+	int done; /* atomic: all but signals finished */
 };
 
 static struct worker workers[K];
-static int all_stop;			/* atomic: breaker and churners stop */
+static int all_stop; /* atomic: breaker and churners stop */
 static int breaks_sent;
 static int churn_rounds[NCHURN];
 static int churn_errors;
@@ -248,7 +248,8 @@ worker_setup(struct worker *w)
 	assert_int_equal(bufferevent_enable(w->bev_in, EV_READ), 0);
 	for (i = 0; i < BEV_BYTES / (int)sizeof(block); i++)
 		assert_int_equal(bufferevent_write(w->bev_out, block,
-		    sizeof(block)), 0);
+				     sizeof(block)),
+		    0);
 
 	w->http = evhttp_new(w->base);
 	assert_non_null(w->http);
@@ -274,7 +275,7 @@ worker_teardown(struct worker *w)
 	signal_del(&w->ev_sig);
 	bufferevent_free(w->bev_out);
 	bufferevent_free(w->bev_in);
-	evhttp_free(w->http);	/* closes lfd */
+	evhttp_free(w->http); /* closes lfd */
 	close(w->pair[0]);
 	close(w->pair[1]);
 	close(w->bpair[0]);
