@@ -7,6 +7,7 @@
  * thread calls event_base_loopbreak() on random bases at random moments,
  * and churner threads create bases that watch SIGUSR1 too and free them
  * while everything else runs.  Every count is checked exactly at the end.
+ * A second test changes the log callback while threads log.
  *
  * Threads other than the test's own never call cmocka: they record what
  * they saw and the test thread asserts.  Every thread blocks SIGALRM, the
@@ -536,12 +537,65 @@ test_threads_stress(void **state)
 	assert_true(breaks_sent > 0);
 }
 
+/* ---- The log callback, changed while threads log -------------------- */
+
+#define NLOGGERS 4
+#define NLOGS 300
+
+static int logged_a, logged_b;
+
+static void
+log_a(int severity, const char *msg)
+{
+	__atomic_fetch_add(&logged_a, 1, __ATOMIC_RELAXED);
+}
+
+static void
+log_b(int severity, const char *msg)
+{
+	__atomic_fetch_add(&logged_b, 1, __ATOMIC_RELAXED);
+}
+
+static void *
+logger_main(void *arg)
+{
+	int i;
+
+	/* Each call warns "no event base" through the log callback. */
+	for (i = 0; i < NLOGS; i++)
+		event_base_loop(NULL, 0);
+	return NULL;
+}
+
+/* Every message reaches exactly one of the two callbacks, never stderr. */
+static void
+test_threads_log_callback(void **state)
+{
+	pthread_t t[NLOGGERS];
+	int i;
+
+	logged_a = logged_b = 0;
+	event_set_log_callback(log_a);
+	for (i = 0; i < NLOGGERS; i++)
+		start_thread(&t[i], logger_main, NULL);
+	for (i = 0; i < 2000; i++)
+		event_set_log_callback(i % 2 ? log_a : log_b);
+	for (i = 0; i < NLOGGERS; i++)
+		pthread_join(t[i], NULL);
+	event_set_log_callback(NULL);
+	assert_int_equal(logged_a + logged_b, NLOGGERS * NLOGS);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_threads_stress),
 	};
+	const struct CMUnitTest once[] = {
+		cmocka_unit_test(test_threads_log_callback),
+	};
 
-	return TU_RUN_PER_BACKEND("threads", tests);
+	return TU_RUN_PER_BACKEND("threads", tests) +
+	    TU_RUN_ONCE("threads", once);
 }
