@@ -809,6 +809,23 @@ event_base_loopbreak(struct event_base *base)
 
 /* ---- The loop -------------------------------------------------------- */
 
+/*
+ * event_break and in_dispatch are the two fields another thread touches
+ * (through event_base_loopbreak()), so the loop reads and writes them
+ * atomically too; a plain access would be a data race.
+ */
+static int
+stop_requested(struct event_base *base)
+{
+	return __atomic_load_n(&base->event_break, __ATOMIC_RELAXED);
+}
+
+static void
+leave_dispatch(struct event_base *base)
+{
+	__atomic_store_n(&base->in_dispatch, 0, __ATOMIC_SEQ_CST);
+}
+
 /* How long the backend may block: until the earliest timer, or forever. */
 static void
 timeout_next(struct event_base *base, struct timeval **tv_p)
@@ -889,7 +906,7 @@ event_process_active(struct event_base *base)
 			ev->ev_ncalls = 0;
 			(*ev->ev_callback)(ev->ev_fd, (short)ev->ev_res,
 			    ev->ev_arg);
-			if (event_gotsig || base->event_break)
+			if (event_gotsig || stop_requested(base))
 				return;
 			continue;
 		}
@@ -902,7 +919,7 @@ event_process_active(struct event_base *base)
 				ev->ev_pncalls = NULL;
 			(*ev->ev_callback)(ev->ev_fd, (short)ev->ev_res,
 			    ev->ev_arg);
-			if (event_gotsig || base->event_break) {
+			if (event_gotsig || stop_requested(base)) {
 				/* ev may be gone; it must not point at us. */
 				if (ncalls)
 					ev->ev_pncalls = NULL;
@@ -963,11 +980,12 @@ event_base_loop(struct event_base *base, int flags)
 			break;
 		}
 		if (__atomic_load_n(&base->event_break, __ATOMIC_SEQ_CST)) {
-			base->event_break = 0;
+			__atomic_store_n(&base->event_break, 0,
+			    __ATOMIC_RELAXED);
 			break;
 		}
 		if (event_gotsig && run_legacy_sigcb() == -1) {
-			base->in_dispatch = 0;
+			leave_dispatch(base);
 			return -1;
 		}
 
@@ -981,16 +999,16 @@ event_base_loop(struct event_base *base, int flags)
 
 		/* Nothing left that could ever fire: the loop is done. */
 		if (base->event_count <= 0) {
-			base->in_dispatch = 0;
+			leave_dispatch(base);
 			return 1;
 		}
 
 		res = evsel->dispatch(base, base->evbase, tv_p);
-		__atomic_store_n(&base->in_dispatch, 0, __ATOMIC_SEQ_CST);
+		leave_dispatch(base);
 		if (res == -1)
 			return -1;
 
-		if (base->sig.any_caught)
+		if (__atomic_load_n(&base->sig.any_caught, __ATOMIC_ACQUIRE))
 			ev__sig_process(base);
 		/* The clock is read after the wait only if a timer waits. */
 		if (!min_heap_empty(&base->timeheap))
@@ -1004,6 +1022,6 @@ event_base_loop(struct event_base *base, int flags)
 			break;
 		}
 	}
-	base->in_dispatch = 0;
+	leave_dispatch(base);
 	return 0;
 }
