@@ -70,7 +70,10 @@ struct kqop {
 	int kq;
 };
 
-/* 0: not probed yet, 1: works, -1: broken (see the comment on top). */
+/*
+ * 0: not probed yet, 1: works, -1: broken (see the comment on top).
+ * Threads creating bases at once may both probe; they agree.
+ */
 static int kq_probed;
 
 static int
@@ -97,15 +100,16 @@ kq_init(struct event_base *base)
 	struct kqop *op;
 	int kq;
 
-	if (kq_probed == -1)
+	if (__atomic_load_n(&kq_probed, __ATOMIC_ACQUIRE) == -1)
 		return NULL;
 	if ((kq = kqueue()) == -1) {
 		event_warn("kqueue");
 		return NULL;
 	}
-	if (kq_probed == 0)
-		kq_probed = kq_probe(kq);
-	if (kq_probed == -1 || (op = ev__calloc(1, sizeof(*op))) == NULL) {
+	if (__atomic_load_n(&kq_probed, __ATOMIC_ACQUIRE) == 0)
+		__atomic_store_n(&kq_probed, kq_probe(kq), __ATOMIC_RELEASE);
+	if (__atomic_load_n(&kq_probed, __ATOMIC_ACQUIRE) == -1 ||
+	    (op = ev__calloc(1, sizeof(*op))) == NULL) {
 		close(kq);
 		return NULL;
 	}
