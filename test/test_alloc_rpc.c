@@ -3,7 +3,8 @@
  * evrpc: setting up a server (evrpc_init, registering, hooks), a client
  * pool (evrpc_pool_new, evrpc_pool_add_connection), and whole calls with
  * a server in the same process, where allocation n may fail on either
- * side (marshalling, hooks, the HTTP layer, unmarshalling, the reply).
+ * side (marshalling, hooks, the HTTP layer, unmarshalling, the reply),
+ * and the generated code's own marshalling and unmarshalling.
  * Each failure must reach the caller as the documented error, and the
  * same server and pool must then answer a clean call correctly.
  */
@@ -484,11 +485,98 @@ test_user_memory(void **state)
 	assert_int_equal(ta_delta(), -3);
 }
 
+/* A kitchen with the required entries, a label, and one of each array. */
+static void
+cook(struct kitchen *k, ev_uint32_t number)
+{
+	static const ev_uint8_t four[4] = { 9, 8, 7, 6 };
+	struct point *p;
+
+	assert_int_equal(EVTAG_ASSIGN(k, number, number), 0);
+	assert_int_equal(EVTAG_ASSIGN(k, name, "oven"), 0);
+	assert_int_equal(EVTAG_ASSIGN(k, fixed, four), 0);
+	assert_int_equal(EVTAG_ASSIGN(k, blob, four, 3), 0);
+	assert_int_equal(EVTAG_GET(k, where, &p), 0);
+	assert_int_equal(EVTAG_ASSIGN(p, x, 1), 0);
+	assert_int_equal(EVTAG_ASSIGN(p, y, 2), 0);
+	assert_int_equal(EVTAG_ASSIGN(p, label, "here"), 0);
+	assert_non_null(EVTAG_ADD(k, counts));
+	assert_non_null(EVTAG_ADD(k, words));
+	assert_int_equal(EVTAG_ASSIGN(k, words, 0, "word"), 0);
+	assert_non_null(EVTAG_ADD(k, chunks));
+	assert_int_equal(EVTAG_ASSIGN(k, chunks, 0, four, 2), 0);
+	assert_non_null(p = EVTAG_ADD(k, path));
+	assert_int_equal(EVTAG_ASSIGN(p, x, 5), 0);
+	assert_int_equal(EVTAG_ASSIGN(p, y, 6), 0);
+}
+
+/*
+ * The library calls (evtag_*) of the generated code: unmarshalling that
+ * cannot allocate fails, and a clean one gives the message back.  The
+ * generated marshal returns nothing (evrpc checks its output, see
+ * ev__rpc_marshal()); under failure it must only neither crash nor leak
+ * (AddressSanitizer checks).
+ */
+static void
+test_generated_code(void **state)
+{
+	struct kitchen *k, *in, *got;
+	struct evbuffer *clean, *buf;
+	int n, r;
+
+	(void)state;
+	assert_non_null(k = kitchen_new());
+	cook(k, 1);
+	assert_int_equal(EVTAG_GET(k, inner, &in), 0);
+	cook(in, 2);
+	assert_non_null(clean = evbuffer_new());
+	kitchen_marshal(clean, k);
+	for (n = 1;; n++) {
+		assert_non_null(buf = evbuffer_new());
+		ta_arm(n);
+		kitchen_marshal(buf, k);
+		if (!ta_injected("kitchen_marshal", n))
+			break;
+		evbuffer_free(buf);
+	}
+	assert_int_equal(EVBUFFER_LENGTH(buf), EVBUFFER_LENGTH(clean));
+	assert_memory_equal(EVBUFFER_DATA(buf), EVBUFFER_DATA(clean),
+	    EVBUFFER_LENGTH(clean));
+	evbuffer_free(buf);
+	for (n = 1;; n++) {
+		assert_non_null(buf = evbuffer_new());
+		assert_int_equal(evbuffer_add(buf, EVBUFFER_DATA(clean),
+				     EVBUFFER_LENGTH(clean)),
+		    0);
+		assert_non_null(got = kitchen_new());
+		ta_arm(n);
+		r = kitchen_unmarshal(got, buf);
+		if (!ta_injected("kitchen_unmarshal", n))
+			break;
+		assert_int_equal(r, -1);
+		kitchen_free(got);
+		evbuffer_free(buf);
+	}
+	assert_int_equal(r, 0);
+	evbuffer_drain(buf, EVBUFFER_LENGTH(buf));
+	kitchen_marshal(buf, got);
+	assert_int_equal(EVBUFFER_LENGTH(buf), EVBUFFER_LENGTH(clean));
+	assert_memory_equal(EVBUFFER_DATA(buf), EVBUFFER_DATA(clean),
+	    EVBUFFER_LENGTH(clean));
+	kitchen_free(got);
+	kitchen_free(k);
+	evbuffer_free(buf);
+	evbuffer_free(clean);
+}
+
 #define RPC_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
 main(void)
 {
+	const struct CMUnitTest once[] = {
+		cmocka_unit_test(test_generated_code),
+	};
 	const struct CMUnitTest tests[] = {
 		RPC_TEST(test_server_setup),
 		RPC_TEST(test_pool_setup),
@@ -499,5 +587,6 @@ main(void)
 	};
 
 	ta_install();
-	return TU_RUN_PER_BACKEND("alloc_rpc", tests);
+	return TU_RUN_ONCE("alloc_rpc", once) +
+	    TU_RUN_PER_BACKEND("alloc_rpc", tests);
 }
