@@ -186,6 +186,9 @@ evrpc_pool_add_connection(struct evrpc_pool *pool,
 	if (pool == NULL || evcon == NULL ||
 	    (evcon->flags & EVHTTP_CON_INCOMING)) {
 		event_warnx("%s: bad arguments", __func__);
+		/* Ours all the same (a server's connection is the server's). */
+		if (evcon != NULL && !(evcon->flags & EVHTTP_CON_INCOMING))
+			evhttp_connection_free(evcon);
 		return;
 	}
 	if ((conn = ev__calloc(1, sizeof(*conn))) == NULL) {

@@ -315,7 +315,8 @@ void evrpc_pool_free(struct evrpc_pool *pool);
 
 /**
  * Add a connection (from evhttp_connection_new()) to pool, which owns
- * it from now on.  A queued request goes out on it at once.
+ * it from now on (if it cannot be added it is freed, with a log line).
+ * A queued request goes out on it at once.
  */
 void evrpc_pool_add_connection(struct evrpc_pool *,
     struct evhttp_connection *);

@@ -654,6 +654,9 @@ test_bad_arguments(void **state)
 	evrpc_pool_free(NULL);
 	LOGS(evrpc_pool_set_timeout(NULL, 1));
 	LOGS(evrpc_pool_add_connection(NULL, NULL));
+	/* Handed over all the same: freed (AddressSanitizer checks). */
+	LOGS(evrpc_pool_add_connection(NULL,
+	    evhttp_connection_new("127.0.0.1", port)));
 	LOGS(evrpc_pool_add_connection(pool, NULL));
 	LOGS(assert_int_equal(evrpc_make_request(NULL), -1));
 	call_init(&c, 1, 2);
