@@ -57,11 +57,11 @@ ev__rpc_user_free(void *p)
 }
 
 /*
- * Marshal obj into out, which is empty.  The generated marshal functions return
- * nothing, and one whose buffer could not grow leaves a field (or an
- * element of an array) out and goes on: the bytes would still unmarshal,
- * into the wrong message.  So the message is marshalled a second time
- * and the two must agree; -1 (with out as it was) if they do not.
+ * Marshal obj into out, which is empty.  The generated marshal functions
+ * return nothing, and one whose buffer could not grow leaves a field (or
+ * an element of an array) out and goes on: the bytes would still
+ * unmarshal, into the wrong message.  So the message is marshalled a
+ * second time and the two must agree; -1 (with out empty) if they do not.
  */
 int
 ev__rpc_marshal(struct evbuffer *out,
