@@ -89,6 +89,16 @@ int ev__rpc_process_hooks(struct ev__rpc_hook_list *list,
 /* Free the hooks of both lists. */
 void ev__rpc_hooks_free(struct ev__rpc_hooks *hooks);
 
+/* Free what the user's program allocated with the C library's malloc. */
+void ev__rpc_user_free(void *p);
+
+/*
+ * Marshal obj into out (empty), checking that nothing was left out for
+ * want of memory; -1 (with a log line) if something was.
+ */
+int ev__rpc_marshal(struct evbuffer *out,
+    void (*marshal)(struct evbuffer *, void *), void *obj);
+
 /* "/.rpc." followed by name, malloc'ed; NULL on failure. */
 char *ev__rpc_uri(const char *name);
 

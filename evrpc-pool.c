@@ -49,8 +49,8 @@ evrpc_pool_new(struct event_base *base)
 static void
 request_wrapper_free(struct evrpc_request_wrapper *ctx)
 {
-	ev__free(ctx->name);
-	ev__free(ctx);
+	ev__rpc_user_free(ctx->name);
+	ev__rpc_user_free(ctx);
 }
 
 /* Drop a hold on pool; returns 1 (and frees it) if it is gone. */
@@ -117,19 +117,23 @@ schedule_request(struct evrpc_pool *pool, struct ev__rpc_conn *conn,
 
 	if ((req = evhttp_request_new(reply_done, ctx)) == NULL)
 		goto fail;
-	ctx->request_marshal(req->output_buffer, ctx->request);
+	if (ev__rpc_marshal(req->output_buffer, ctx->request_marshal,
+		ctx->request) == -1)
+		goto fail;
 	if ((uri = ev__rpc_uri(ctx->name)) == NULL)
 		goto fail;
 	ctx->evcon = conn->evcon;
 	if (ev__rpc_process_hooks(&pool->common.output_hooks, req,
 	    req->output_buffer) == -1)
 		goto fail;
-	conn->ctx = ctx;
 	if (pool->timeout > 0) {
 		tv.tv_sec = pool->timeout;
 		tv.tv_usec = 0;
-		evtimer_add(&ctx->ev_timeout, &tv);
+		/* Without its timer the request could wait forever. */
+		if (evtimer_add(&ctx->ev_timeout, &tv) == -1)
+			goto fail;
 	}
+	conn->ctx = ctx;
 	/* From here on reply_done owns ctx (and may run at once). */
 	if (evhttp_make_request(conn->evcon, req, EVHTTP_REQ_POST, uri) == 0) {
 		ev__free(uri);
@@ -182,6 +186,9 @@ evrpc_pool_add_connection(struct evrpc_pool *pool,
 	if (pool == NULL || evcon == NULL ||
 	    (evcon->flags & EVHTTP_CON_INCOMING)) {
 		event_warnx("%s: bad arguments", __func__);
+		/* Ours all the same (a server's connection is the server's). */
+		if (evcon != NULL && !(evcon->flags & EVHTTP_CON_INCOMING))
+			evhttp_connection_free(evcon);
 		return;
 	}
 	if ((conn = ev__calloc(1, sizeof(*conn))) == NULL) {
@@ -206,6 +213,10 @@ evrpc_pool_set_timeout(struct evrpc_pool *pool, int timeout_in_secs)
 {
 	struct ev__rpc_conn *conn;
 
+	if (pool == NULL) {
+		event_warnx("%s: no pool", __func__);
+		return;
+	}
 	TAILQ_FOREACH(conn, &pool->connections, next)
 		evhttp_connection_set_timeout(conn->evcon, timeout_in_secs);
 	pool->timeout = timeout_in_secs;
@@ -225,9 +236,14 @@ request_timeout(int fd, short what, void *arg)
 int
 evrpc_make_request(struct evrpc_request_wrapper *ctx)
 {
-	struct evrpc_pool *pool = ctx->pool;
+	struct evrpc_pool *pool;
 	struct evrpc_status status;
 
+	if (ctx == NULL) {
+		event_warnx("%s: no request", __func__);
+		return -1;
+	}
+	pool = ctx->pool;
 	if (pool == NULL || pool->freed) {
 		event_warnx("%s: no pool", __func__);
 		memset(&status, 0, sizeof(status));

@@ -23,6 +23,7 @@
 #include "evhttp.h"
 #include "evrpc.h"
 #include "evrpc-internal.h"
+#include "http-internal.h"
 #include "log.h"
 #include "mm-internal.h"
 
@@ -41,6 +42,51 @@ ev__rpc_uri(const char *name)
 	memcpy(uri, RPC_URI_PREFIX, sizeof(RPC_URI_PREFIX) - 1);
 	memcpy(uri + sizeof(RPC_URI_PREFIX) - 1, name, len + 1);
 	return uri;
+}
+
+/*
+ * What 1.4's macros allocate in the user's program (EVRPC_REGISTER()'s
+ * struct evrpc and name, EVRPC_GENERATE()'s request wrapper and name)
+ * comes from the C library's malloc, so it goes back to the C library,
+ * not to the functions of event_set_mem_functions().
+ */
+void
+ev__rpc_user_free(void *p)
+{
+	free(p); /* alloc-seam: user memory */
+}
+
+/*
+ * Marshal obj into out, which is empty.  The generated marshal functions
+ * return nothing, and one whose buffer could not grow leaves a field (or
+ * an element of an array) out and goes on: the bytes would still
+ * unmarshal, into the wrong message.  So the message is marshalled a
+ * second time and the two must agree; -1 (with out empty) if they do not.
+ */
+int
+ev__rpc_marshal(struct evbuffer *out,
+    void (*marshal)(struct evbuffer *, void *), void *obj)
+{
+	struct evbuffer *check;
+	size_t len;
+	int ok;
+
+	if ((check = evbuffer_new()) == NULL) {
+		event_warn("%s: evbuffer_new", __func__);
+		return -1;
+	}
+	marshal(out, obj);
+	marshal(check, obj);
+	len = EVBUFFER_LENGTH(check);
+	ok = EVBUFFER_LENGTH(out) == len &&
+	    (len == 0 ||
+		memcmp(EVBUFFER_DATA(out), EVBUFFER_DATA(check), len) == 0);
+	evbuffer_free(check);
+	if (ok)
+		return 0;
+	event_warnx("%s: out of memory while marshalling", __func__);
+	evbuffer_drain(out, EVBUFFER_LENGTH(out));
+	return -1;
 }
 
 /* Hooks */
@@ -68,8 +114,11 @@ evrpc_add_hook(void *vbase, enum EVRPC_HOOK_TYPE hook_type,
 	struct ev__rpc_hook_list *list;
 	struct ev__rpc_hook *hook;
 
-	if (vbase == NULL || cb == NULL ||
-	    (list = hook_list(vbase, hook_type)) == NULL)
+	if (vbase == NULL || cb == NULL) {
+		event_warnx("%s: bad arguments", __func__);
+		return NULL;
+	}
+	if ((list = hook_list(vbase, hook_type)) == NULL)
 		return NULL;
 	if ((hook = ev__calloc(1, sizeof(*hook))) == NULL) {
 		event_warn("%s: calloc", __func__);
@@ -155,8 +204,8 @@ evrpc_init(struct evhttp *http_server)
 static void
 rpc_free(struct evrpc *rpc)
 {
-	ev__free((char *)(uintptr_t)rpc->uri);
-	ev__free(rpc);
+	ev__rpc_user_free((char *)(uintptr_t)rpc->uri);
+	ev__rpc_user_free(rpc);
 }
 
 /* Whether a request a callback holds still uses rpc. */
@@ -179,23 +228,17 @@ evrpc_free(struct evrpc_base *base)
 
 	if (base == NULL)
 		return;
-	while ((rpc = TAILQ_FIRST(&base->registered_rpcs)) != NULL) {
-		if (evrpc_unregister_rpc(base, rpc->uri) == -1) {
-			/* Out of memory for the URI: drop the callback anyway. */
-			TAILQ_REMOVE(&base->registered_rpcs, rpc, next);
-			TAILQ_INSERT_TAIL(&base->retired_rpcs, rpc, next);
-		}
-	}
+	while ((rpc = TAILQ_FIRST(&base->registered_rpcs)) != NULL)
+		(void)evrpc_unregister_rpc(base, rpc->uri);
 	ev__rpc_hooks_free(&base->common);
 	base->http_server = NULL;
-	if (TAILQ_EMPTY(&base->pending)) {
-		while ((rpc = TAILQ_FIRST(&base->retired_rpcs)) != NULL) {
-			TAILQ_REMOVE(&base->retired_rpcs, rpc, next);
-			rpc_free(rpc);
-		}
+	/*
+	 * A retired RPC lives only as long as a pending request uses it
+	 * (reqstate_free()), so with none pending there is none.  Else the
+	 * last pending request frees base.
+	 */
+	if (TAILQ_EMPTY(&base->pending))
 		ev__free(base);
-	}
-	/* else the last pending request frees it (see reqstate_free). */
 }
 
 static struct evrpc *
@@ -212,6 +255,26 @@ rpc_find(struct evrpc_base *base, const char *name)
 
 static void request_cb(struct evhttp_request *req, void *arg);
 
+/*
+ * The HTTP server's callback for rpc.  It is found by what it calls, not
+ * by its URI, which a plain evhttp callback may use as well.
+ */
+static struct evhttp_cb *
+rpc_http_cb(struct evhttp *http, const struct evrpc *rpc)
+{
+	struct evhttp_cb *hcb;
+
+	TAILQ_FOREACH(hcb, &http->callbacks, next) {
+		if (hcb->cb == request_cb && hcb->cbarg == rpc)
+			return hcb;
+	}
+	return NULL;
+}
+
+/*
+ * The server owns rpc from the call on, also when registering fails:
+ * EVRPC_REGISTER() ignores the result, so nobody else could free it.
+ */
 int
 evrpc_register_rpc(struct evrpc_base *base, struct evrpc *rpc,
     void (*cb)(struct evrpc_req_generic *, void *), void *cb_arg)
@@ -221,29 +284,39 @@ evrpc_register_rpc(struct evrpc_base *base, struct evrpc *rpc,
 	if (base == NULL || rpc == NULL || rpc->uri == NULL || cb == NULL ||
 	    base->http_server == NULL) {
 		event_warnx("%s: bad arguments", __func__);
-		return -1;
+		goto fail;
 	}
 	if (rpc_find(base, rpc->uri) != NULL) {
 		event_warnx("%s: %s is already registered", __func__,
 		    rpc->uri);
-		return -1;
+		goto fail;
 	}
 	if ((uri = ev__rpc_uri(rpc->uri)) == NULL)
-		return -1;
+		goto fail;
+	/* evhttp_set_cb() returns nothing: look for what it added. */
+	evhttp_set_cb(base->http_server, uri, request_cb, rpc);
+	ev__free(uri);
+	if (rpc_http_cb(base->http_server, rpc) == NULL) {
+		event_warnx("%s: %s: cannot add the HTTP callback", __func__,
+		    rpc->uri);
+		goto fail;
+	}
 	rpc->base = base;
 	rpc->cb = cb;
 	rpc->cb_arg = cb_arg;
 	TAILQ_INSERT_TAIL(&base->registered_rpcs, rpc, next);
-	evhttp_set_cb(base->http_server, uri, request_cb, rpc);
-	ev__free(uri);
 	return 0;
+fail:
+	if (rpc != NULL)
+		rpc_free(rpc);
+	return -1;
 }
 
 int
 evrpc_unregister_rpc(struct evrpc_base *base, const char *name)
 {
 	struct evrpc *rpc;
-	char *uri;
+	struct evhttp_cb *hcb;
 
 	if (base == NULL || name == NULL ||
 	    (rpc = rpc_find(base, name)) == NULL) {
@@ -251,11 +324,18 @@ evrpc_unregister_rpc(struct evrpc_base *base, const char *name)
 		    name != NULL ? name : "(null)");
 		return -1;
 	}
-	if ((uri = ev__rpc_uri(name)) == NULL)
-		return -1;
-	if (base->http_server != NULL)
-		evhttp_del_cb(base->http_server, uri);
-	ev__free(uri);
+	/*
+	 * Removed by hand rather than with evhttp_del_cb(), which needs the
+	 * URI built (an allocation that could fail, leaving the server to
+	 * call a freed RPC) and would take the first callback on that URI,
+	 * whoever set it.
+	 */
+	if (base->http_server != NULL &&
+	    (hcb = rpc_http_cb(base->http_server, rpc)) != NULL) {
+		TAILQ_REMOVE(&base->http_server->callbacks, hcb, next);
+		ev__free(hcb->what);
+		ev__free(hcb);
+	}
 	TAILQ_REMOVE(&base->registered_rpcs, rpc, next);
 	if (rpc_in_use(base, rpc))
 		TAILQ_INSERT_TAIL(&base->retired_rpcs, rpc, next);
@@ -310,7 +390,8 @@ request_done(struct evrpc_req_generic *g)
 		event_warn("%s: evbuffer_new", __func__);
 		goto error;
 	}
-	rpc->reply_marshal(data, g->reply);
+	if (ev__rpc_marshal(data, rpc->reply_marshal, g->reply) == -1)
+		goto error;
 	if (ev__rpc_process_hooks(&st->base->common.output_hooks, req,
 	    data) == -1)
 		goto error;

@@ -223,8 +223,8 @@ void evrpc_free(struct evrpc_base *base);
 /**
  * Register rpc (filled in by EVRPC_REGISTER_OBJECT(), allocated with
  * malloc) with base; cb(rpc_req, cb_arg) runs for each request.  base
- * owns rpc from now on.  Returns 0, or -1 if the name is taken or on
- * failure.
+ * owns rpc from now on, also on failure (rpc is freed then).  Returns 0,
+ * or -1 if the name is taken or on failure.
  */
 int evrpc_register_rpc(struct evrpc_base *, struct evrpc *,
     void (*)(struct evrpc_req_generic *, void *), void *);
@@ -315,7 +315,8 @@ void evrpc_pool_free(struct evrpc_pool *pool);
 
 /**
  * Add a connection (from evhttp_connection_new()) to pool, which owns
- * it from now on.  A queued request goes out on it at once.
+ * it from now on (if it cannot be added it is freed, with a log line).
+ * A queued request goes out on it at once.
  */
 void evrpc_pool_add_connection(struct evrpc_pool *,
     struct evhttp_connection *);

@@ -2,7 +2,8 @@
  * test_rpc.c: evrpc end to end, a server and a client pool in one process
  * on 127.0.0.1, once per backend: calls, queueing over several
  * connections, unknown RPCs, timeouts, bad replies, hooks on both sides,
- * and freeing or unregistering while requests are in flight.
+ * freeing or unregistering while requests are in flight, requests the
+ * server must refuse, and bad arguments.
  */
 #include <sys/types.h>
 #include <sys/time.h>
@@ -27,6 +28,9 @@ EVRPC_GENERATE(Missing, sum_request, sum_reply)
 /* Answered by a plain evhttp callback with a body that is no sum_reply. */
 EVRPC_HEADER(Junk, sum_request, sum_reply)
 EVRPC_GENERATE(Junk, sum_request, sum_reply)
+/* Registered with functions that cannot make a request or a reply. */
+EVRPC_HEADER(Broken, sum_request, sum_reply)
+EVRPC_GENERATE(Broken, sum_request, sum_reply)
 
 /* One server and one pool per test. */
 static struct evhttp *http;
@@ -37,6 +41,7 @@ static unsigned short port;
 /* What the server saw. */
 static int served;
 static int hold;			/* keep requests instead of answering */
+static int incomplete; /* leave out the greeting */
 static EVRPC_STRUCT(Sum) *held[8];
 static int nheld;
 static u_short seen_port[16];		/* client port of each request */
@@ -71,7 +76,8 @@ sum_cb(EVRPC_STRUCT(Sum) *rpc, void *arg)
 		total += t;
 	}
 	EVTAG_ASSIGN(rpc->reply, total, total);
-	EVTAG_ASSIGN(rpc->reply, greeting, "hi");
+	if (!incomplete)
+		EVTAG_ASSIGN(rpc->reply, greeting, "hi");
 	if (hold) {
 		assert_true(nheld < 8);
 		held[nheld++] = rpc;
@@ -97,7 +103,7 @@ setup(void **state)
 	int fd;
 
 	tu_base_setup(state);
-	served = hold = nheld = ndone = 0;
+	served = hold = incomplete = nheld = ndone = 0;
 	assert_non_null(http = evhttp_new(tu_base));
 	fd = tu_listen_loopback(&port);
 	assert_int_equal(evhttp_accept_socket(http, fd), 0);
@@ -512,6 +518,164 @@ test_pool_freed_by_callback(void **state)
 	call_free(&c[1]);
 }
 
+/* A plain HTTP request to Sum: its response code (-1: none). */
+struct http_call {
+	int done;
+	int code;
+};
+
+static void
+http_done(struct evhttp_request *req, void *arg)
+{
+	struct http_call *h = arg;
+
+	h->done = 1;
+	h->code = req != NULL ? req->response_code : -1;
+}
+
+static int
+http_call(struct evhttp_connection *evcon, enum evhttp_cmd_type type,
+    const char *body, size_t len)
+{
+	struct http_call h = { 0, 0 };
+	struct evhttp_request *req;
+
+	assert_non_null(req = evhttp_request_new(http_done, &h));
+	assert_int_equal(evbuffer_add(req->output_buffer, body, len), 0);
+	assert_int_equal(evhttp_make_request(evcon, req, type, "/.rpc.Sum"), 0);
+	run_until(&h.done, 1);
+	return h.code;
+}
+
+/* sum_cb as evrpc_register_rpc() takes it. */
+#define SUM_CB ((void (*)(struct evrpc_req_generic *, void *))sum_cb)
+
+static void *
+no_struct(void)
+{
+	return NULL;
+}
+
+/* What the server cannot answer, it answers with 503. */
+static void
+test_server_refuses(void **state)
+{
+	struct evhttp_connection *evcon;
+	struct evrpc *rpc;
+	struct call c;
+
+	(void)state;
+	assert_non_null(evcon = evhttp_connection_new("127.0.0.1", port));
+	evhttp_connection_set_base(evcon, tu_base);
+	assert_int_equal(http_call(evcon, EVHTTP_REQ_GET, "", 0), 503);
+	assert_int_equal(http_call(evcon, EVHTTP_REQ_POST, "\x01\x09junk", 6),
+	    503);
+	evhttp_connection_free(evcon);
+	assert_int_equal(served, 0);
+
+	/* An incomplete reply is not sent: the client hears of an error. */
+	add_connections(1);
+	incomplete = 1;
+	call_init(&c, 1, 2);
+	EVRPC_MAKE_REQUEST(Sum, pool, c.req, c.reply, reply_cb, &c);
+	run_until(&ndone, 1);
+	assert_int_equal(served, 1);
+	assert_int_equal(c.error, EVRPC_STATUS_ERR_BADPAYLOAD);
+	call_free(&c);
+
+	/* Nor is a request whose request or reply cannot be made. */
+	assert_non_null(rpc = calloc(1, sizeof(*rpc)));
+	EVRPC_REGISTER_OBJECT(rpc, Broken, sum_request, sum_reply);
+	rpc->request_new = no_struct;
+	assert_int_equal(evrpc_register_rpc(server, rpc, SUM_CB, &served), 0);
+	call_init(&c, 1, 2);
+	EVRPC_MAKE_REQUEST(Broken, pool, c.req, c.reply, reply_cb, &c);
+	run_until(&ndone, 2);
+	assert_int_equal(c.error, EVRPC_STATUS_ERR_BADPAYLOAD);
+	call_free(&c);
+	/* (The server owns rpc; the test reaches in to break it further.) */
+	rpc->request_new = (void *(*)(void))sum_request_new;
+	rpc->reply_new = no_struct;
+	call_init(&c, 1, 2);
+	EVRPC_MAKE_REQUEST(Broken, pool, c.req, c.reply, reply_cb, &c);
+	run_until(&ndone, 3);
+	assert_int_equal(c.error, EVRPC_STATUS_ERR_BADPAYLOAD);
+	call_free(&c);
+	assert_int_equal(served, 1);
+}
+
+static int nlogs;
+
+static void
+count_log(int severity, const char *msg)
+{
+	(void)severity;
+	(void)msg;
+	nlogs++;
+}
+
+/* Run expr, which must log one line. */
+#define LOGS(expr) \
+	do { \
+		int before_ = nlogs; \
+		expr; \
+		assert_int_equal(nlogs, before_ + 1); \
+	} while (0)
+
+/*
+ * Bad arguments get -1/NULL (or the callback with UNSTARTED) and a log
+ * line, and leave the server and the pool working.
+ */
+static void
+test_bad_arguments(void **state)
+{
+	struct evrpc *rpc;
+	struct call c;
+	int r;
+
+	(void)state;
+	event_set_log_callback(count_log);
+	LOGS(assert_null(evrpc_init(NULL)));
+	LOGS(assert_null(
+	    evrpc_add_hook(server, (enum EVRPC_HOOK_TYPE)7, hook, NULL)));
+	LOGS(assert_null(evrpc_add_hook(NULL, INPUT, hook, NULL)));
+	LOGS(assert_null(evrpc_add_hook(pool, OUTPUT, NULL, NULL)));
+	assert_int_equal(evrpc_remove_hook(NULL, INPUT, NULL), 0);
+	assert_int_equal(evrpc_remove_hook(pool, INPUT, &c), 0);
+	/* The RPC handed over is freed (AddressSanitizer checks). */
+	assert_non_null(rpc = calloc(1, sizeof(*rpc)));
+	EVRPC_REGISTER_OBJECT(rpc, Sum, sum_request, sum_reply);
+	LOGS(assert_int_equal(evrpc_register_rpc(NULL, rpc, SUM_CB, NULL), -1));
+	LOGS(assert_int_equal(evrpc_register_rpc(server, NULL, SUM_CB, NULL),
+	    -1));
+	LOGS(assert_int_equal(evrpc_unregister_rpc(server, NULL), -1));
+	LOGS(assert_int_equal(evrpc_unregister_rpc(server, "Nope"), -1));
+	evrpc_free(NULL);
+	evrpc_pool_free(NULL);
+	LOGS(evrpc_pool_set_timeout(NULL, 1));
+	LOGS(evrpc_pool_add_connection(NULL, NULL));
+	/* Handed over all the same: freed (AddressSanitizer checks). */
+	LOGS(evrpc_pool_add_connection(NULL,
+	    evhttp_connection_new("127.0.0.1", port)));
+	LOGS(evrpc_pool_add_connection(pool, NULL));
+	LOGS(assert_int_equal(evrpc_make_request(NULL), -1));
+	call_init(&c, 1, 2);
+	LOGS(r = EVRPC_MAKE_REQUEST(Sum, NULL, c.req, c.reply, reply_cb, &c));
+	assert_int_equal(r, -1);
+	assert_int_equal(c.done, 1);
+	assert_int_equal(c.error, EVRPC_STATUS_ERR_UNSTARTED);
+	call_free(&c);
+	event_set_log_callback(NULL);
+
+	add_connections(1);
+	call_init(&c, 5, 6);
+	EVRPC_MAKE_REQUEST(Sum, pool, c.req, c.reply, reply_cb, &c);
+	run_until(&ndone, 2);
+	assert_int_equal(c.error, EVRPC_STATUS_ERR_NONE);
+	assert_int_equal(c.total, 11);
+	call_free(&c);
+}
+
 #define RPC_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -526,6 +690,8 @@ main(void)
 		RPC_TEST(test_pool_free_in_flight),
 		RPC_TEST(test_server_free_and_unregister_in_flight),
 		RPC_TEST(test_pool_freed_by_callback),
+		RPC_TEST(test_server_refuses),
+		RPC_TEST(test_bad_arguments),
 	};
 
 	return TU_RUN_PER_BACKEND("rpc", tests);
