@@ -245,6 +245,28 @@ def main():
             cl.close()
     c.run("re-attach, then detach-client from outside", reattach)
 
+    def flood():
+        # The pane's pty and both clients' sockets are bufferevents: a
+        # shell printing as fast as it can must reach the end on both.
+        clients = [PtyClient(t, "main", 100, 30) for _ in range(2)]
+        try:
+            pc.wait_for(lambda: len(t.lines("list-clients")) == 2,
+                        what="two attached clients")
+            t("send-keys", "-t", "main", "seq 1 200000; %s -S %s wait-for "
+              "-S flooded" % (binary, t.sock), "Enter")
+            t("wait-for", "flooded", timeout=60)
+            t.wait_screen("main", r"^200000$", "the last line in the pane")
+            for i, cl in enumerate(clients):
+                pc.wait_for(lambda cl=cl: "200000" in cl.text()[-4000:],
+                            what="the last line on client %d" % i)
+            t("detach-client", "-s", "main")
+            for cl in clients:
+                pc.expect(cl.wait_exit() == 0, "client exit status")
+        finally:
+            for cl in clients:
+                cl.close()
+    c.run("200000 lines of pane output reach two attached clients", flood)
+
     def kill_server():
         pid = state["pid"]
         t("kill-server")
