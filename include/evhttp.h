@@ -306,9 +306,11 @@ const char *evhttp_find_header(const struct evkeyvalq *, const char *);
 int evhttp_remove_header(struct evkeyvalq *, const char *);
 
 /**
- * Append a header.  Names and values containing CR or LF (which would
- * let them forge headers), and empty or malformed names, are refused.
- * Returns 0, or -1 on failure.
+ * Append a header.  A value with line folds (CR LF or LF followed by
+ * spaces or tabs) is accepted, as in 1.4, and stored unfolded: each fold
+ * becomes one space.  A name with CR or LF, or a value with a CR or LF
+ * that is not part of a fold (which would let it forge headers), is
+ * refused.  Returns 0, or -1 on failure.
  */
 int evhttp_add_header(struct evkeyvalq *, const char *, const char *);
 
@@ -331,8 +333,9 @@ char *evhttp_decode_uri(const char *uri);
 
 /**
  * Initialise headers and add to it the key=value pairs of uri's query
- * string (after '?'), values decoded ('+' is a space).  As in 1.4, parsing
- * stops at a pair without '='.
+ * string (after '?'), values decoded ('+' is a space) and kept whatever
+ * they decode to (CR and LF included: a query is not a header).  As in
+ * 1.4, parsing stops at a pair without '='.
  */
 void evhttp_parse_query(const char *uri, struct evkeyvalq *headers);
 

@@ -498,6 +498,20 @@ test_header_lists(void **state)
 	assert_int_equal(evhttp_add_header(&h, "X", "a\nb"), -1);
 	assert_int_equal(evhttp_add_header(&h, "X", "a\rb"), -1);
 	assert_int_equal(evhttp_add_header(&h, "X\r\nY", "a"), -1);
+	assert_int_equal(evhttp_add_header(&h, "X\r\n Y", "a"), -1);
+	assert_int_equal(evhttp_add_header(&h, "X", "a\r \tb"), -1);
+	assert_int_equal(evhttp_add_header(&h, "X", "a\r\n b\r\nc"), -1);
+	/* A line fold is accepted, as in 1.4, and stored as one space. */
+	assert_int_equal(evhttp_add_header(&h, "F1", "One\r\n Two"), 0);
+	assert_int_equal(evhttp_add_header(&h, "F2", "Two\r\n\t Three\n 4"),
+	    0);
+	assert_int_equal(evhttp_add_header(&h, "F3", "end\r\n "), 0);
+	assert_string_equal(evhttp_find_header(&h, "F1"), "One Two");
+	assert_string_equal(evhttp_find_header(&h, "F2"), "Two Three 4");
+	assert_string_equal(evhttp_find_header(&h, "F3"), "end");
+	evhttp_remove_header(&h, "F1");
+	evhttp_remove_header(&h, "F2");
+	evhttp_remove_header(&h, "F3");
 	assert_string_equal(evhttp_find_header(&h, "content-type"), "a/b");
 	assert_string_equal(evhttp_find_header(&h, "X-TWO"), "1");
 	assert_null(evhttp_find_header(&h, "X"));
@@ -556,8 +570,12 @@ test_uri_helpers(void **state)
 	assert_string_equal(evhttp_find_header(&q, "a"), "1");
 	assert_string_equal(evhttp_find_header(&q, "b"), "x y!");
 	assert_string_equal(evhttp_find_header(&q, "empty"), "");
-	assert_null(evhttp_find_header(&q, "c"));	/* CR LF refused */
+	/* A query is not a header: CR and LF are kept, as in 1.4. */
+	assert_string_equal(evhttp_find_header(&q, "c"), "\r\nX: y");
 	assert_string_equal(evhttp_find_header(&q, "d"), "4");
+	evhttp_clear_headers(&q);
+	evhttp_parse_query("/search?q=test%0Afoo", &q);
+	assert_string_equal(evhttp_find_header(&q, "q"), "test\nfoo");
 	evhttp_clear_headers(&q);
 	/* As in 1.4, parsing stops at a pair without '='. */
 	evhttp_parse_query("/p?a=1&oops&b=2", &q);
