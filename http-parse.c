@@ -7,8 +7,8 @@
  * framing is a way to make two parties disagree on where a message ends
  * (request smuggling):
  *   - lines end in CR LF; a bare CR, a bare LF or a NUL is an error;
- *   - a request line is METHOD SP URI SP HTTP/d.d with single spaces and
- *     a major version of 0 or 1;
+ *   - a request line is METHOD SP URI SP HTTP/1.0 or HTTP/1.1 with single
+ *     spaces; a status line's version is HTTP/1.d;
  *   - a header name is a token directly followed by ':';
  *   - a line starting with whitespace continues the previous header (as
  *     in 1.4), and is never taken as a header of its own;
@@ -151,8 +151,10 @@ parse_request_line(struct evhttp_request *req, const char *line, size_t len)
 	if (sp2 == NULL)
 		return 400;
 	ulen = (size_t)(sp2 - uri);
+	/* Only HTTP/1.0 and 1.1: 0.9 has no headers, as 1.4 knew. */
 	if (parse_version(sp2 + 1, len - mlen - ulen - 2,
-	    &req->major, &req->minor) == -1)
+	    &req->major, &req->minor) == -1 || req->major != 1 ||
+	    req->minor > 1)
 		return 400;
 	if (check_uri(req, uri, ulen) == -1)
 		return 400;

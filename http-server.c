@@ -516,6 +516,33 @@ status_without_body(int code)
 	return (code >= 100 && code < 200) || code == 204 || code == 304;
 }
 
+/* Whether the program set one Content-Length of digits only. */
+static int
+own_length_ok(const struct evkeyvalq *h)
+{
+	const char *v = evhttp_find_header(h, "Content-Length");
+
+	if (v == NULL || *v == '\0' || strspn(v, "0123456789") != strlen(v))
+		return 0;
+	return 1;
+}
+
+/*
+ * The program set a Content-Length other than the body's (or a negative
+ * or malformed one): it is replaced, since sending it would split the
+ * response, and the program is told.
+ */
+static void
+warn_own_length(const struct evkeyvalq *h, const char *real, size_t len)
+{
+	const char *v = evhttp_find_header(h, "Content-Length");
+
+	if (v != NULL && (!own_length_ok(h) ||
+	    strtoull(v, NULL, 10) != (unsigned long long)len))
+		event_warnx("evhttp_send_reply: replacing the Content-Length "
+		    "\"%.32s\" set by the program with the body's %s", v, real);
+}
+
 /* Fill in what 1.4 sent when the program did not. */
 static void
 add_default_headers(struct evhttp_request *req, int closing, int streaming)
@@ -531,10 +558,10 @@ add_default_headers(struct evhttp_request *req, int closing, int streaming)
 	ev__http_remove_all(h, "Transfer-Encoding");
 	if (status_without_body(req->response_code) || streaming) {
 		ev__http_remove_all(h, "Content-Length");
-	} else if (req->type != EVHTTP_REQ_HEAD ||
-	    evhttp_find_header(h, "Content-Length") == NULL) {
+	} else if (req->type != EVHTTP_REQ_HEAD || !own_length_ok(h)) {
 		/* The length is the body's: a wrong one would split it. */
 		snprintf(buf, sizeof(buf), "%zu", len);
+		warn_own_length(h, buf, len);
 		ev__http_set_header(h, "Content-Length", buf);
 	}
 	if ((len > 0 || streaming) &&

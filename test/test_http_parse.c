@@ -91,7 +91,9 @@ test_request_lines(void **state)
 		{ "GET http://h/p HTTP/1.1\r\n\r\n", 0 },
 		{ "GET HTTPS://h/p HTTP/1.1\r\n\r\n", 0 },
 		{ "\r\n\r\nGET / HTTP/1.1\r\n\r\n", 0 },	/* leading CRLFs */
-		{ "GET / HTTP/0.9\r\n\r\n", 0 },
+		{ "GET / HTTP/0.9\r\n\r\n", 400 },	/* 1.0 and 1.1 only */
+		{ "GET / HTTP/1.2\r\n\r\n", 400 },
+		{ "GET / HTTP/0.9\r\nTransfer-Encoding: chunked\r\n\r\n", 400 },
 		{ "DELETE / HTTP/1.1\r\n\r\n", 501 },
 		{ "PUT / HTTP/1.1\r\n\r\n", 501 },
 		{ "get / HTTP/1.1\r\n\r\n", 501 },

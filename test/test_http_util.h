@@ -92,6 +92,15 @@ void th_result_clear(struct th_result *r);
 /* A log callback that drops everything (for tests of refused input). */
 void th_quiet_log(int severity, const char *msg);
 
+/*
+ * Count the log lines containing needle (every line if NULL) in
+ * th_log_hits, dropping all lines; th_log_last keeps the last one
+ * counted.  Installs itself as the log callback.
+ */
+extern int th_log_hits;
+extern char th_log_last[256];
+void th_log_count(const char *needle);
+
 /* A loopback port free right now (the kernel's pick, released). */
 unsigned short th_free_port(void);
 
