@@ -27,6 +27,15 @@
 #define EV__HTTP_MAX_BODY	((ev_uint64_t)64 * 1024 * 1024)
 #define EV__HTTP_MAX_NHEADERS	256	/* header lines in one message */
 #define EV__HTTP_MAX_CHUNKLINE	4096	/* a chunk-size line with extensions */
+/*
+ * The client's defaults (evhttp_connection_set_max_headers_size() and
+ * _max_body_size()): the server's header limit, and a body held in
+ * memory of up to 256 MiB, enough for the ordinary downloads of a 1.4
+ * program that collects whole bodies; a chunk callback streams more.
+ */
+#define EV__HTTP_CLIENT_MAX_BODY	((ev_uint64_t)256 * 1024 * 1024)
+/* Interim (1xx) responses a client accepts before the final one. */
+#define EV__HTTP_MAX_INTERIM	8
 
 /* Default timeouts in seconds, as 1.4's. */
 #define EV__HTTP_READ_TIMEOUT		50
@@ -125,6 +134,9 @@ enum message_read_status evhttp_parse_headers(struct evhttp_request *,
 
 /* http-util.c */
 
+/* Free req whoever holds it (evhttp_request_free() refuses some). */
+void ev__http_request_free(struct evhttp_request *req);
+
 /* Whether the comma-separated header name contains token (any case). */
 int ev__http_header_has_token(const struct evkeyvalq *headers,
     const char *name, const char *token);
@@ -175,6 +187,7 @@ enum evhttp_connection_state {
 #define EVHTTP_CON_READEOF	0x0200	/* the peer shut its side */
 #define EVHTTP_CON_LINGER	0x0400	/* error reply: close gracefully */
 #define EVHTTP_CON_READPENDING	0x0800	/* input came before the reply */
+#define EVHTTP_CON_WROTE	0x1000	/* a byte of this request went out */
 
 TAILQ_HEAD(evcon_requestq, evhttp_request);
 
@@ -184,6 +197,11 @@ TAILQ_HEAD(evcon_requestq, evhttp_request);
  * evhttp_send_reply_start() in evhttp.h); finishing the reply frees it.
  */
 #define EV__REQ_ORPHAN		0x4000
+/*
+ * Another: the library is calling the request's callback and frees the
+ * request afterwards, so evhttp_request_free() must not.
+ */
+#define EV__REQ_HELD		0x2000
 
 struct evhttp_connection {
 	/* in the server's list (incoming) or free for an owner (evrpc) */
@@ -208,6 +226,9 @@ struct evhttp_connection {
 	int retry_cnt;			/* connect retries done */
 	int retry_max;			/* -1: forever */
 	int nrequests;			/* requests completed on this socket */
+	int ninterim;			/* 1xx responses to this request */
+	size_t max_headers_size;	/* client: limits of a response */
+	ev_uint64_t max_body_size;
 
 	enum evhttp_connection_state state;
 	struct ev__http_parser parser;

@@ -397,7 +397,7 @@ ev__http_server_new_request(struct evhttp_connection *evcon)
 
 	if ((req = evhttp_request_new(NULL, NULL)) == NULL ||
 	    (req->remote_host = strdup(evcon->address)) == NULL) {
-		evhttp_request_free(req);
+		ev__http_request_free(req);
 		evhttp_connection_free(evcon);
 		return NULL;
 	}
@@ -488,13 +488,14 @@ ev__http_server_dispatch(struct evhttp_connection *evcon,
 static int
 client_closes(struct evhttp_request *req)
 {
-	if (req->major != 1)
+	/* A list holding close closes, whatever else it holds. */
+	if (req->major != 1 || ev__http_header_has_token(req->input_headers,
+	    "Connection", "close"))
 		return 1;
 	if (req->minor == 0)
 		return !ev__http_header_has_token(req->input_headers,
 		    "Connection", "keep-alive");
-	return ev__http_header_has_token(req->input_headers, "Connection",
-	    "close");
+	return 0;
 }
 
 /* Whether the connection must close after the reply to req. */
@@ -627,7 +628,7 @@ send_done(struct evhttp_connection *evcon)
 	    EVHTTP_CON_READPENDING)) && client_closes(req) &&
 	    EVBUFFER_LENGTH(evcon->input_buffer) == 0;
 	ev__http_request_detach(req);
-	evhttp_request_free(req);
+	ev__http_request_free(req);
 	evcon->nrequests++;
 	if (!(evcon->flags & EVHTTP_CON_CLOSEAFTER)) {
 		ev__http_connection_start_read(evcon);
@@ -725,7 +726,7 @@ orphaned(struct evhttp_request *req, int finish)
 	if (req->evcon != NULL || !(req->flags & EV__REQ_ORPHAN))
 		return 0;
 	if (finish)
-		evhttp_request_free(req);
+		ev__http_request_free(req);
 	return 1;
 }
 

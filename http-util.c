@@ -76,8 +76,26 @@ evhttp_request_new(void (*cb)(struct evhttp_request *, void *), void *arg)
 	return req;
 }
 
+/*
+ * A request a connection holds (queued, in progress, or in its callback)
+ * is the connection's to free: in 1.4, freeing it as well was a double
+ * free.  Refuse, say so, and leave it to the connection.
+ */
 void
 evhttp_request_free(struct evhttp_request *req)
+{
+	if (req == NULL)
+		return;
+	if (req->evcon != NULL || (req->flags & EV__REQ_HELD)) {
+		event_warnx("%s: request %p belongs to its connection, which "
+		    "frees it; not freed", __func__, (void *)req);
+		return;
+	}
+	ev__http_request_free(req);
+}
+
+void
+ev__http_request_free(struct evhttp_request *req)
 {
 	if (req == NULL)
 		return;

@@ -64,6 +64,8 @@ ev__http_connection_alloc(struct event_base *base)
 	}
 	evcon->fd = -1;
 	evcon->timeout = -1;
+	evcon->max_headers_size = EV__HTTP_MAX_HEADERS;
+	evcon->max_body_size = EV__HTTP_CLIENT_MAX_BODY;
 	evcon->state = EVCON_DISCONNECTED;
 	evcon->base = base;
 	TAILQ_INIT(&evcon->requests);
@@ -129,7 +131,7 @@ connection_free_now(struct evhttp_connection *evcon)
 
 	while ((req = TAILQ_FIRST(&evcon->requests)) != NULL) {
 		ev__http_request_detach(req);
-		evhttp_request_free(req);
+		ev__http_request_free(req);
 	}
 	if ((evcon->flags & EVHTTP_CON_INCOMING) &&
 	    evcon->http_server != NULL) {
@@ -277,12 +279,13 @@ ev__http_connection_start_read(struct evhttp_connection *evcon)
 
 	evcon->state = EVCON_READING_FIRSTLINE;
 	evcon->flags &= ~(EVHTTP_CON_GOTDATA | EVHTTP_CON_READPENDING);
+	evcon->ninterim = 0;
 	if ((evcon->flags & EVHTTP_CON_INCOMING) && http != NULL)
 		ev__http_parser_init(&evcon->parser, http->max_headers_size,
 		    http->max_body_size);
 	else
-		ev__http_parser_init(&evcon->parser, EV__HTTP_MAX_HEADERS,
-		    (ev_uint64_t)-1);
+		ev__http_parser_init(&evcon->parser, evcon->max_headers_size,
+		    evcon->max_body_size);
 	event_add(&evcon->ev_read, NULL);
 	ev__http_timer_add(evcon,
 	    ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT), 0);
@@ -330,6 +333,8 @@ deliver_chunk(struct evhttp_connection *evcon, struct evhttp_request *req)
 		return -1;
 	}
 	evbuffer_drain(req->input_buffer, EVBUFFER_LENGTH(req->input_buffer));
+	/* Delivered bytes are gone: the limit is on what is held. */
+	evcon->parser.total = 0;
 	return 0;
 }
 
@@ -341,7 +346,15 @@ headers_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 
 	if (req->kind == EVHTTP_RESPONSE && req->response_code >= 100 &&
 	    req->response_code < 200 && req->response_code != 101) {
-		/* An interim response: the real one follows. */
+		/* An interim response: the real one follows (soon). */
+		if (++evcon->ninterim > EV__HTTP_MAX_INTERIM) {
+			event_warnx("%s: more than %d interim responses from "
+			    "%s", __func__, EV__HTTP_MAX_INTERIM,
+			    evcon->address);
+			evhttp_connection_fail(evcon,
+			    EVCON_HTTP_INVALID_HEADER);
+			return -1;
+		}
 		evhttp_clear_headers(req->input_headers);
 		ev__http_parser_init(p, p->max_headers, p->max_body);
 		evcon->state = EVCON_READING_FIRSTLINE;
@@ -573,6 +586,8 @@ write_cb(int fd, short what, void *arg)
 			return;
 		}
 		evbuffer_drain(out, (size_t)n);
+		if (n > 0)
+			evcon->flags |= EVHTTP_CON_WROTE;
 		if (evcon->state == EVCON_WRITING)
 			ev__http_timer_add(evcon, ev__http_timeout(evcon,
 			    EV__HTTP_WRITE_TIMEOUT), 0);

@@ -224,7 +224,12 @@ struct evhttp_request *evhttp_request_new(
 void evhttp_request_set_chunked_cb(struct evhttp_request *,
     void (*cb)(struct evhttp_request *, void *));
 
-/** Free a request that was never handed to evhttp_make_request(). */
+/**
+ * Free a request that was never handed to evhttp_make_request() (or that
+ * it refused).  A request a connection holds (queued, in progress, or
+ * being passed to its callback) is the connection's to free: freeing it
+ * was a double free in 1.4; here it is refused with a log line.
+ */
 void evhttp_request_free(struct evhttp_request *req);
 
 /** The connection a request travels on (NULL if none). */
@@ -266,6 +271,28 @@ void evhttp_connection_set_timeout(struct evhttp_connection *evcon,
  */
 void evhttp_connection_set_retries(struct evhttp_connection *evcon,
     int retry_max);
+
+/**
+ * Limit the bytes of a response's status line and headers (each interim
+ * 1xx response counts alone; at most 8 are accepted per request).  A
+ * larger response fails the request (its callback gets NULL) and the
+ * connection closes.  Negative means no limit.  The default is 65536.
+ * (An addition to 1.4's interface, with libevent 2's name.)
+ */
+void evhttp_connection_set_max_headers_size(struct evhttp_connection *evcon,
+    ssize_t new_max_headers_size);
+
+/**
+ * Limit the bytes of a response body held in memory: the whole body, or
+ * with a chunk callback (evhttp_request_set_chunked_cb()) and a chunked
+ * response, each chunk (delivered pieces are dropped, so a stream of any
+ * length passes).  A larger body fails the request (its callback gets
+ * NULL) as soon as it is seen to be larger, and the connection closes.
+ * Negative means no limit.  The default is 268435456 (256 MiB).
+ * (An addition to 1.4's interface, with libevent 2's name.)
+ */
+void evhttp_connection_set_max_body_size(struct evhttp_connection *evcon,
+    ssize_t new_max_body_size);
 
 /** Call cb(evcon, arg) whenever the connection's socket closes. */
 void evhttp_connection_set_closecb(struct evhttp_connection *evcon,

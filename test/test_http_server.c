@@ -382,6 +382,21 @@ test_http09(void **state)
 	assert_int_equal(th_seen.nrequests, 0);
 }
 
+/* An HTTP/1.0 request whose Connection lists close is closed after. */
+static void
+test_http10_close_listed(void **state)
+{
+	const char *q = "GET /hello HTTP/1.0\r\n"
+	    "Connection: keep-alive, close\r\n\r\n";
+	struct th_raw rc = { 0 };
+
+	assert_true(th_raw_exchange(&rc, th_base, th_port, q, strlen(q),
+	    5000));
+	assert_int_equal(th_status(rc.in), 200);
+	assert_true(th_has_header(rc.in, "Connection: close"));
+	th_raw_free(&rc);
+}
+
 /* Replies with the status code and reason of cbarg (NULL: the default). */
 static void
 odd_cb(struct evhttp_request *req, void *arg)
@@ -602,6 +617,7 @@ main(void)
 		TH_TEST(test_reply_with_own_buffer),
 		TH_TEST(test_evhttp_start_global),
 		TH_TEST(test_http09),
+		TH_TEST(test_http10_close_listed),
 		TH_TEST(test_reply_sanitised),
 		TH_TEST(test_reply_twice),
 		TH_TEST(test_own_content_length),
