@@ -341,6 +341,163 @@ test_request_free_misuse(void **state)
 	th_fake_stop(&f, evcon);
 }
 
+/*
+ * A raw server streaming a response of total body bytes: close-delimited,
+ * or chunked in 32 KiB chunks.  The resident size of the process is
+ * sampled as it goes.
+ */
+struct streamer {
+	int lfd, fd;
+	struct event ev_accept, ev_write;
+	int chunked;
+	ev_uint64_t total, sent;
+	int head_sent, done;
+	long rss_base, rss_max;		/* KiB */
+};
+
+/* Resident set size of this process in KiB (Linux), or 0. */
+static long
+rss_kib(void)
+{
+	long pages = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void
+streamer_write_cb(int fd, short what, void *arg)
+{
+	static char block[32768 + 16];
+	struct streamer *st = arg;
+	size_t n = sizeof(block) - 16, off = 0;
+	ssize_t w;
+	long rss = rss_kib();
+
+	if (rss > st->rss_max)
+		st->rss_max = rss;
+	/* Consume the request, so that closing sends a FIN, not a reset. */
+	while (read(fd, block, sizeof(block)) > 0)
+		continue;
+	if (!st->head_sent) {
+		const char *h = st->chunked ? CHUNKED : "HTTP/1.1 200 OK\r\n\r\n";
+		assert_int_equal(send(fd, h, strlen(h), MSG_NOSIGNAL),
+		    (ssize_t)strlen(h));
+		st->head_sent = 1;
+	}
+	if (st->sent == st->total) {
+		if (st->chunked)
+			(void)send(fd, "0\r\n\r\n", 5, MSG_NOSIGNAL);
+		event_del(&st->ev_write);
+		close(fd);
+		st->done = 1;
+		return;
+	}
+	if (st->total - st->sent < n)
+		n = (size_t)(st->total - st->sent);
+	if (st->chunked)
+		off = (size_t)snprintf(block, 16, "%zx\r\n", n);
+	memset(block + off, 'x', n);
+	if (st->chunked)
+		memcpy(block + off + n, "\r\n", 2);
+	w = send(fd, block, off + n + (st->chunked ? 2 : 0), MSG_NOSIGNAL);
+	if (w == -1 && errno == EAGAIN)
+		return;		/* (nothing of it went out) */
+	if (w != (ssize_t)(off + n + (st->chunked ? 2 : 0))) {
+		/* The client gave up (or took part of a block): stop. */
+		event_del(&st->ev_write);
+		close(fd);
+		st->done = 1;
+		return;
+	}
+	st->sent += n;
+}
+
+static void
+streamer_accept_cb(int fd, short what, void *arg)
+{
+	struct streamer *st = arg;
+
+	if ((st->fd = accept(fd, NULL, NULL)) == -1)
+		return;
+	event_del(&st->ev_accept);
+	evutil_make_socket_nonblocking(st->fd);
+	event_set(&st->ev_write, st->fd, EV_WRITE | EV_PERSIST,
+	    streamer_write_cb, st);
+	event_base_set(th_base, &st->ev_write);
+	event_add(&st->ev_write, NULL);
+}
+
+/*
+ * Stream mib MiB (TH_STREAM_MB if set) to a client whose body limit is
+ * 1 MiB; returns its status and leaves the RSS growth in *grew_kib.
+ */
+static int
+stream_to_client(int chunked, long *grew_kib)
+{
+	struct streamer st;
+	struct evhttp_connection *evcon;
+	unsigned short port;
+	const char *env = getenv("TH_STREAM_MB");
+	int code;
+
+	memset(&st, 0, sizeof(st));
+	st.chunked = chunked;
+	st.total = (ev_uint64_t)(env != NULL ? atoi(env) : 64) << 20;
+	st.lfd = tu_listen_loopback(&port);
+	event_set(&st.ev_accept, st.lfd, EV_READ | EV_PERSIST,
+	    streamer_accept_cb, &st);
+	event_base_set(th_base, &st.ev_accept);
+	event_add(&st.ev_accept, NULL);
+	evcon = evhttp_connection_new("127.0.0.1", port);
+	evhttp_connection_set_base(evcon, th_base);
+	evhttp_connection_set_max_body_size(evcon, 1 << 20);
+	piece_bytes = 0;
+	st.rss_base = st.rss_max = rss_kib();
+	code = request_streamed(evcon);
+	assert_true(th_run_until(th_base, &st.done, 5000));
+	*grew_kib = st.rss_max - st.rss_base;
+	if (env != NULL)	/* figures for the README */
+		fprintf(stderr, "stream of %s MiB (%s): status %d, %llu MiB "
+		    "sent, RSS %ld KiB before, at most %ld KiB during\n",
+		    env, chunked ? "chunked, chunk callback" :
+		    "close-delimited", code,
+		    (unsigned long long)(st.sent >> 20), st.rss_base,
+		    st.rss_max);
+	if (chunked)
+		assert_int_equal(piece_bytes, st.total);
+	evhttp_connection_free(evcon);
+	event_del(&st.ev_accept);
+	close(st.lfd);
+	return code;
+}
+
+/*
+ * A long response stream (64 MiB here; 2 GiB in the README's figures)
+ * never grows the process past the body limit: without a chunk callback
+ * the request fails once the body passes the limit; a chunked stream
+ * delivered to a chunk callback passes whole in flat memory.
+ */
+static void
+test_stream_memory_flat(void **state)
+{
+	long grew;
+
+	tu_deadline(60, "streams 64 MiB twice (more with TH_STREAM_MB)");
+	event_set_log_callback(th_quiet_log);
+	assert_int_equal(stream_to_client(0, &grew), -1);
+	if (grew > 0)
+		assert_true(grew < 8 * 1024);
+	assert_int_equal(stream_to_client(1, &grew), 200);
+	if (grew > 0)
+		assert_true(grew < 8 * 1024);
+}
+
 int
 main(void)
 {
@@ -354,6 +511,7 @@ main(void)
 		TH_TEST(test_bad_content_length),
 		TH_TEST(test_http10_close_listed),
 		TH_TEST(test_request_free_misuse),
+		TH_TEST(test_stream_memory_flat),
 	};
 
 	return TU_RUN_PER_BACKEND("http_client_safety", tests);
