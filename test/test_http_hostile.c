@@ -187,8 +187,8 @@ static void
 test_chunk_sizes(void **state)
 {
 	static const char *const bad[] = {
-		"0x3", "+3", "-3", " 3", "3 ", "3 ;ext", "00000000000000003",
-		"", "z", "3\t",
+		"0x3", "+3", "-3", " 3", "3 ", "3;", "3;a=", "3;a=\"b",
+		"3;a b", "00000000000000003", "", "z", "3\t",
 	};
 	char text[256];
 	size_t i;
@@ -220,22 +220,25 @@ test_versions(void **state)
 	reject("GET / / HTTP/1.1\r\n\r\n", 400);
 }
 
+/*
+ * A folded header line in a request is 400 (RFC 9112 5.2): a fold must
+ * never extend Transfer-Encoding or Content-Length behind a proxy's back.
+ * Two Host headers are 400 too; a request without Host is served.
+ */
 static void
 test_folded_headers(void **state)
 {
-	const char *t = "GET / HTTP/1.1\r\nX-A: one\r\n two\r\nHost: h\r\n"
-	    "Connection: close\r\n\r\n";
+	const char *t;
 
-	assert_int_equal(expect_reject(t, strlen(t), 200), 1);
-	assert_string_equal(seen.xa, "one two");
-	/* A folded line with nothing to continue is refused. */
+	reject("GET / HTTP/1.1\r\nX-A: one\r\n two\r\nHost: h\r\n\r\n", 400);
 	reject("GET / HTTP/1.1\r\n X-A: one\r\n\r\n", 400);
-	/* Folding never makes a header: " Transfer-Encoding" stays text. */
-	t = "POST / HTTP/1.1\r\nX-A: a\r\n Transfer-Encoding: chunked\r\n"
-	    "Content-Length: 3\r\nConnection: close\r\n\r\nabc";
+	reject("POST / HTTP/1.1\r\nX-A: a\r\n Transfer-Encoding: chunked\r\n"
+	    "Content-Length: 3\r\n\r\nabc", 400);
+	reject("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n ,chunked\r\n"
+	    "\r\n0\r\n\r\n", 400);
+	reject("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);
+	t = "GET / HTTP/1.1\r\nConnection: close\r\n\r\n";
 	assert_int_equal(expect_reject(t, strlen(t), 200), 1);
-	assert_string_equal(seen.xa, "a Transfer-Encoding: chunked");
-	assert_int_equal(seen.bodylen, 3);
 }
 
 /* 1 MB of the request starting with head, padded with pad lines. */

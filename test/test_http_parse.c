@@ -144,6 +144,22 @@ test_request_lines(void **state)
 	    1000, 1000, NULL), 400);
 }
 
+/* A response whose status line and headers are t (asserted to parse). */
+static struct evhttp_request *
+response_headers(const char *t)
+{
+	struct evhttp_request *req = evhttp_request_new(NULL, NULL);
+	struct evbuffer *buf = evbuffer_new();
+	struct ev__http_parser p;
+
+	evbuffer_add(buf, t, strlen(t));
+	ev__http_parser_init(&p, 1000, 1000);
+	assert_int_equal(ev__http_parse_firstline(&p, req, buf), ALL_DATA_READ);
+	assert_int_equal(ev__http_parse_headers(&p, req, buf), ALL_DATA_READ);
+	evbuffer_free(buf);
+	return req;
+}
+
 static void
 test_header_lines(void **state)
 {
@@ -159,8 +175,15 @@ test_header_lines(void **state)
 		{ "GET / HTTP/1.1\r\nHost: a\r\n\n", 400 },
 		{ "GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\n folded\r\n\r\n", 400 },	/* nothing to fold onto */
-		{ "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 0 },
-		{ "GET / HTTP/1.1\r\nX: a\r\n \t\r\n\r\n", 0 },	/* blank fold */
+		/* obs-fold in a request: 400 (RFC 9112 5.2) */
+		{ "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nX: a\r\n \t\r\n\r\n", 400 },	/* blank fold */
+		{ "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\t,chunked\r\n"
+		    "\r\n", 400 },
+		/* two Host headers: 400; none is fine (1.4's client sent none) */
+		{ "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nX: y\r\n\r\n", 0 },
 	};
 	struct evhttp_request *req;
 	const char *t;
@@ -172,9 +195,12 @@ test_header_lines(void **state)
 			fail_msg("case %zu: got %d, want %d", i, got,
 			    cases[i].status);
 	}
-	/* A folded line continues the previous value, never a new header. */
-	t = "GET / HTTP/1.1\r\nX-A:  one \r\n  two\r\n\tthree\r\nB: c\r\n\r\n";
-	assert_int_equal(parse_request(t, strlen(t), 1000, 1000, &req), 0);
+	/*
+	 * In a response, a folded line continues the previous value with
+	 * one space, and is never a new header.
+	 */
+	t = "HTTP/1.1 200 OK\r\nX-A:  one \r\n  two\r\n\tthree\r\nB: c\r\n\r\n";
+	req = response_headers(t);
 	assert_string_equal(evhttp_find_header(req->input_headers, "x-a"),
 	    "one two three");
 	assert_string_equal(evhttp_find_header(req->input_headers, "B"), "c");
@@ -182,8 +208,8 @@ test_header_lines(void **state)
 	assert_null(evhttp_find_header(req->input_headers, "  two"));
 	evhttp_request_free(req);
 	/* A folded line of only white space adds nothing. */
-	t = "GET / HTTP/1.1\r\nX-A: one\r\n \t \r\n\r\n";
-	assert_int_equal(parse_request(t, strlen(t), 1000, 1000, &req), 0);
+	t = "HTTP/1.1 200 OK\r\nX-A: one\r\n \t \r\n\r\n";
+	req = response_headers(t);
 	assert_string_equal(evhttp_find_header(req->input_headers, "x-a"),
 	    "one");
 	evhttp_request_free(req);
@@ -333,7 +359,15 @@ test_chunked(void **state)
 		{ "-5\r\nhello\r\n0\r\n\r\n", 400 },
 		{ " 5\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "5 \r\nhello\r\n0\r\n\r\n", 400 },
-		{ "5 ;x\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;\r\nhello\r\n0\r\n\r\n", 400 },		/* no name */
+		{ "5;a=\r\nhello\r\n0\r\n\r\n", 400 },	/* no value */
+		{ "5;=b\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;a b\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;a=b c\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;a=\"b\r\nhello\r\n0\r\n\r\n", 400 },	/* unclosed */
+		{ "5;a=\"b\\\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;a=(b)\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;a;\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "5;\x01\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "00000000000000005\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "g\r\n", 400 },
@@ -355,6 +389,10 @@ test_chunked(void **state)
 	assert_int_equal(chunked_bytewise("A\r\n0123456789\r\n0\r\n\r\n", out,
 	    sizeof(out)), 0);
 	assert_string_equal(out, "0123456789");
+	/* RFC 9112 7.1.1: BWS around ';' and '=', tokens, quoted strings. */
+	assert_int_equal(chunked_bytewise("2 ; a = b ;c;d=\"x\\\"; y\"\r\nhi\r\n"
+	    "0;last\r\n\r\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "hi");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		got = chunked_bytewise(bad[i].body, out, sizeof(out));
 		if (got != bad[i].status)
