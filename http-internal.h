@@ -41,6 +41,12 @@
 #define EV__HTTP_READ_TIMEOUT		50
 #define EV__HTTP_WRITE_TIMEOUT		50
 #define EV__HTTP_CONNECT_TIMEOUT	45
+/*
+ * A request body must arrive within the timeout plus one second per
+ * EV__HTTP_BODY_MIN_RATE bytes received (as Apache's mod_reqtimeout
+ * does), so a client trickling bytes cannot hold a connection forever.
+ */
+#define EV__HTTP_BODY_MIN_RATE		500	/* bytes per second */
 /* How long a closing server connection drains input after its reply. */
 #define EV__HTTP_LINGER_SECS		2
 
@@ -227,6 +233,7 @@ struct evhttp_connection {
 	int retry_max;			/* -1: forever */
 	int nrequests;			/* requests completed on this socket */
 	int ninterim;			/* 1xx responses to this request */
+	ev_int64_t body_deadline;	/* server: monotonic usec for the body */
 	size_t max_headers_size;	/* client: limits of a response */
 	ev_uint64_t max_body_size;
 

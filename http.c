@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -113,6 +114,42 @@ int
 ev__http_timeout(struct evhttp_connection *evcon, int dflt)
 {
 	return evcon->timeout > 0 ? evcon->timeout : dflt;
+}
+
+/* Monotonic time in microseconds. */
+static ev_int64_t
+now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ev_int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Arm a server's timer while it reads a body: n more bytes came (0 when
+ * the body starts), which earn it 1/EV__HTTP_BODY_MIN_RATE s more of the
+ * whole-body deadline; the timer fires at that deadline, or after a
+ * stall of the usual timeout, whichever is first.
+ */
+static void
+body_timer(struct evhttp_connection *evcon, size_t n)
+{
+	ev_int64_t now = now_usec(), left;
+	int secs = ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT);
+
+	if (n == 0)
+		evcon->body_deadline = now + (ev_int64_t)secs * 1000000;
+	else
+		evcon->body_deadline += (ev_int64_t)n * 1000000 /
+		    EV__HTTP_BODY_MIN_RATE;
+	left = evcon->body_deadline - now;
+	if (left > (ev_int64_t)secs * 1000000)
+		left = (ev_int64_t)secs * 1000000;
+	if (left < 0)
+		left = 0;
+	ev__http_timer_add(evcon, (long)(left / 1000000),
+	    (long)(left % 1000000));
 }
 
 /* Whether the socket is connected (its close is worth a close callback). */
@@ -368,6 +405,9 @@ headers_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 	    ev__http_server_headers_done(evcon, req) == -1)
 		return -1;
 	evcon->state = EVCON_READING_BODY;
+	if ((evcon->flags & EVHTTP_CON_INCOMING) &&
+	    evcon->parser.body != EV__BODY_NONE)
+		body_timer(evcon, 0);
 	return 0;
 }
 
@@ -528,14 +568,16 @@ read_cb(int fd, short what, void *arg)
 	}
 	evcon->flags |= EVHTTP_CON_GOTDATA;
 	/*
-	 * A server gives the line and headers one deadline, so a client
-	 * that trickles bytes cannot keep a connection forever; other
+	 * A server gives the line and headers one deadline, and the body
+	 * one that grows with the bytes received, so a client that
+	 * trickles bytes cannot keep a connection forever; a client's
 	 * reads time out only when they stall.
 	 */
-	if (!(evcon->flags & EVHTTP_CON_INCOMING) ||
-	    evcon->state == EVCON_READING_BODY)
+	if (!(evcon->flags & EVHTTP_CON_INCOMING))
 		ev__http_timer_add(evcon,
 		    ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT), 0);
+	else if (evcon->state == EVCON_READING_BODY)
+		body_timer(evcon, (size_t)n);
 	process_input(evcon);
 }
 

@@ -385,6 +385,39 @@ test_slow_client(void **state)
 	th_raw_free(&rc);
 }
 
+/*
+ * A body trickled in fast enough never to stall the read timeout still
+ * gets 408 once the whole-body deadline (the timeout, plus a second per
+ * 500 bytes received) has passed.
+ */
+static void
+test_slow_body(void **state)
+{
+	const char *t = "POST /slow-body HTTP/1.1\r\nHost: example\r\n"
+	    "Content-Length: 200\r\n\r\n";
+	struct th_raw rc = { 0 };
+	struct timeval tv = { 0, 50000 };
+	char body[200];
+	int64_t elapsed;
+
+	evhttp_set_timeout(http, 1);
+	th_raw_start(&rc, base, port, t, strlen(t), 0);
+	while (rc.outoff < rc.outlen && !rc.done)
+		event_base_loop(base, EVLOOP_ONCE);
+	/* The head is in; now one body byte every 50 ms (20 s in all). */
+	memset(body, 'b', sizeof(body));
+	rc.trickle_ms = 50;
+	th_raw_send(&rc, body, sizeof(body));
+	evtimer_add(&rc.ev_trickle, &tv);
+	assert_true(th_run_until(base, &rc.done, 5000));
+	elapsed = rc.t_done - rc.t_start;
+	assert_true(elapsed >= 900000);
+	assert_true(elapsed < 2600000);
+	assert_int_equal(th_status(rc.in), 408);
+	assert_int_equal(seen.calls, 0);
+	th_raw_free(&rc);
+}
+
 /* Heap bytes in use (glibc), or -1 where that cannot be asked. */
 static long
 heap_bytes(void)
@@ -541,6 +574,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_chunk_sizes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_body, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_folded_headers, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_huge_headers_and_line,
