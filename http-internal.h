@@ -285,6 +285,12 @@ struct evhttp {
 	struct event accept_retry;	/* re-enables accepting after EMFILE */
 	int accept_paused;
 	unsigned long accept_failures;	/* accept() calls that hit a limit */
+	int max_connections;		/* the cap on nconnections */
+	int full;			/* listeners off: at the cap */
+	/* peer-triggered log lines: this second's count, and dropped ones */
+	ev_int64_t log_second;
+	int log_count;
+	unsigned long log_suppressed;
 };
 
 /* http.c: the connection core. */
@@ -328,6 +334,8 @@ int ev__http_server_headers_done(struct evhttp_connection *evcon,
     struct evhttp_request *req);
 /* Timer of an incoming connection fired in state. */
 void ev__http_server_timeout(struct evhttp_connection *evcon);
+/* An incoming connection is going away: take it off the server's list. */
+void ev__http_server_forget(struct evhttp_connection *evcon);
 /* A fresh request for the next message on an incoming connection. */
 struct evhttp_request *ev__http_server_new_request(
     struct evhttp_connection *evcon);

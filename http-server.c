@@ -28,7 +28,9 @@
 #include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +47,66 @@
 /* How long the listeners pause when accept() hits a resource limit. */
 #define ACCEPT_PAUSE_MSECS	250
 #define LISTEN_BACKLOG		1024
+/* Descriptors the default connection cap leaves to the rest of a program. */
+#define FD_RESERVE_MIN		16
+/* Log lines a peer may cause per second and server; the rest are counted. */
+#define PEER_LOG_PER_SEC	10
 
 static void accept_cb(int fd, short what, void *arg);
 static void accept_retry_cb(int fd, short what, void *arg);
 static void send_response(struct evhttp_connection *evcon,
     struct evhttp_request *req, int streaming);
+
+/*
+ * The default cap on a server's connections: what the descriptor limit
+ * allows, less a reserve (1/16, at least 16) for listeners, files and
+ * the program's own connections.
+ */
+static int
+default_max_connections(void)
+{
+	struct rlimit rl;
+	rlim_t n, reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > (rlim_t)1 << 30)
+		return 1 << 30;
+	n = rl.rlim_cur;
+	reserve = n / 16 > FD_RESERVE_MIN ? n / 16 : FD_RESERVE_MIN;
+	return n > reserve * 2 ? (int)(n - reserve) : (int)(n / 2 + 1);
+}
+
+/*
+ * Log a line a peer caused (a bad request, a flood of connections), at
+ * most PEER_LOG_PER_SEC a second per server; the count of the lines
+ * dropped is logged with the next line of a later second.
+ */
+static void EV_CHECK_FMT(2, 3)
+peer_log(struct evhttp *http, const char *fmt, ...)
+{
+	struct timespec ts;
+	char msg[256];
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((ev_int64_t)ts.tv_sec != http->log_second) {
+		if (http->log_suppressed > 0)
+			event_msgx("evhttp: %lu similar lines suppressed",
+			    http->log_suppressed);
+		http->log_second = (ev_int64_t)ts.tv_sec;
+		http->log_count = 0;
+		http->log_suppressed = 0;
+	}
+	if (http->log_count >= PEER_LOG_PER_SEC) {
+		http->log_suppressed++;
+		return;
+	}
+	http->log_count++;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	event_msgx("%s", msg);
+}
 
 static struct evhttp *
 http_new_object(struct event_base *base)
@@ -66,6 +123,7 @@ http_new_object(struct event_base *base)
 	http->timeout = -1;
 	http->max_headers_size = EV__HTTP_MAX_HEADERS;
 	http->max_body_size = EV__HTTP_MAX_BODY;
+	http->max_connections = default_max_connections();
 	http->base = base;
 	evtimer_set(&http->accept_retry, accept_retry_cb, http);
 	if (base != NULL)
@@ -161,7 +219,8 @@ evhttp_accept_socket(struct evhttp *http, int fd)
 	event_set(&l->ev, fd, EV_READ | EV_PERSIST, accept_cb, l);
 	if (http->base != NULL)
 		event_base_set(http->base, &l->ev);
-	if (!http->accept_paused && event_add(&l->ev, NULL) == -1) {
+	if (!http->accept_paused && !http->full &&
+	    event_add(&l->ev, NULL) == -1) {
 		event_warnx("%s: event_add failed", __func__);
 		free(l);
 		return -1;
@@ -240,6 +299,52 @@ evhttp_set_gencb(struct evhttp *http,
 	http->gencbarg = cbarg;
 }
 
+/* Listen again unless paused for a resource limit or at the cap. */
+static void
+listeners_on(struct evhttp *http)
+{
+	struct evhttp_listener *l;
+
+	if (http->accept_paused || http->full)
+		return;
+	TAILQ_FOREACH(l, &http->sockets, next)
+		event_add(&l->ev, NULL);
+}
+
+static void
+listeners_off(struct evhttp *http)
+{
+	struct evhttp_listener *l;
+
+	TAILQ_FOREACH(l, &http->sockets, next)
+		event_del(&l->ev);
+}
+
+void
+evhttp_set_max_connections(struct evhttp *http, int max_connections)
+{
+	http->max_connections = max_connections > 0 ? max_connections :
+	    default_max_connections();
+	if (http->full && http->nconnections < http->max_connections) {
+		http->full = 0;
+		listeners_on(http);
+	}
+}
+
+void
+ev__http_server_forget(struct evhttp_connection *evcon)
+{
+	struct evhttp *http = evcon->http_server;
+
+	TAILQ_REMOVE(&http->connections, evcon, next);
+	http->nconnections--;
+	evcon->http_server = NULL;
+	if (http->full && http->nconnections < http->max_connections) {
+		http->full = 0;
+		listeners_on(http);
+	}
+}
+
 void
 evhttp_set_timeout(struct evhttp *http, int timeout_in_secs)
 {
@@ -264,16 +369,14 @@ evhttp_set_max_body_size(struct evhttp *http, ssize_t max_body_size)
 static void
 pause_accepting(struct evhttp *http)
 {
-	struct evhttp_listener *l;
 	struct timeval tv;
 
 	http->accept_failures++;
 	if (http->accept_paused)
 		return;
-	event_warn("%s: accept failed; pausing %d ms", __func__,
-	    ACCEPT_PAUSE_MSECS);
-	TAILQ_FOREACH(l, &http->sockets, next)
-		event_del(&l->ev);
+	peer_log(http, "evhttp: accept failed (%s); pausing %d ms",
+	    strerror(errno), ACCEPT_PAUSE_MSECS);
+	listeners_off(http);
 	http->accept_paused = 1;
 	tv.tv_sec = ACCEPT_PAUSE_MSECS / 1000;
 	tv.tv_usec = (ACCEPT_PAUSE_MSECS % 1000) * 1000;
@@ -284,11 +387,9 @@ static void
 accept_retry_cb(int fd, short what, void *arg)
 {
 	struct evhttp *http = arg;
-	struct evhttp_listener *l;
 
 	http->accept_paused = 0;
-	TAILQ_FOREACH(l, &http->sockets, next)
-		event_add(&l->ev, NULL);
+	listeners_on(http);
 }
 
 /*
@@ -347,7 +448,13 @@ get_request(struct evhttp *http, int fd, struct sockaddr *sa,
 	evcon->timeout = http->timeout;
 	ev__http_connection_setfd(evcon, fd);
 	TAILQ_INSERT_TAIL(&http->connections, evcon, next);
-	http->nconnections++;
+	if (++http->nconnections >= http->max_connections && !http->full) {
+		/* At the cap: accept again when one closes (as on EMFILE). */
+		peer_log(http, "evhttp: %d connections; not accepting more "
+		    "until one closes", http->nconnections);
+		http->full = 1;
+		listeners_off(http);
+	}
 	ev__http_connection_start_read(evcon);
 }
 
@@ -365,6 +472,8 @@ accept_cb(int fd, short what, void *arg)
 		if (nfd != -1) {
 			get_request(l->http, nfd, (struct sockaddr *)&ss, len,
 			    ready);
+			if (l->http->full)
+				return;
 			continue;
 		}
 		switch (errno) {
@@ -868,8 +977,10 @@ ev__http_server_fail(struct evhttp_connection *evcon, int status)
 		evhttp_connection_free(evcon);
 		return;
 	}
-	event_debug(("%s: answering %d to %s", __func__, status,
-	    evcon->address));
+	if (evcon->http_server != NULL)
+		peer_log(evcon->http_server, "evhttp: %d %s to %s:%u", status,
+		    ev__http_reason(status), evcon->address,
+		    (unsigned)evcon->port);
 	event_del(&evcon->ev_read);
 	event_del(&evcon->ev_timer);
 	if (req == NULL && (req = ev__http_server_new_request(evcon)) == NULL)

@@ -171,10 +171,8 @@ connection_free_now(struct evhttp_connection *evcon)
 		ev__http_request_free(req);
 	}
 	if ((evcon->flags & EVHTTP_CON_INCOMING) &&
-	    evcon->http_server != NULL) {
-		TAILQ_REMOVE(&evcon->http_server->connections, evcon, next);
-		evcon->http_server->nconnections--;
-	}
+	    evcon->http_server != NULL)
+		ev__http_server_forget(evcon);
 	if (evcon->fd != -1) {
 		event_del(&evcon->ev_read);
 		event_del(&evcon->ev_write);

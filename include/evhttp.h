@@ -89,6 +89,15 @@ void evhttp_set_gencb(struct evhttp *,
 void evhttp_set_timeout(struct evhttp *, int timeout_in_secs);
 
 /**
+ * Limit the connections the server has open at once: at the limit it
+ * stops accepting (new ones wait in the listen queue) until one closes.
+ * Zero or negative means the default, what the descriptor limit allows
+ * less a reserve of 1/16 of it (at least 16).
+ * (An addition to 1.4's interface.)
+ */
+void evhttp_set_max_connections(struct evhttp *, int max_connections);
+
+/**
  * Limit the bytes of a request's line and headers; a larger request gets
  * 431 (414 for a too long request line) and the connection closes.
  * Negative means no limit.  The default is 65536.
