@@ -45,6 +45,7 @@
 #define RETRY_MAX_SECS		60
 
 static void request_dispatch(struct evhttp_connection *evcon);
+static void client_connected(struct evhttp_connection *evcon);
 
 struct evhttp_connection *
 evhttp_connection_new(const char *address, unsigned short port)
@@ -53,7 +54,8 @@ evhttp_connection_new(const char *address, unsigned short port)
 
 	if (address == NULL)
 		return NULL;
-	if ((evcon = ev__http_connection_alloc(NULL)) == NULL)
+	if ((evcon = ev__http_connection_alloc(NULL,
+	    &ev__http_client_role)) == NULL)
 		return NULL;
 	if ((evcon->address = strdup(address)) == NULL) {
 		event_warn("%s: strdup", __func__);
@@ -175,7 +177,7 @@ connection_connect(struct evhttp_connection *evcon)
 		return;
 	}
 	ev__http_connection_setfd(evcon, fd);
-	ev__http_connection_write(evcon, ev__http_client_connected);
+	ev__http_connection_write(evcon, client_connected);
 	ev__http_timer_add(evcon,
 	    ev__http_timeout(evcon, EV__HTTP_CONNECT_TIMEOUT), 0);
 }
@@ -201,8 +203,8 @@ connect_failed(struct evhttp_connection *evcon)
 	evhttp_connection_fail(evcon, EVCON_HTTP_EOF);
 }
 
-void
-ev__http_client_connected(struct evhttp_connection *evcon)
+static void
+client_connected(struct evhttp_connection *evcon)
 {
 	int error = 0;
 	socklen_t len = sizeof(error);
@@ -221,8 +223,8 @@ ev__http_client_connected(struct evhttp_connection *evcon)
 	request_dispatch(evcon);
 }
 
-void
-ev__http_client_timeout(struct evhttp_connection *evcon)
+static void
+client_timeout(struct evhttp_connection *evcon)
 {
 	switch (evcon->state) {
 	case EVCON_CONNECTING:
@@ -379,8 +381,8 @@ response_closes(struct evhttp_connection *evcon, struct evhttp_request *req)
 	return 0;
 }
 
-void
-ev__http_client_done(struct evhttp_connection *evcon,
+static void
+client_done(struct evhttp_connection *evcon,
     struct evhttp_request *req)
 {
 	int closing = response_closes(evcon, req);
@@ -428,8 +430,8 @@ may_resend(struct evhttp_connection *evcon, struct evhttp_request *req,
 	    (req->type == EVHTTP_REQ_GET || req->type == EVHTTP_REQ_HEAD);
 }
 
-void
-ev__http_client_fail(struct evhttp_connection *evcon,
+static void
+client_fail(struct evhttp_connection *evcon,
     enum evhttp_connection_error error)
 {
 	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
@@ -457,3 +459,26 @@ ev__http_client_fail(struct evhttp_connection *evcon,
 	if (cb != NULL)
 		(*cb)(NULL, cb_arg);
 }
+
+/* A client's reads time out only when they stall. */
+static void
+client_got_bytes(struct evhttp_connection *evcon, size_t n)
+{
+	ev__http_timer_add(evcon,
+	    ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT), 0);
+}
+
+static void
+client_message_done(struct evhttp_connection *evcon,
+    struct evhttp_request *req)
+{
+	event_del(&evcon->ev_read);
+	client_done(evcon, req);
+}
+
+const struct ev__http_role ev__http_client_role = {
+	.got_bytes = client_got_bytes,
+	.message_done = client_message_done,
+	.fail = client_fail,
+	.timeout = client_timeout,
+};

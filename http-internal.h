@@ -6,9 +6,15 @@
  *                  they can be fuzzed without sockets
  *   http-util.c    header lists, URI escaping, query strings, dates
  *   http.c         struct evhttp_connection: reading a message, writing,
- *                  timers, closing (shared by server and client)
- *   http-server.c  struct evhttp: listening, dispatching, replies
- *   http-client.c  connecting, retries, requests and their responses
+ *                  timers, closing; it knows neither role, and hands over
+ *                  through the connection's struct ev__http_role
+ *   http-server.c  struct evhttp: listening, dispatching, replies (the
+ *                  server's role)
+ *   http-client.c  connecting, retries, requests and their responses (the
+ *                  client's role)
+ *
+ * The server and the client call into http.c; http.c calls them only
+ * through the role table, so there is no import circle.
  *
  * evrpc (like 1.4's) may read struct evhttp_connection's next, requests
  * and http_server fields and call evhttp_connection_fail().
@@ -209,6 +215,39 @@ TAILQ_HEAD(evcon_requestq, evhttp_request);
  */
 #define EV__REQ_HELD		0x2000
 
+/*
+ * What a connection's role does where http.c hands over.  http-server.c
+ * and http-client.c each define one; NULL members mean "nothing to do".
+ */
+struct ev__http_role {
+	/* Adjust the limits of the next message to read. */
+	void (*limits)(struct evhttp_connection *, size_t *max_headers,
+	    ev_uint64_t *max_body);
+	/* A request to read input into when none is queued (server). */
+	struct evhttp_request *(*new_request)(struct evhttp_connection *);
+	/* n bytes of a message arrived: re-arm the read deadline. */
+	void (*got_bytes)(struct evhttp_connection *, size_t n);
+	/*
+	 * The headers of req are in and its body framed (the state is
+	 * EVCON_READING_BODY).  0, or -1 if it failed the connection.
+	 */
+	int (*headers_done)(struct evhttp_connection *,
+	    struct evhttp_request *);
+	/* req has been read completely; its timer is off. */
+	void (*message_done)(struct evhttp_connection *,
+	    struct evhttp_request *);
+	/* Reading, writing or parsing failed (evhttp_connection_fail()). */
+	void (*fail)(struct evhttp_connection *, enum evhttp_connection_error);
+	/* The connection's timer fired. */
+	void (*timeout)(struct evhttp_connection *);
+	/* The connection is being freed. */
+	void (*release)(struct evhttp_connection *);
+};
+
+/* The two roles. */
+extern const struct ev__http_role ev__http_server_role;
+extern const struct ev__http_role ev__http_client_role;
+
 struct evhttp_connection {
 	/* in the server's list (incoming) or free for an owner (evrpc) */
 	TAILQ_ENTRY(evhttp_connection) next;
@@ -250,6 +289,7 @@ struct evhttp_connection {
 	void *closecb_arg;
 
 	struct event_base *base;	/* NULL: the global base */
+	const struct ev__http_role *role;	/* server or client */
 };
 
 struct evhttp_cb {
@@ -295,8 +335,9 @@ struct evhttp {
 
 /* http.c: the connection core. */
 
-/* A connection with no socket yet; NULL on failure. */
-struct evhttp_connection *ev__http_connection_alloc(struct event_base *base);
+/* A connection of role with no socket yet; NULL on failure. */
+struct evhttp_connection *ev__http_connection_alloc(struct event_base *base,
+    const struct ev__http_role *role);
 /* Point the connection's events at fd (after accept or socket()). */
 void ev__http_connection_setfd(struct evhttp_connection *evcon, int fd);
 /* Start reading the next message into the first queued request. */
@@ -320,37 +361,6 @@ void ev__http_request_detach(struct evhttp_request *req);
 
 /* Called with 1.4's names from evrpc, the server and the client. */
 void evhttp_connection_fail(struct evhttp_connection *,
-    enum evhttp_connection_error error);
-
-/* http-server.c */
-
-/* A request has been read completely on an incoming connection. */
-void ev__http_server_dispatch(struct evhttp_connection *evcon,
-    struct evhttp_request *req);
-/* Reading a request failed: answer status (0: just close) and close. */
-void ev__http_server_fail(struct evhttp_connection *evcon, int status);
-/* The headers of an incoming request are in: 100-continue, limits. */
-int ev__http_server_headers_done(struct evhttp_connection *evcon,
-    struct evhttp_request *req);
-/* Timer of an incoming connection fired in state. */
-void ev__http_server_timeout(struct evhttp_connection *evcon);
-/* An incoming connection is going away: take it off the server's list. */
-void ev__http_server_forget(struct evhttp_connection *evcon);
-/* A fresh request for the next message on an incoming connection. */
-struct evhttp_request *ev__http_server_new_request(
-    struct evhttp_connection *evcon);
-
-/* http-client.c */
-
-/* A response has been read completely on an outgoing connection. */
-void ev__http_client_done(struct evhttp_connection *evcon,
-    struct evhttp_request *req);
-/* Timer of an outgoing connection fired. */
-void ev__http_client_timeout(struct evhttp_connection *evcon);
-/* The outgoing connection's socket became writable while connecting. */
-void ev__http_client_connected(struct evhttp_connection *evcon);
-/* An outgoing connection failed; may retry once for a stale socket. */
-void ev__http_client_fail(struct evhttp_connection *evcon,
     enum evhttp_connection_error error);
 
 #endif /* HTTP_INTERNAL_H */

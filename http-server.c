@@ -56,6 +56,7 @@ static void accept_cb(int fd, short what, void *arg);
 static void accept_retry_cb(int fd, short what, void *arg);
 static void send_response(struct evhttp_connection *evcon,
     struct evhttp_request *req, int streaming);
+static void body_timer(struct evhttp_connection *evcon, size_t n);
 
 /*
  * The default cap on a server's connections: what the descriptor limit
@@ -331,11 +332,13 @@ evhttp_set_max_connections(struct evhttp *http, int max_connections)
 	}
 }
 
-void
-ev__http_server_forget(struct evhttp_connection *evcon)
+static void
+server_forget(struct evhttp_connection *evcon)
 {
 	struct evhttp *http = evcon->http_server;
 
+	if (http == NULL)
+		return;
 	TAILQ_REMOVE(&http->connections, evcon, next);
 	http->nconnections--;
 	evcon->http_server = NULL;
@@ -426,7 +429,8 @@ get_request(struct evhttp *http, int fd, struct sockaddr *sa,
 	char host[NI_MAXHOST], serv[NI_MAXSERV];
 
 	if ((!ready && evutil_make_socket_nonblocking(fd) == -1) ||
-	    (evcon = ev__http_connection_alloc(http->base)) == NULL) {
+	    (evcon = ev__http_connection_alloc(http->base,
+	    &ev__http_server_role)) == NULL) {
 		close(fd);
 		return;
 	}
@@ -499,8 +503,8 @@ accept_cb(int fd, short what, void *arg)
 	}
 }
 
-struct evhttp_request *
-ev__http_server_new_request(struct evhttp_connection *evcon)
+static struct evhttp_request *
+server_new_request(struct evhttp_connection *evcon)
 {
 	struct evhttp_request *req;
 
@@ -518,8 +522,8 @@ ev__http_server_new_request(struct evhttp_connection *evcon)
 	return req;
 }
 
-int
-ev__http_server_headers_done(struct evhttp_connection *evcon,
+static int
+server_headers_done(struct evhttp_connection *evcon,
     struct evhttp_request *req)
 {
 	/* Tell a client waiting for permission to send its body. */
@@ -532,6 +536,8 @@ ev__http_server_headers_done(struct evhttp_connection *evcon,
 		    "HTTP/1.1 100 Continue\r\n\r\n");
 		ev__http_connection_write(evcon, NULL);
 	}
+	if (evcon->parser.body != EV__BODY_NONE)
+		body_timer(evcon, 0);
 	return 0;
 }
 
@@ -571,8 +577,8 @@ send_not_found(struct evhttp_request *req)
 	evbuffer_free(buf);
 }
 
-void
-ev__http_server_dispatch(struct evhttp_connection *evcon,
+static void
+server_dispatch(struct evhttp_connection *evcon,
     struct evhttp_request *req)
 {
 	struct evhttp *http = evcon->http_server;
@@ -966,8 +972,8 @@ evhttp_send_reply_end(struct evhttp_request *req)
 	ev__http_connection_write(evcon, send_done);
 }
 
-void
-ev__http_server_fail(struct evhttp_connection *evcon, int status)
+static void
+server_fail(struct evhttp_connection *evcon, int status)
 {
 	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
 
@@ -983,14 +989,14 @@ ev__http_server_fail(struct evhttp_connection *evcon, int status)
 		    (unsigned)evcon->port);
 	event_del(&evcon->ev_read);
 	event_del(&evcon->ev_timer);
-	if (req == NULL && (req = ev__http_server_new_request(evcon)) == NULL)
+	if (req == NULL && (req = server_new_request(evcon)) == NULL)
 		return;
 	evhttp_clear_headers(req->output_headers);
 	send_error_page(evcon, req, status, NULL);
 }
 
-void
-ev__http_server_timeout(struct evhttp_connection *evcon)
+static void
+server_timeout(struct evhttp_connection *evcon)
 {
 	switch (evcon->state) {
 	case EVCON_READING_FIRSTLINE:
@@ -998,7 +1004,7 @@ ev__http_server_timeout(struct evhttp_connection *evcon)
 	case EVCON_READING_BODY:
 		/* Part of a request came: say why we give up on it. */
 		if (evcon->flags & EVHTTP_CON_GOTDATA) {
-			ev__http_server_fail(evcon, 408);
+			server_fail(evcon, 408);
 			return;
 		}
 		evhttp_connection_free(evcon);
@@ -1012,3 +1018,95 @@ ev__http_server_timeout(struct evhttp_connection *evcon)
 		return;
 	}
 }
+
+/* Monotonic time in microseconds. */
+static ev_int64_t
+now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ev_int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Arm a server's timer while it reads a body: n more bytes came (0 when
+ * the body starts), which earn it 1/EV__HTTP_BODY_MIN_RATE s more of the
+ * whole-body deadline; the timer fires at that deadline, or after a
+ * stall of the usual timeout, whichever is first.
+ */
+static void
+body_timer(struct evhttp_connection *evcon, size_t n)
+{
+	ev_int64_t now = now_usec(), left;
+	int secs = ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT);
+
+	if (n == 0)
+		evcon->body_deadline = now + (ev_int64_t)secs * 1000000;
+	else
+		evcon->body_deadline += (ev_int64_t)n * 1000000 /
+		    EV__HTTP_BODY_MIN_RATE;
+	left = evcon->body_deadline - now;
+	if (left > (ev_int64_t)secs * 1000000)
+		left = (ev_int64_t)secs * 1000000;
+	if (left < 0)
+		left = 0;
+	ev__http_timer_add(evcon, (long)(left / 1000000),
+	    (long)(left % 1000000));
+}
+
+static void
+server_limits(struct evhttp_connection *evcon, size_t *max_headers,
+    ev_uint64_t *max_body)
+{
+	if (evcon->http_server == NULL)
+		return;
+	*max_headers = evcon->http_server->max_headers_size;
+	*max_body = evcon->http_server->max_body_size;
+}
+
+/*
+ * The request line and headers share the deadline set when reading
+ * starts; a body's grows with the bytes received (body_timer()).
+ */
+static void
+server_got_bytes(struct evhttp_connection *evcon, size_t n)
+{
+	if (evcon->state == EVCON_READING_BODY)
+		body_timer(evcon, n);
+}
+
+static void
+server_message_done(struct evhttp_connection *evcon,
+    struct evhttp_request *req)
+{
+	/*
+	 * The read event stays registered (read_cb() switches it off if
+	 * input arrives before the reply is out).
+	 */
+	evcon->state = EVCON_WAITING;
+	server_dispatch(evcon, req);
+}
+
+/* A network error gets no answer; a protocol error gets its status. */
+static void
+server_conn_fail(struct evhttp_connection *evcon,
+    enum evhttp_connection_error error)
+{
+	int status = 0;
+
+	if (error == EVCON_HTTP_INVALID_HEADER)
+		status = evcon->parser.error ? evcon->parser.error : 400;
+	server_fail(evcon, status);
+}
+
+const struct ev__http_role ev__http_server_role = {
+	.limits = server_limits,
+	.new_request = server_new_request,
+	.got_bytes = server_got_bytes,
+	.headers_done = server_headers_done,
+	.message_done = server_message_done,
+	.fail = server_conn_fail,
+	.timeout = server_timeout,
+	.release = server_forget,
+};

@@ -27,7 +27,6 @@
 #include <sys/socket.h>
 #include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -55,7 +54,8 @@ ev__http_request_detach(struct evhttp_request *req)
 }
 
 struct evhttp_connection *
-ev__http_connection_alloc(struct event_base *base)
+ev__http_connection_alloc(struct event_base *base,
+    const struct ev__http_role *role)
 {
 	struct evhttp_connection *evcon;
 
@@ -69,6 +69,7 @@ ev__http_connection_alloc(struct event_base *base)
 	evcon->max_body_size = EV__HTTP_CLIENT_MAX_BODY;
 	evcon->state = EVCON_DISCONNECTED;
 	evcon->base = base;
+	evcon->role = role;
 	TAILQ_INIT(&evcon->requests);
 	evcon->input_buffer = evbuffer_new();
 	evcon->output_buffer = evbuffer_new();
@@ -116,42 +117,6 @@ ev__http_timeout(struct evhttp_connection *evcon, int dflt)
 	return evcon->timeout > 0 ? evcon->timeout : dflt;
 }
 
-/* Monotonic time in microseconds. */
-static ev_int64_t
-now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ev_int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/*
- * Arm a server's timer while it reads a body: n more bytes came (0 when
- * the body starts), which earn it 1/EV__HTTP_BODY_MIN_RATE s more of the
- * whole-body deadline; the timer fires at that deadline, or after a
- * stall of the usual timeout, whichever is first.
- */
-static void
-body_timer(struct evhttp_connection *evcon, size_t n)
-{
-	ev_int64_t now = now_usec(), left;
-	int secs = ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT);
-
-	if (n == 0)
-		evcon->body_deadline = now + (ev_int64_t)secs * 1000000;
-	else
-		evcon->body_deadline += (ev_int64_t)n * 1000000 /
-		    EV__HTTP_BODY_MIN_RATE;
-	left = evcon->body_deadline - now;
-	if (left > (ev_int64_t)secs * 1000000)
-		left = (ev_int64_t)secs * 1000000;
-	if (left < 0)
-		left = 0;
-	ev__http_timer_add(evcon, (long)(left / 1000000),
-	    (long)(left % 1000000));
-}
-
 /* Whether the socket is connected (its close is worth a close callback). */
 static int
 connected(const struct evhttp_connection *evcon)
@@ -170,9 +135,8 @@ connection_free_now(struct evhttp_connection *evcon)
 		ev__http_request_detach(req);
 		ev__http_request_free(req);
 	}
-	if ((evcon->flags & EVHTTP_CON_INCOMING) &&
-	    evcon->http_server != NULL)
-		ev__http_server_forget(evcon);
+	if (evcon->role != NULL && evcon->role->release != NULL)
+		(*evcon->role->release)(evcon);
 	if (evcon->fd != -1) {
 		event_del(&evcon->ev_read);
 		event_del(&evcon->ev_write);
@@ -296,31 +260,21 @@ void
 evhttp_connection_fail(struct evhttp_connection *evcon,
     enum evhttp_connection_error error)
 {
-	if (evcon->flags & EVHTTP_CON_INCOMING) {
-		/* A network error gets no answer; a protocol error does. */
-		int status = 0;
-		if (error == EVCON_HTTP_INVALID_HEADER)
-			status = evcon->parser.error ? evcon->parser.error : 400;
-		ev__http_server_fail(evcon, status);
-		return;
-	}
-	ev__http_client_fail(evcon, error);
+	(*evcon->role->fail)(evcon, error);
 }
 
 void
 ev__http_connection_start_read(struct evhttp_connection *evcon)
 {
-	struct evhttp *http = evcon->http_server;
+	size_t max_headers = evcon->max_headers_size;
+	ev_uint64_t max_body = evcon->max_body_size;
 
 	evcon->state = EVCON_READING_FIRSTLINE;
 	evcon->flags &= ~(EVHTTP_CON_GOTDATA | EVHTTP_CON_READPENDING);
 	evcon->ninterim = 0;
-	if ((evcon->flags & EVHTTP_CON_INCOMING) && http != NULL)
-		ev__http_parser_init(&evcon->parser, http->max_headers_size,
-		    http->max_body_size);
-	else
-		ev__http_parser_init(&evcon->parser, evcon->max_headers_size,
-		    evcon->max_body_size);
+	if (evcon->role->limits != NULL)
+		(*evcon->role->limits)(evcon, &max_headers, &max_body);
+	ev__http_parser_init(&evcon->parser, max_headers, max_body);
 	event_add(&evcon->ev_read, NULL);
 	ev__http_timer_add(evcon,
 	    ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT), 0);
@@ -331,23 +285,12 @@ ev__http_connection_start_read(struct evhttp_connection *evcon)
 	}
 }
 
-/*
- * The message is complete: stop reading and tell the owner.  A server
- * connection's read event stays registered (read_cb switches it off if
- * input arrives before the reply is out).
- */
+/* The message is complete: stop its timer and tell the role. */
 static void
 message_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
-	if (!(evcon->flags & EVHTTP_CON_INCOMING))
-		event_del(&evcon->ev_read);
 	event_del(&evcon->ev_timer);
-	if (evcon->flags & EVHTTP_CON_INCOMING) {
-		evcon->state = EVCON_WAITING;
-		ev__http_server_dispatch(evcon, req);
-	} else {
-		ev__http_client_done(evcon, req);
-	}
+	(*evcon->role->message_done)(evcon, req);
 }
 
 /*
@@ -357,7 +300,7 @@ message_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 static int
 deliver_chunk(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
-	if (req->chunk_cb == NULL || (evcon->flags & EVHTTP_CON_INCOMING))
+	if (req->chunk_cb == NULL)	/* (never set on a server's requests) */
 		return 0;
 	evcon->flags |= EVHTTP_CON_INCALLBACK;
 	(*req->chunk_cb)(req, req->cb_arg);
@@ -399,13 +342,10 @@ headers_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 		evhttp_connection_fail(evcon, EVCON_HTTP_INVALID_HEADER);
 		return -1;
 	}
-	if ((evcon->flags & EVHTTP_CON_INCOMING) &&
-	    ev__http_server_headers_done(evcon, req) == -1)
-		return -1;
 	evcon->state = EVCON_READING_BODY;
-	if ((evcon->flags & EVHTTP_CON_INCOMING) &&
-	    evcon->parser.body != EV__BODY_NONE)
-		body_timer(evcon, 0);
+	if (evcon->role->headers_done != NULL &&
+	    (*evcon->role->headers_done)(evcon, req) == -1)
+		return -1;
 	return 0;
 }
 
@@ -423,12 +363,12 @@ process_input(struct evhttp_connection *evcon)
 			return;
 		if ((req = TAILQ_FIRST(&evcon->requests)) == NULL) {
 			if (EVBUFFER_LENGTH(in) == 0 ||
-			    !(evcon->flags & EVHTTP_CON_INCOMING)) {
+			    evcon->role->new_request == NULL) {
 				if (evcon->flags & EVHTTP_CON_READEOF)
 					handle_eof(evcon);
 				return;
 			}
-			if ((req = ev__http_server_new_request(evcon)) == NULL)
+			if ((req = (*evcon->role->new_request)(evcon)) == NULL)
 				return;
 		}
 		switch (evcon->state) {
@@ -486,14 +426,6 @@ handle_eof(struct evhttp_connection *evcon)
 	case EVCON_READING_BODY:
 		if (evcon->parser.body == EV__BODY_CLOSE && req != NULL) {
 			message_done(evcon, req);
-			return;
-		}
-		break;
-	case EVCON_READING_FIRSTLINE:
-		if ((evcon->flags & EVHTTP_CON_INCOMING) &&
-		    EVBUFFER_LENGTH(evcon->input_buffer) == 0) {
-			/* A client ending a kept-alive connection. */
-			evhttp_connection_free(evcon);
 			return;
 		}
 		break;
@@ -565,17 +497,8 @@ read_cb(int fd, short what, void *arg)
 		return;
 	}
 	evcon->flags |= EVHTTP_CON_GOTDATA;
-	/*
-	 * A server gives the line and headers one deadline, and the body
-	 * one that grows with the bytes received, so a client that
-	 * trickles bytes cannot keep a connection forever; a client's
-	 * reads time out only when they stall.
-	 */
-	if (!(evcon->flags & EVHTTP_CON_INCOMING))
-		ev__http_timer_add(evcon,
-		    ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT), 0);
-	else if (evcon->state == EVCON_READING_BODY)
-		body_timer(evcon, (size_t)n);
+	/* The role decides what the bytes do to the read deadline. */
+	(*evcon->role->got_bytes)(evcon, (size_t)n);
 	process_input(evcon);
 }
 
@@ -651,8 +574,5 @@ timer_cb(int fd, short what, void *arg)
 {
 	struct evhttp_connection *evcon = arg;
 
-	if (evcon->flags & EVHTTP_CON_INCOMING)
-		ev__http_server_timeout(evcon);
-	else
-		ev__http_client_timeout(evcon);
+	(*evcon->role->timeout)(evcon);
 }
