@@ -8,8 +8,9 @@
  *   http.c         struct evhttp_connection: reading a message, writing,
  *                  timers, closing; it knows neither role, and hands over
  *                  through the connection's struct ev__http_role
- *   http-server.c  struct evhttp: listening, dispatching, replies (the
+ *   http-server.c  struct evhttp: listening, accepting, dispatching (the
  *                  server's role)
+ *   http-reply.c   a server's replies and what follows them
  *   http-client.c  connecting, retries, requests and their responses (the
  *                  client's role)
  *
@@ -362,5 +363,17 @@ void ev__http_request_detach(struct evhttp_request *req);
 /* Called with 1.4's names from evrpc, the server and the client. */
 void evhttp_connection_fail(struct evhttp_connection *,
     enum evhttp_connection_error error);
+
+/* http-reply.c: a server's replies. */
+
+/*
+ * The connection is going away while the program may still hold its
+ * first request: keep the request valid for the program (see
+ * evhttp_send_reply_start() in evhttp.h).
+ */
+void ev__http_release_held_request(struct evhttp_connection *evcon);
+/* Answer req with an error page for code; the connection closes after. */
+void ev__http_send_error_page(struct evhttp_connection *evcon,
+    struct evhttp_request *req, int code, const char *reason);
 
 #endif /* HTTP_INTERNAL_H */

@@ -5,14 +5,17 @@
  * request at a time (http.c), hands it to the program's callback and
  * reads nothing more until the reply has been written, so pipelined
  * requests are answered in order and a slow program gets backpressure
- * instead of buffers.  Replies get 1.4's default headers (Date,
- * Content-Length, a Content-Type, Connection).
+ * instead of buffers.  Replies are http-reply.c's.  The server is the
+ * connection's role (ev__http_server_role, at the end): what http.c hands
+ * over to.
  *
  * A request that cannot be parsed gets a 4xx/5xx page and "Connection:
  * close"; then the write side is shut and input is drained for a moment
  * (a "lingering close"), so a client still sending gets to read the
  * error instead of a reset.  When accept() runs out of descriptors the
- * listeners pause and retry on a timer, as nginx does, rather than spin.
+ * listeners pause and retry on a timer, as nginx does, rather than spin;
+ * at the cap on connections (evhttp_set_max_connections()) they pause
+ * until one closes.  Log lines a peer can cause are rate-limited.
  *
  * Per request the server makes as few system calls as it can: accept4()
  * sets O_NONBLOCK and FD_CLOEXEC in the same call, the read event stays
@@ -54,8 +57,6 @@
 
 static void accept_cb(int fd, short what, void *arg);
 static void accept_retry_cb(int fd, short what, void *arg);
-static void send_response(struct evhttp_connection *evcon,
-    struct evhttp_request *req, int streaming);
 static void body_timer(struct evhttp_connection *evcon, size_t n);
 
 /*
@@ -599,379 +600,6 @@ server_dispatch(struct evhttp_connection *evcon,
 	send_not_found(req);
 }
 
-/* Whether the client said it sends nothing after req. */
-static int
-client_closes(struct evhttp_request *req)
-{
-	/* A list holding close closes, whatever else it holds. */
-	if (req->major != 1 || ev__http_header_has_token(req->input_headers,
-	    "Connection", "close"))
-		return 1;
-	if (req->minor == 0)
-		return !ev__http_header_has_token(req->input_headers,
-		    "Connection", "keep-alive");
-	return 0;
-}
-
-/* Whether the connection must close after the reply to req. */
-static int
-must_close(struct evhttp_connection *evcon, struct evhttp_request *req)
-{
-	if (evcon->flags & EVHTTP_CON_CLOSEAFTER)
-		return 1;
-	if (ev__http_header_has_token(req->output_headers, "Connection",
-	    "close"))
-		return 1;
-	return client_closes(req);
-}
-
-/* Responses with these codes never carry a body. */
-static int
-status_without_body(int code)
-{
-	return (code >= 100 && code < 200) || code == 204 || code == 304;
-}
-
-/* Whether the program set one Content-Length of digits only. */
-static int
-own_length_ok(const struct evkeyvalq *h)
-{
-	const char *v = evhttp_find_header(h, "Content-Length");
-
-	if (v == NULL || *v == '\0' || strspn(v, "0123456789") != strlen(v))
-		return 0;
-	return 1;
-}
-
-/*
- * The program set a Content-Length other than the body's (or a negative
- * or malformed one): it is replaced, since sending it would split the
- * response, and the program is told.
- */
-static void
-warn_own_length(const struct evkeyvalq *h, const char *real, size_t len)
-{
-	const char *v = evhttp_find_header(h, "Content-Length");
-
-	if (v != NULL && (!own_length_ok(h) ||
-	    strtoull(v, NULL, 10) != (unsigned long long)len))
-		event_warnx("evhttp_send_reply: replacing the Content-Length "
-		    "\"%.32s\" set by the program with the body's %s", v, real);
-}
-
-/* Fill in what 1.4 sent when the program did not. */
-static void
-add_default_headers(struct evhttp_request *req, int closing, int streaming)
-{
-	struct evkeyvalq *h = req->output_headers;
-	size_t len = EVBUFFER_LENGTH(req->output_buffer);
-	char buf[64];
-
-	if (evhttp_find_header(h, "Date") == NULL) {
-		ev__http_date(buf, sizeof(buf), time(NULL));
-		evhttp_add_header(h, "Date", buf);
-	}
-	ev__http_remove_all(h, "Transfer-Encoding");
-	if (status_without_body(req->response_code) || streaming) {
-		ev__http_remove_all(h, "Content-Length");
-	} else if (req->type != EVHTTP_REQ_HEAD || !own_length_ok(h)) {
-		/* The length is the body's: a wrong one would split it. */
-		snprintf(buf, sizeof(buf), "%zu", len);
-		warn_own_length(h, buf, len);
-		ev__http_set_header(h, "Content-Length", buf);
-	}
-	if ((len > 0 || streaming) &&
-	    !status_without_body(req->response_code) &&
-	    evhttp_find_header(h, "Content-Type") == NULL)
-		evhttp_add_header(h, "Content-Type",
-		    "text/html; charset=ISO-8859-1");
-	if (req->chunked)
-		evhttp_add_header(h, "Transfer-Encoding", "chunked");
-	if (closing)
-		ev__http_set_header(h, "Connection", "close");
-	else if (req->minor == 0)
-		ev__http_set_header(h, "Connection", "keep-alive");
-}
-
-/* Write the status line and headers of req to the connection. */
-static void
-write_header(struct evhttp_connection *evcon, struct evhttp_request *req)
-{
-	struct evbuffer *out = evcon->output_buffer;
-
-	evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n",
-	    req->major == 1 && req->minor >= 1 ? 1 : 0,
-	    req->response_code, req->response_code_line);
-	ev__http_write_headers(out, req->output_headers);
-}
-
-/* Set the status of req; the reason loses any control characters. */
-static void
-set_response_code(struct evhttp_request *req, int code, const char *reason)
-{
-	char *s;
-
-	req->kind = EVHTTP_RESPONSE;
-	req->response_code = code;
-	free(req->response_code_line);
-	req->response_code_line = strdup(reason != NULL ? reason :
-	    ev__http_reason(code));
-	if (req->response_code_line == NULL)
-		return;
-	for (s = req->response_code_line; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = ' ';
-}
-
-/* The reply (or its last piece) is written: next request, or close. */
-static void
-send_done(struct evhttp_connection *evcon)
-{
-	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
-	int secs, quiet;
-
-	if (req == NULL || !req->userdone)
-		return;
-	/*
-	 * A client that announced the close, all of whose bytes have been
-	 * consumed and which has sent nothing since (as far as the loop has
-	 * seen), has nothing more to send: closing now ends the reply with
-	 * a FIN, and lingering would only cost system calls.  Anything
-	 * unread would turn the close into a reset, so then we linger.
-	 */
-	quiet = !(evcon->flags & (EVHTTP_CON_LINGER |
-	    EVHTTP_CON_READPENDING)) && client_closes(req) &&
-	    EVBUFFER_LENGTH(evcon->input_buffer) == 0;
-	ev__http_request_detach(req);
-	ev__http_request_free(req);
-	evcon->nrequests++;
-	if (!(evcon->flags & EVHTTP_CON_CLOSEAFTER)) {
-		ev__http_connection_start_read(evcon);
-		return;
-	}
-	if (quiet) {
-		evhttp_connection_free(evcon);
-		return;
-	}
-	/*
-	 * Lingering close: shut our side so the client sees the end of the
-	 * reply, and read (dropping it) what it still sends, so that
-	 * closing with unread input does not reset the connection and
-	 * destroy the reply before the client has read it.
-	 */
-	evcon->state = EVCON_LINGERING;
-	(void)shutdown(evcon->fd, SHUT_WR);
-	evbuffer_drain(evcon->input_buffer,
-	    EVBUFFER_LENGTH(evcon->input_buffer));
-	event_add(&evcon->ev_read, NULL);
-	secs = ev__http_timeout(evcon, EV__HTTP_LINGER_SECS);
-	ev__http_timer_add(evcon, secs < EV__HTTP_LINGER_SECS ?
-	    secs : EV__HTTP_LINGER_SECS, 0);
-}
-
-/* Move buf to the output as one piece of the body (a chunk if chunked). */
-static void
-add_piece(struct evhttp_connection *evcon, struct evhttp_request *req,
-    struct evbuffer *buf)
-{
-	size_t len = EVBUFFER_LENGTH(buf);
-
-	if (len == 0)
-		return;
-	if (req->chunked)
-		evbuffer_add_printf(evcon->output_buffer, "%zx\r\n", len);
-	evbuffer_add_buffer(evcon->output_buffer, buf);
-	if (req->chunked)
-		evbuffer_add(evcon->output_buffer, "\r\n", 2);
-}
-
-/* Queue the header (and body unless streaming) of req and write it. */
-static void
-send_response(struct evhttp_connection *evcon, struct evhttp_request *req,
-    int streaming)
-{
-	int closing = must_close(evcon, req);
-
-	if (closing)
-		evcon->flags |= EVHTTP_CON_CLOSEAFTER;
-	add_default_headers(req, closing, streaming);
-	write_header(evcon, req);
-	if (req->type == EVHTTP_REQ_HEAD ||
-	    status_without_body(req->response_code))
-		evbuffer_drain(req->output_buffer,
-		    EVBUFFER_LENGTH(req->output_buffer));
-	else if (streaming)
-		/* A chunked stream must frame even the first bytes. */
-		add_piece(evcon, req, req->output_buffer);
-	else
-		evbuffer_add_buffer(evcon->output_buffer, req->output_buffer);
-	evcon->state = EVCON_WRITING;
-	ev__http_connection_write(evcon, send_done);
-}
-
-/*
- * The connection is going away while the program still holds its first
- * request (it has not finished its reply).  With a close callback the
- * program is told and the request is freed after it, as in 1.4; without
- * one it could not know, and would later touch a freed request: detach
- * the request instead, so it stays valid until the program finishes the
- * reply, which then frees it.
- */
-static void
-release_held_request(struct evhttp_connection *evcon)
-{
-	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
-
-	if (req == NULL || evcon->closecb != NULL)
-		return;
-	if (evcon->state != EVCON_WAITING &&
-	    (evcon->state != EVCON_WRITING || req->userdone))
-		return;
-	ev__http_request_detach(req);
-	req->flags |= EV__REQ_ORPHAN;
-}
-
-/*
- * Whether req lost its connection while the program held it; if so and
- * finish is set, the program is done with it: free it.
- */
-static int
-orphaned(struct evhttp_request *req, int finish)
-{
-	if (req->evcon != NULL || !(req->flags & EV__REQ_ORPHAN))
-		return 0;
-	if (finish)
-		ev__http_request_free(req);
-	return 1;
-}
-
-/* Whether the program may answer req now; warns if not. */
-static int
-can_reply(struct evhttp_request *req, const char *func)
-{
-	struct evhttp_connection *evcon = req->evcon;
-
-	if (evcon == NULL || !(evcon->flags & EVHTTP_CON_INCOMING) ||
-	    evcon->state != EVCON_WAITING ||
-	    TAILQ_FIRST(&evcon->requests) != req) {
-		event_warnx("%s: the request cannot be answered now", func);
-		return 0;
-	}
-	return 1;
-}
-
-void
-evhttp_send_reply(struct evhttp_request *req, int code, const char *reason,
-    struct evbuffer *databuf)
-{
-	if (orphaned(req, 0)) {
-		if (databuf != NULL)
-			evbuffer_drain(databuf, EVBUFFER_LENGTH(databuf));
-		orphaned(req, 1);
-		return;
-	}
-	if (!can_reply(req, __func__))
-		return;
-	set_response_code(req, code, reason);
-	if (databuf != NULL && databuf != req->output_buffer)
-		evbuffer_add_buffer(req->output_buffer, databuf);
-	req->chunked = 0;
-	req->userdone = 1;
-	send_response(req->evcon, req, 0);
-}
-
-/* An error page for code and reason; the connection closes after it. */
-static void
-send_error_page(struct evhttp_connection *evcon, struct evhttp_request *req,
-    int code, const char *reason)
-{
-	char *escaped;
-
-	evcon->flags |= EVHTTP_CON_CLOSEAFTER | EVHTTP_CON_LINGER;
-	set_response_code(req, code, reason);
-	escaped = evhttp_htmlescape(req->response_code_line ?
-	    req->response_code_line : "");
-	evbuffer_drain(req->output_buffer,
-	    EVBUFFER_LENGTH(req->output_buffer));
-	evbuffer_add_printf(req->output_buffer, "<html><head><title>%d %s"
-	    "</title></head><body>\n<h1>%d %s</h1>\n</body></html>\n",
-	    code, escaped ? escaped : "", code, escaped ? escaped : "");
-	free(escaped);
-	req->chunked = 0;
-	req->userdone = 1;
-	send_response(evcon, req, 0);
-}
-
-void
-evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
-{
-	if (orphaned(req, 1))
-		return;
-	if (!can_reply(req, __func__))
-		return;
-	send_error_page(req->evcon, req, error, reason);
-}
-
-void
-evhttp_send_reply_start(struct evhttp_request *req, int code,
-    const char *reason)
-{
-	struct evhttp_connection *evcon = req->evcon;
-
-	if (orphaned(req, 0))
-		return;		/* the pieces are dropped; the end frees it */
-	if (!can_reply(req, __func__))
-		return;
-	set_response_code(req, code, reason);
-	req->userdone = 0;
-	req->chunked = 0;
-	if (req->type != EVHTTP_REQ_HEAD && !status_without_body(code)) {
-		if (req->major == 1 && req->minor >= 1)
-			req->chunked = 1;
-		else	/* An HTTP/1.0 client reads until we close. */
-			evcon->flags |= EVHTTP_CON_CLOSEAFTER;
-	}
-	/* Anything already in the output buffer goes out as a piece. */
-	send_response(evcon, req, 1);
-}
-
-void
-evhttp_send_reply_chunk(struct evhttp_request *req, struct evbuffer *databuf)
-{
-	struct evhttp_connection *evcon = req->evcon;
-	size_t len = EVBUFFER_LENGTH(databuf);
-
-	if (orphaned(req, 0)) {
-		evbuffer_drain(databuf, len);
-		return;
-	}
-	if (evcon == NULL || evcon->state != EVCON_WRITING ||
-	    req->userdone || len == 0)
-		return;
-	if (req->type == EVHTTP_REQ_HEAD ||
-	    status_without_body(req->response_code)) {
-		evbuffer_drain(databuf, len);
-		return;
-	}
-	add_piece(evcon, req, databuf);
-	ev__http_connection_write(evcon, send_done);
-}
-
-void
-evhttp_send_reply_end(struct evhttp_request *req)
-{
-	struct evhttp_connection *evcon = req->evcon;
-
-	if (orphaned(req, 1))
-		return;
-	if (evcon == NULL || evcon->state != EVCON_WRITING || req->userdone)
-		return;
-	if (req->chunked)
-		evbuffer_add(evcon->output_buffer, "0\r\n\r\n", 5);
-	req->userdone = 1;
-	ev__http_connection_write(evcon, send_done);
-}
-
 static void
 server_fail(struct evhttp_connection *evcon, int status)
 {
@@ -979,7 +607,7 @@ server_fail(struct evhttp_connection *evcon, int status)
 
 	if (status == 0 || evcon->state == EVCON_WAITING ||
 	    evcon->state == EVCON_WRITING || evcon->state == EVCON_LINGERING) {
-		release_held_request(evcon);
+		ev__http_release_held_request(evcon);
 		evhttp_connection_free(evcon);
 		return;
 	}
@@ -992,7 +620,7 @@ server_fail(struct evhttp_connection *evcon, int status)
 	if (req == NULL && (req = server_new_request(evcon)) == NULL)
 		return;
 	evhttp_clear_headers(req->output_headers);
-	send_error_page(evcon, req, status, NULL);
+	ev__http_send_error_page(evcon, req, status, NULL);
 }
 
 static void
@@ -1013,7 +641,7 @@ server_timeout(struct evhttp_connection *evcon)
 		return;
 	default:
 		/* A reply stalled: the program may still be streaming it. */
-		release_held_request(evcon);
+		ev__http_release_held_request(evcon);
 		evhttp_connection_free(evcon);
 		return;
 	}
