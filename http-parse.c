@@ -19,7 +19,9 @@
  *   - Transfer-Encoding with Content-Length is an error, and a request
  *     may only use "chunked" (anything else is 501);
  *   - a chunk size is 1 to 16 hex digits, then nothing but extensions of
- *     RFC 9112 7.1.1's syntax, the whole line within 4096 bytes;
+ *     RFC 9112 7.1.1's syntax, the whole line within 4096 bytes, and the
+ *     extensions of a message within what its headers left of the header
+ *     limit;
  *   - the line and header bytes, the number of header lines and the body
  *     are limited, and the limits are checked before any arithmetic.
  */
@@ -629,10 +631,11 @@ check_chunk_ext(const char *s, size_t len, size_t i)
 
 /*
  * 1 to 16 hex digits, then nothing or extensions (check_chunk_ext()).
- * Returns 0 with the size, or -1.
+ * Returns 0 with the size and the number of digits, or -1.
  */
 static int
-parse_chunk_size(const char *s, size_t len, ev_uint64_t *size)
+parse_chunk_size(const char *s, size_t len, ev_uint64_t *size,
+    size_t *digits)
 {
 	ev_uint64_t v = 0;
 	size_t i;
@@ -653,6 +656,7 @@ parse_chunk_size(const char *s, size_t len, ev_uint64_t *size)
 	if (i == 0 || i > 16 || check_chunk_ext(s, len, i) == -1)
 		return -1;
 	*size = v;
+	*digits = i;
 	return 0;
 }
 
@@ -668,7 +672,7 @@ read_chunked_step(struct ev__http_parser *p, struct evhttp_request *req,
     struct evbuffer *buf)
 {
 	ev_uint64_t size;
-	size_t len;
+	size_t len, digits = 0;
 	int r = 0;
 
 	switch (p->chunk) {
@@ -677,9 +681,16 @@ read_chunked_step(struct ev__http_parser *p, struct evhttp_request *req,
 		if (r <= 0)
 			break;
 		r = parse_chunk_size((const char *)EVBUFFER_DATA(buf), len,
-		    &size);
+		    &size, &digits);
 		evbuffer_drain(buf, len + 2);
 		if (r == -1)
+			return DATA_CORRUPTED;
+		/*
+		 * Extensions count against the header allowance, or tiny
+		 * chunks could carry them without end.
+		 */
+		p->used += len - digits;
+		if (p->used > p->max_headers)
 			return DATA_CORRUPTED;
 		if (size > p->max_body - p->total) {
 			p->error = 413;

@@ -378,6 +378,7 @@ test_chunked(void **state)
 		{ "5\r\nhello\r\n0\r\nBad Trailer\r\n\r\n", 400 },
 		{ "ffffffffffffffff\r\n", 413 },
 	};
+	const char *t;
 	char out[256];
 	size_t i;
 	int got;
@@ -393,6 +394,29 @@ test_chunked(void **state)
 	assert_int_equal(chunked_bytewise("2 ; a = b ;c;d=\"x\\\"; y\"\r\nhi\r\n"
 	    "0;last\r\n\r\n", out, sizeof(out)), 0);
 	assert_string_equal(out, "hi");
+	/* Extensions count against the header limit, summed over chunks. */
+	t = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1;aaaaaaaaaaaaaaaaaaaa\r\nx\r\n1;bbbbbbbbbbbbbbbbbbbb\r\ny\r\n"
+	    "0\r\n\r\n";
+	assert_int_equal(parse_request(t, strlen(t), 100, 1000, NULL), 0);
+	t = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1;aaaaaaaaaaaaaaaaaaaa\r\nx\r\n1;bbbbbbbbbbbbbbbbbbbb\r\ny\r\n"
+	    "1;cccccccccccccccccccc\r\nz\r\n0\r\n\r\n";
+	assert_int_equal(parse_request(t, strlen(t), 100, 1000, NULL), 400);
+	/* A chunk line is at most 4096 bytes, extensions included. */
+	for (i = 0; i < 2; i++) {
+		size_t hl = 47, ext = i == 0 ? 4000 : 4200;
+		char *big = malloc(hl + ext + 20);
+
+		memcpy(big, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+		    hl);
+		memcpy(big + hl, "1;", 2);
+		memset(big + hl + 2, 'e', ext);
+		memcpy(big + hl + 2 + ext, "\r\nx\r\n0\r\n\r\n", 10);
+		got = parse_request(big, hl + ext + 12, 100000, 1000, NULL);
+		assert_int_equal(got, i == 0 ? 0 : 400);
+		free(big);
+	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		got = chunked_bytewise(bad[i].body, out, sizeof(out));
 		if (got != bad[i].status)
