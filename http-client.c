@@ -451,6 +451,7 @@ client_fail(struct evhttp_connection *evcon,
 	}
 	cb = req->cb;
 	cb_arg = req->cb_arg;
+	evcon->flags &= ~EVHTTP_CON_RESENT;	/* the next request starts anew */
 	ev__http_request_detach(req);
 	ev__http_request_free(req);
 	if (ev__http_connection_reset(evcon) == 0 &&

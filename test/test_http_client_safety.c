@@ -95,7 +95,10 @@ test_get_resent_once(void **state)
 	TH_FAKE_STEP(&f, "", TH_CLOSE);		/* HEAD, reused: closed */
 	TH_FAKE_STEP(&f, "", TH_CLOSE);		/* resent: closed again */
 	TH_FAKE_STEP(&f, "", TH_CLOSE);		/* fresh: closed */
-	TH_FAKE_STEP(&f, OK_A, TH_KEEP);	/* (a third try would get this) */
+	TH_FAKE_STEP(&f, OK_A, TH_KEEP);	/* fresh */
+	TH_FAKE_STEP(&f, "", TH_CLOSE);		/* reused: closed */
+	TH_FAKE_STEP(&f, OK_B, TH_KEEP);	/* resent: a failure before */
+						/* does not use up the resend */
 	evcon = th_fake_start(&f);
 	assert_int_equal(request_type(evcon, EVHTTP_REQ_GET), 200);
 	assert_int_equal(request_type(evcon, EVHTTP_REQ_GET), 200);
@@ -104,6 +107,9 @@ test_get_resent_once(void **state)
 	assert_int_equal(f.nseen, 5);
 	assert_int_equal(request_type(evcon, EVHTTP_REQ_GET), -1);
 	assert_int_equal(f.nseen, 6);
+	assert_int_equal(request_type(evcon, EVHTTP_REQ_GET), 200);
+	assert_int_equal(request_type(evcon, EVHTTP_REQ_GET), 200);
+	assert_int_equal(f.nseen, 9);
 	th_fake_stop(&f, evcon);
 }
 

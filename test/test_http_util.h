@@ -184,7 +184,7 @@ void th_expect_hello(struct evhttp_connection *evcon);
 /* What the fake server does after writing a reply. */
 enum th_fake_then { TH_KEEP, TH_CLOSE, TH_RESET };
 
-#define TH_FAKE_MAX	8
+#define TH_FAKE_MAX	12
 
 /*
  * A scripted raw server on th_base: the n-th request it reads (its
