@@ -35,6 +35,7 @@
 
 #include "event.h"
 #include "log.h"
+#include "mm-internal.h"
 
 /* The smallest allocation; tiny buffers are common and cheap. */
 #define EVBUFFER_MIN_ALLOC	256
@@ -65,7 +66,7 @@ evbuffer_new(void)
 {
 	struct evbuffer *buf;
 
-	if ((buf = calloc(1, sizeof(*buf))) == NULL)
+	if ((buf = ev__calloc(1, sizeof(*buf))) == NULL)
 		event_warn("%s: calloc", __func__);
 	return buf;
 }
@@ -75,8 +76,8 @@ evbuffer_free(struct evbuffer *buf)
 {
 	if (buf == NULL)
 		return;
-	free(buf->orig_buffer);
-	free(buf);
+	ev__free(buf->orig_buffer);
+	ev__free(buf);
 }
 
 void
@@ -114,15 +115,15 @@ reallocate(struct evbuffer *buf, size_t length)
 
 	if (buf->misalign == 0) {
 		/* realloc can often extend in place (or remap) for free. */
-		if ((p = realloc(buf->orig_buffer, length)) == NULL)
+		if ((p = ev__realloc(buf->orig_buffer, length)) == NULL)
 			goto fail;
 	} else {
 		/* Copy only the live data, not the drained front. */
-		if ((p = malloc(length)) == NULL)
+		if ((p = ev__malloc(length)) == NULL)
 			goto fail;
 		if (buf->off > 0)
 			memcpy(p, buf->buffer, buf->off);
-		free(buf->orig_buffer);
+		ev__free(buf->orig_buffer);
 	}
 	buf->orig_buffer = buf->buffer = p;
 	buf->misalign = 0;
@@ -329,7 +330,7 @@ take_line(struct evbuffer *buf, size_t len, size_t drain, size_t *n_out)
 {
 	char *line;
 
-	if ((line = malloc(len + 1)) == NULL) {
+	if ((line = ev__malloc(len + 1)) == NULL) {
 		event_warn("%s: malloc", __func__);
 		return NULL;
 	}

@@ -27,6 +27,7 @@
 
 #include "event.h"
 #include "log.h"
+#include "mm-internal.h"
 
 /* Add ev, with a timeout of seconds if non-zero. */
 static int
@@ -170,14 +171,14 @@ bufferevent_new(int fd, evbuffercb readcb, evbuffercb writecb,
 {
 	struct bufferevent *bufev;
 
-	if ((bufev = calloc(1, sizeof(*bufev))) == NULL) {
+	if ((bufev = ev__calloc(1, sizeof(*bufev))) == NULL) {
 		event_warn("%s: calloc", __func__);
 		return NULL;
 	}
 	if ((bufev->input = evbuffer_new()) == NULL ||
 	    (bufev->output = evbuffer_new()) == NULL) {
 		evbuffer_free(bufev->input);
-		free(bufev);
+		ev__free(bufev);
 		return NULL;
 	}
 
@@ -258,7 +259,7 @@ bufferevent_free(struct bufferevent *bufev)
 	event_del(&bufev->ev_write);
 	evbuffer_free(bufev->input);
 	evbuffer_free(bufev->output);
-	free(bufev);
+	ev__free(bufev);
 }
 
 int

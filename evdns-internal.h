@@ -130,7 +130,8 @@ int ev__dns_query_build(uint8_t *buf, size_t buflen, uint16_t id,
 
 /*
  * Parse a request received by a server.  0 and q filled in (free it with
- * ev__dns_query_clear()), or -1 if it is not a well-formed query.
+ * ev__dns_query_clear()), -1 if it is not a well-formed query, or -2 if
+ * memory ran out.
  */
 int ev__dns_request_parse(const uint8_t *pkt, size_t len,
     struct ev__dns_query *q);

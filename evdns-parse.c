@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "evdns-internal.h"
+#include "mm-internal.h"
 
 /* How many earlier names a reply's compression may refer to. */
 #define CTAB_MAX	64
@@ -516,19 +517,21 @@ ev__dns_request_parse(const uint8_t *pkt, size_t len, struct ev__dns_query *q)
 		return -1;
 	q->id = h.id;
 	q->flags = h.flags;
-	q->questions = calloc(h.qdcount > 0 ? h.qdcount : 1,
+	q->questions = ev__calloc(h.qdcount > 0 ? h.qdcount : 1,
 	    sizeof(*q->questions));
 	if (q->questions == NULL)
-		return -1;
+		return -2;
 	for (i = 0; i < h.qdcount; i++) {
 		if (ev__dns_name_parse(pkt, len, &off, name,
 		    sizeof(name)) != 0 || len - off < 4)
 			goto fail;
 		n = strlen(name);
-		qu = malloc(offsetof(struct evdns_server_question, name) +
-		    n + 1);
-		if (qu == NULL)
-			goto fail;
+		qu = ev__malloc(
+		    offsetof(struct evdns_server_question, name) + n + 1);
+		if (qu == NULL) {
+			ev__dns_query_clear(q);
+			return -2;
+		}
 		qu->type = get16(pkt + off);
 		qu->dns_question_class = get16(pkt + off + 2);
 		memcpy(qu->name, name, n + 1);
@@ -547,8 +550,8 @@ ev__dns_query_clear(struct ev__dns_query *q)
 	int i;
 
 	for (i = 0; i < q->nquestions; i++)
-		free(q->questions[i]);
-	free(q->questions);
+		ev__free(q->questions[i]);
+	ev__free(q->questions);
 	q->questions = NULL;
 	q->nquestions = 0;
 }

@@ -23,6 +23,7 @@
 #include "evdns.h"
 #include "evdns-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 #define READ_BATCH	32	/* datagrams read per callback */
 #define MAX_REPLY_DATA	65536	/* bytes one reply may collect */
@@ -67,7 +68,7 @@ server_port_unref(struct evdns_server_port *port)
 		return;
 	event_del(&port->ev);
 	close(port->fd);
-	free(port);
+	ev__free(port);
 }
 
 /* Re-register the port's event, with EV_WRITE while replies wait. */
@@ -94,14 +95,14 @@ server_request_free(struct server_request *sr)
 	for (s = 0; s < 3; s++) {
 		while ((rr = sr->sections[s]) != NULL) {
 			sr->sections[s] = rr->next;
-			free(rr->name);
-			free(rr->data);
-			free(rr);
+			ev__free(rr->name);
+			ev__free(rr->data);
+			ev__free(rr);
 		}
 	}
 	ev__dns_query_clear(&sr->query);
-	free(sr->response);
-	free(sr);
+	ev__free(sr->response);
+	ev__free(sr);
 	server_port_unref(port);
 }
 
@@ -110,6 +111,8 @@ evdns_add_server_port(int fd, int is_tcp,
     evdns_request_callback_fn_type callback, void *user_data)
 {
 	struct evdns_server_port *port;
+	socklen_t len = sizeof(int);
+	int type;
 
 	if (is_tcp) {
 		ev__dns_log(1, "server ports over TCP are not supported");
@@ -117,10 +120,20 @@ evdns_add_server_port(int fd, int is_tcp,
 	}
 	if (fd < 0 || callback == NULL || current_base == NULL)
 		return NULL;
+	/* A stream socket or a file would be readable forever: the loop
+	 * would spin on recvfrom() errors. */
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    type != SOCK_DGRAM) {
+		ev__dns_log(1, "server port fd %d is not a datagram socket",
+		    fd);
+		return NULL;
+	}
 	if (evutil_make_socket_nonblocking(fd) < 0)
 		return NULL;
-	if ((port = calloc(1, sizeof(*port))) == NULL)
+	if ((port = ev__calloc(1, sizeof(*port))) == NULL) {
+		event_warn("%s: calloc", __func__);
 		return NULL;
+	}
 	port->fd = fd;
 	port->refcnt = 1;
 	port->cb = callback;
@@ -129,7 +142,7 @@ evdns_add_server_port(int fd, int is_tcp,
 	event_set(&port->ev, fd, EV_READ | EV_PERSIST, server_port_cb,
 	    port);
 	if (event_add(&port->ev, NULL) < 0) {
-		free(port);
+		ev__free(port);
 		return NULL;
 	}
 	return port;
@@ -154,6 +167,31 @@ evdns_close_server_port(struct evdns_server_port *port)
 	server_port_unref(port);
 }
 
+/*
+ * A socket with IP_RECVERR (or IPV6_RECVERR) set by the program keeps the
+ * ICMP errors its replies met in an error queue, and polls as readable
+ * (POLLERR) until that queue is read: read it away, or the loop spins.
+ */
+static void
+server_drain_errors(int fd)
+{
+#ifdef MSG_ERRQUEUE
+	struct msghdr msg;
+	struct iovec iov;
+	int i;
+
+	for (i = 0; i < READ_BATCH; i++) {
+		memset(&msg, 0, sizeof(msg));
+		iov.iov_base = rbuf;
+		iov.iov_len = sizeof(rbuf);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+	}
+#endif
+}
+
 static void
 server_read(struct evdns_server_port *port)
 {
@@ -161,7 +199,7 @@ server_read(struct evdns_server_port *port)
 	struct sockaddr_storage from;
 	socklen_t fromlen;
 	ssize_t r;
-	int i, s;
+	int i, s, perr = 0;
 
 	for (i = 0; i < READ_BATCH && !port->closing; i++) {
 		fromlen = sizeof(from);
@@ -169,15 +207,23 @@ server_read(struct evdns_server_port *port)
 		    (struct sockaddr *)&from, &fromlen);
 		if (r < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR)
+			    errno != EINTR) {
 				event_warn("evdns: server recvfrom");
+				server_drain_errors(port->fd);
+			}
 			return;
 		}
-		if ((sr = calloc(1, sizeof(*sr))) == NULL)
-			return;
-		if (ev__dns_request_parse(rbuf, (size_t)r, &sr->query) < 0) {
+		if ((sr = ev__calloc(1, sizeof(*sr))) == NULL ||
+		    (perr = ev__dns_request_parse(rbuf, (size_t)r,
+			 &sr->query)) == -2) {
+			event_warn(
+			    "evdns: no memory: server dropped a request");
+			ev__free(sr);
+			continue;
+		}
+		if (perr < 0) {
 			ev__dns_log(0, "server dropped a malformed request");
-			free(sr);
+			ev__free(sr);
 			continue;
 		}
 		memcpy(&sr->addr, &from, fromlen);
@@ -246,14 +292,17 @@ evdns_server_request_add_reply(struct evdns_server_request *req,
 	len = (is_name || datalen < 0) ? strlen(data) + 1 : (size_t)datalen;
 	if (len > 0xffff || len + strlen(name) > MAX_REPLY_DATA - sr->nbytes)
 		return -1;
-	if ((rr = calloc(1, sizeof(*rr))) == NULL)
+	if ((rr = ev__calloc(1, sizeof(*rr))) == NULL) {
+		event_warn("%s: calloc", __func__);
 		return -1;
-	rr->name = strdup(name);
-	rr->data = malloc(len > 0 ? len : 1);
+	}
+	rr->name = ev__strdup(name);
+	rr->data = ev__malloc(len > 0 ? len : 1);
 	if (rr->name == NULL || rr->data == NULL) {
-		free(rr->name);
-		free(rr->data);
-		free(rr);
+		event_warn("%s: malloc", __func__);
+		ev__free(rr->name);
+		ev__free(rr->data);
+		ev__free(rr);
 		return -1;
 	}
 	memcpy(rr->data, data, len);
@@ -363,8 +412,10 @@ evdns_server_request_respond(struct evdns_server_request *req, int err)
 		return -1;
 	}
 	/* The socket is full: keep the reply until it is writable. */
-	if ((sr->response = malloc((size_t)len)) == NULL)
+	if ((sr->response = ev__malloc((size_t)len)) == NULL) {
+		event_warn("evdns: no memory to keep a reply");
 		return -1;
+	}
 	memcpy(sr->response, buf, (size_t)len);
 	sr->resplen = (size_t)len;
 	TAILQ_INSERT_TAIL(&sr->port->pending, sr, next);

@@ -33,6 +33,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +48,7 @@
 #include "evdns.h"
 #include "evdns-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 #define NBUCKETS	256	/* in-flight requests, hashed by ID */
 #define MAX_CONF_NS	32	/* nameservers taken from one resolv.conf */
@@ -116,6 +118,7 @@ static struct {
 	struct timeval probe_initial;
 	evdns_debug_log_fn_type log_fn;
 	ev_uint16_t (*txid_fn)(void);
+	unsigned nomem; /* allocations failed, ever */
 } dns;
 
 static uint8_t rbuf[65536];	/* one datagram at a time, never nested */
@@ -209,7 +212,9 @@ read_full(int fd, void *p, size_t n)
 
 /*
  * Random bytes from the OS (getrandom, else /dev/urandom), kept in a small
- * pool that is refilled, and thrown away in a forked child.
+ * pool that is refilled, and thrown away in a forked child.  The pool is
+ * process-wide, so a spin lock (no thread library is linked) keeps two
+ * threads from handing out the same bytes.
  */
 static int
 fill_random(uint8_t *p, size_t n)
@@ -245,8 +250,12 @@ random16(void)
 	static pid_t owner;
 
 	static uint32_t weak;
+	static int lock;
 	size_t i;
+	uint16_t r;
 
+	while (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
 	if (avail < 2 || owner != getpid()) {
 		owner = getpid();
 		avail = sizeof(pool);
@@ -261,7 +270,9 @@ random16(void)
 		}
 	}
 	avail -= 2;
-	return (uint16_t)((pool[avail] << 8) | pool[avail + 1]);
+	r = (uint16_t)((pool[avail] << 8) | pool[avail + 1]);
+	__atomic_store_n(&lock, 0, __ATOMIC_RELEASE);
+	return r;
 }
 
 static struct request *
@@ -312,8 +323,8 @@ search_unref(struct search_list *s)
 	if (s == NULL || --s->refcnt > 0)
 		return;
 	for (i = 0; i < s->n; i++)
-		free(s->domains[i]);
-	free(s);
+		ev__free(s->domains[i]);
+	ev__free(s);
 }
 
 /* The global list, copied first if a request still uses it. */
@@ -325,21 +336,28 @@ search_writable(void)
 
 	if (s != NULL && s->refcnt == 1)
 		return s;
-	if ((copy = calloc(1, sizeof(*copy))) == NULL)
-		return NULL;
+	if ((copy = ev__calloc(1, sizeof(*copy))) == NULL)
+		goto nomem;
 	copy->refcnt = 1;
 	copy->ndots = 1;
 	if (s != NULL) {
 		copy->ndots = s->ndots;
 		for (i = 0; i < s->n; i++) {
-			if ((copy->domains[i] = strdup(s->domains[i])) == NULL)
-				break;
+			copy->domains[i] = ev__strdup(s->domains[i]);
+			if (copy->domains[i] == NULL)
+				goto nomem;
 			copy->n++;
 		}
 		search_unref(s);
 	}
 	dns.search = copy;
 	return copy;
+nomem:
+	/* The list stays as it was rather than losing domains. */
+	event_warn("evdns: no memory to change the search list");
+	dns.nomem++;
+	search_unref(copy);
+	return NULL;
 }
 
 void
@@ -351,7 +369,7 @@ evdns_search_clear(void)
 	if ((s = search_writable()) == NULL)
 		return;
 	while (s->n > 0)
-		free(s->domains[--s->n]);
+		ev__free(s->domains[--s->n]);
 }
 
 void
@@ -370,14 +388,20 @@ evdns_search_add(const char *domain)
 		ev__dns_log(1, "ignoring invalid search domain");
 		return;
 	}
-	if ((s = search_writable()) == NULL)
-		return;
-	if (s->n >= MAX_SEARCH) {
+	if (dns.search != NULL && dns.search->n >= MAX_SEARCH) {
 		ev__dns_log(1, "search list full; ignoring %s", domain);
 		return;
 	}
-	if ((copy = strdup(domain)) == NULL)
+	/* The copy first: a failure then changes nothing at all. */
+	if ((copy = ev__strdup(domain)) == NULL) {
+		event_warn("evdns: no memory for search domain %s", domain);
+		dns.nomem++;
 		return;
+	}
+	if ((s = search_writable()) == NULL) {
+		ev__free(copy);
+		return;
+	}
 	n = strlen(copy);
 	if (copy[n - 1] == '.')
 		copy[n - 1] = '\0';
@@ -476,7 +500,7 @@ ns_free(struct nameserver *ns)
 	event_del(&ns->read_ev);
 	event_del(&ns->probe_ev);
 	close(ns->fd);
-	free(ns);
+	ev__free(ns);
 }
 
 static int
@@ -507,15 +531,18 @@ ns_add(const struct sockaddr_storage *sa, socklen_t len)
 		    addr_str(sa, buf, sizeof(buf)));
 		goto fail;
 	}
-	if ((ns = calloc(1, sizeof(*ns))) == NULL)
+	if ((ns = ev__calloc(1, sizeof(*ns))) == NULL) {
+		event_warn("evdns: calloc");
+		dns.nomem++;
 		goto fail;
+	}
 	memcpy(&ns->addr, sa, len);
 	ns->addrlen = len;
 	ns->fd = fd;
 	event_set(&ns->read_ev, fd, EV_READ | EV_PERSIST, ns_read_cb, ns);
 	evtimer_set(&ns->probe_ev, probe_timer_cb, ns);
 	if (event_add(&ns->read_ev, NULL) < 0) {
-		free(ns);
+		ev__free(ns);
 		goto fail;
 	}
 	TAILQ_INSERT_TAIL(&dns.servers, ns, next);
@@ -722,8 +749,8 @@ request_free(struct request *req)
 {
 	request_detach(req);
 	search_unref(req->search);
-	free(req->base_name);
-	free(req);
+	ev__free(req->base_name);
+	ev__free(req);
 }
 
 static void
@@ -835,7 +862,8 @@ probe_timer_cb(int fd, short what, void *arg)
 
 	if (ns->probe != NULL || !ns->failed)
 		return;
-	if ((req = calloc(1, sizeof(*req))) == NULL) {
+	if ((req = ev__calloc(1, sizeof(*req))) == NULL) {
+		event_warn("evdns: no memory to probe a nameserver");
 		tv = probe_delay(ns->probe_step);
 		evtimer_add(&ns->probe_ev, &tv);
 		return;
@@ -987,8 +1015,10 @@ resolve(const char *name, int flags, uint16_t qtype,
 		ev__dns_log(1, "cannot resolve invalid name \"%.64s\"", name);
 		return -1;
 	}
-	if ((req = calloc(1, sizeof(*req))) == NULL)
+	if ((req = ev__calloc(1, sizeof(*req))) == NULL) {
+		event_warn("evdns: no memory to resolve %.64s", name);
 		return -1;
+	}
 	req->qtype = qtype;
 	req->cb = cb;
 	req->arg = arg;
@@ -998,8 +1028,9 @@ resolve(const char *name, int flags, uint16_t qtype,
 		req->name[n - 1] = '\0';	/* absolute: no search */
 	else if (!(flags & DNS_QUERY_NO_SEARCH) && qtype != EVDNS_TYPE_PTR &&
 	    dns.search != NULL && dns.search->n > 0) {
-		if ((req->base_name = strdup(name)) == NULL) {
-			free(req);
+		if ((req->base_name = ev__strdup(name)) == NULL) {
+			event_warn("evdns: no memory to resolve %.64s", name);
+			ev__free(req);
 			return -1;
 		}
 		req->search = search_ref(dns.search);
@@ -1342,8 +1373,10 @@ conf_read(const char *filename, char **out, size_t *outlen)
 		err = 2;
 	else if (st.st_size > MAX_CONF_SIZE)
 		err = 3;
-	else if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+	else if ((buf = ev__malloc((size_t)st.st_size + 1)) == NULL) {
+		event_warn("evdns: no memory to read %s", filename);
 		err = 4;
+	}
 	if (err != 0) {
 		close(fd);
 		return err;
@@ -1351,7 +1384,7 @@ conf_read(const char *filename, char **out, size_t *outlen)
 	got = read_full(fd, buf, (size_t)st.st_size);
 	close(fd);
 	if (got < (size_t)st.st_size) {
-		free(buf);
+		ev__free(buf);
 		return 5;
 	}
 	buf[got] = '\0';
@@ -1366,6 +1399,7 @@ evdns_resolv_conf_parse(int flags, const char *const filename)
 	char *buf = NULL, *line, *save;
 	size_t len = 0, i;
 	int err, nadded = 0;
+	unsigned nomem = dns.nomem;
 
 	setup();
 	if (filename == NULL)
@@ -1390,10 +1424,13 @@ evdns_resolv_conf_parse(int flags, const char *const filename)
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
 		conf_line(line, flags, &nadded);
-	free(buf);
+	ev__free(buf);
+	if (dns.nomem != nomem)
+		err = 4; /* what could be applied was */
 	if ((flags & DNS_OPTION_NAMESERVERS) && dns.nservers == 0) {
 		evdns_nameserver_ip_add("127.0.0.1");
-		err = 6;
+		if (err == 0)
+			err = 6;
 	}
 	if ((flags & DNS_OPTION_SEARCH) &&
 	    (dns.search == NULL || dns.search->n == 0))

@@ -35,6 +35,7 @@
 #include "event-internal.h"
 #include "evutil.h"
 #include "log.h"
+#include "mm-internal.h"
 
 /* Backends in libevent 1.4's order of preference. */
 static const struct {
@@ -75,19 +76,37 @@ static void event_queue_remove(struct event_base *, struct event *, int);
 /* ---- Time ------------------------------------------------------------ */
 
 static int
-read_clock(struct event_base *base, struct timeval *tp)
+sys_monotonic(struct timeval *tp)
 {
 #ifdef _EVENT_HAVE_MONOTONIC_CLOCK
-	if (base->use_monotonic) {
-		struct timespec ts;
-		if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-			return -1;
-		tp->tv_sec = ts.tv_sec;
-		tp->tv_usec = ts.tv_nsec / 1000;
-		return 0;
-	}
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return -1;
+	tp->tv_sec = ts.tv_sec;
+	tp->tv_usec = ts.tv_nsec / 1000;
+	return 0;
+#else
+	errno = ENOSYS;
+	return -1;
 #endif
+}
+
+static int
+sys_wall(struct timeval *tp)
+{
 	return gettimeofday(tp, NULL);
+}
+
+int (*ev__clock_monotonic)(struct timeval *) = sys_monotonic;
+int (*ev__clock_wall)(struct timeval *) = sys_wall;
+
+static int
+read_clock(struct event_base *base, struct timeval *tp)
+{
+	if (base->use_monotonic)
+		return ev__clock_monotonic(tp);
+	return ev__clock_wall(tp);
 }
 
 static int64_t
@@ -163,18 +182,14 @@ struct event_base *
 event_base_new(void)
 {
 	struct event_base *base;
-	struct timespec ts;
+	struct timeval tv;
 	int i;
 
-	if ((base = calloc(1, sizeof(*base))) == NULL) {
+	if ((base = ev__calloc(1, sizeof(*base))) == NULL) {
 		event_warn("%s: calloc", __func__);
 		return NULL;
 	}
-#ifdef _EVENT_HAVE_MONOTONIC_CLOCK
-	base->use_monotonic = clock_gettime(CLOCK_MONOTONIC, &ts) == 0;
-#else
-	(void)ts;
-#endif
+	base->use_monotonic = ev__clock_monotonic(&tv) == 0;
 	read_clock(base, &base->event_tv);
 	min_heap_ctor(&base->timeheap);
 	TAILQ_INIT(&base->eventqueue);
@@ -188,7 +203,7 @@ event_base_new(void)
 	}
 	if (base->evbase == NULL) {
 		event_warnx("%s: no event mechanism available", __func__);
-		free(base);
+		ev__free(base);
 		return NULL;
 	}
 	if (ev__env_allowed() && getenv("EVENT_SHOW_METHOD"))
@@ -218,8 +233,8 @@ free_active_queues(struct event_base *base)
 	int i;
 
 	for (i = 0; i < base->nactivequeues; i++)
-		free(base->activequeues[i]);
-	free(base->activequeues);
+		ev__free(base->activequeues[i]);
+	ev__free(base->activequeues);
 	base->activequeues = NULL;
 	base->nactivequeues = 0;
 }
@@ -261,7 +276,7 @@ event_base_free(struct event_base *base)
 		base->evsel->dealloc(base, base->evbase);
 	min_heap_dtor(&base->timeheap);
 	free_active_queues(base);
-	free(base);
+	ev__free(base);
 }
 
 int
@@ -269,21 +284,24 @@ event_reinit(struct event_base *base)
 {
 	const struct eventop *evsel = base->evsel;
 	struct event *ev;
+	void *evbase;
 	int res = 0;
 
 	/*
 	 * A kernel queue such as epoll's is shared with the parent after
 	 * fork(): build a new one and register every I/O event again, then
-	 * give the base its own signal socketpair.
+	 * give the base its own signal socketpair.  The old queue goes only
+	 * once the new one exists, so a failure leaves a working base; a
+	 * failed registration is made good by calling this again.
 	 */
 	if (evsel->need_reinit) {
-		evsel->dealloc(base, base->evbase);
-		base->evbase = evsel->init(base);
-		if (base->evbase == NULL) {
+		if ((evbase = evsel->init(base)) == NULL) {
 			event_warnx("%s: could not reinitialize %s",
 			    __func__, evsel->name);
 			return -1;
 		}
+		evsel->dealloc(base, base->evbase);
+		base->evbase = evbase;
 		TAILQ_FOREACH(ev, &base->eventqueue, ev_next) {
 			if ((ev->ev_events & (EV_READ | EV_WRITE)) &&
 			    evsel->add(base->evbase, ev) == -1)
@@ -316,15 +334,18 @@ event_base_priority_init(struct event_base *base, int npriorities)
 	}
 	if (npriorities == base->nactivequeues)
 		return 0;
-	queues = calloc((size_t)npriorities, sizeof(*queues));
-	if (queues == NULL)
+	queues = ev__calloc((size_t)npriorities, sizeof(*queues));
+	if (queues == NULL) {
+		event_warn("%s: calloc", __func__);
 		return -1;
+	}
 	for (i = 0; i < npriorities; i++) {
-		queues[i] = malloc(sizeof(struct event_list));
+		queues[i] = ev__malloc(sizeof(struct event_list));
 		if (queues[i] == NULL) {
+			event_warn("%s: malloc", __func__);
 			while (i--)
-				free(queues[i]);
-			free(queues);
+				ev__free(queues[i]);
+			ev__free(queues);
 			return -1;
 		}
 		TAILQ_INIT(queues[i]);
@@ -523,6 +544,11 @@ event_add_slow(struct event *ev, const struct timeval *tv)
 	if (!event_usable(ev, "event_add"))
 		return -1;
 	base = ev->ev_base;
+	/* A timer must never fire early: a fresh reading, or no timer. */
+	if (tv != NULL && read_clock(base, &now) == -1) {
+		event_warn("%s: cannot read the clock", __func__);
+		return -1;
+	}
 
 	/* Reserve heap room first so a failure leaves nothing half done. */
 	if (tv != NULL && !(ev->ev_flags & EVLIST_TIMEOUT) &&
@@ -551,8 +577,6 @@ event_add_slow(struct event *ev, const struct timeval *tv)
 				*ev->ev_pncalls = 0;
 			event_queue_remove(base, ev, EVLIST_ACTIVE);
 		}
-		/* A fresh reading: a timer must never fire early. */
-		read_clock(base, &now);
 		deadline_after(&now, tv, &ev->ev_timeout);
 		min_heap_push(&base->timeheap, ev, tv_to_usec(&ev->ev_timeout));
 		event_queue_insert(base, ev, EVLIST_TIMEOUT);
@@ -662,9 +686,9 @@ event_pending(struct event *ev, short event, struct timeval *tv)
 
 	/* Report the expiry on the wall clock, as programs expect. */
 	if (tv != NULL && (flags & event & EV_TIMEOUT)) {
-		read_clock(ev->ev_base, &now);
 		gettimeofday(&wall, NULL);
-		if (evutil_timercmp(&ev->ev_timeout, &now, >))
+		if (read_clock(ev->ev_base, &now) == 0 &&
+		    evutil_timercmp(&ev->ev_timeout, &now, >))
 			evutil_timersub(&ev->ev_timeout, &now, &left);
 		else
 			evutil_timerclear(&left);
@@ -687,7 +711,7 @@ event_once_cb(int fd, short events, void *arg)
 	struct event_once *eonce = arg;
 
 	eonce->cb(fd, events, eonce->arg);
-	free(eonce);
+	ev__free(eonce);
 }
 
 int
@@ -710,8 +734,10 @@ event_base_once(struct event_base *base, int fd, short events,
 	/* Signals and persistence make no sense for a one-shot. */
 	if (events & (EV_SIGNAL | EV_PERSIST))
 		return -1;
-	if ((eonce = calloc(1, sizeof(*eonce))) == NULL)
+	if ((eonce = ev__calloc(1, sizeof(*eonce))) == NULL) {
+		event_warn("%s: calloc", __func__);
 		return -1;
+	}
 	eonce->cb = callback;
 	eonce->arg = arg;
 
@@ -725,12 +751,12 @@ event_base_once(struct event_base *base, int fd, short events,
 		events &= EV_READ | EV_WRITE;
 		event_set(&eonce->ev, fd, events, event_once_cb, eonce);
 	} else {
-		free(eonce);
+		ev__free(eonce);
 		return -1;
 	}
 	event_base_set(base, &eonce->ev);
 	if (event_add(&eonce->ev, tv) == -1) {
-		free(eonce);
+		ev__free(eonce);
 		return -1;
 	}
 	return 0;
@@ -783,6 +809,23 @@ event_base_loopbreak(struct event_base *base)
 
 /* ---- The loop -------------------------------------------------------- */
 
+/*
+ * event_break and in_dispatch are the two fields another thread touches
+ * (through event_base_loopbreak()), so the loop reads and writes them
+ * atomically too; a plain access would be a data race.
+ */
+static int
+stop_requested(struct event_base *base)
+{
+	return __atomic_load_n(&base->event_break, __ATOMIC_RELAXED);
+}
+
+static void
+leave_dispatch(struct event_base *base)
+{
+	__atomic_store_n(&base->in_dispatch, 0, __ATOMIC_SEQ_CST);
+}
+
 /* How long the backend may block: until the earliest timer, or forever. */
 static void
 timeout_next(struct event_base *base, struct timeval **tv_p)
@@ -817,7 +860,9 @@ timeout_process(struct event_base *base)
 	int64_t nowus;
 	struct event *ev;
 
-	read_clock(base, &now);
+	/* No time, no expiry: a later turn (which will not block) retries. */
+	if (read_clock(base, &now) == -1)
+		return;
 	nowus = tv_to_usec(&now);
 	while ((top = min_heap_top(&base->timeheap)) != NULL &&
 	    top->when <= nowus) {
@@ -861,7 +906,7 @@ event_process_active(struct event_base *base)
 			ev->ev_ncalls = 0;
 			(*ev->ev_callback)(ev->ev_fd, (short)ev->ev_res,
 			    ev->ev_arg);
-			if (event_gotsig || base->event_break)
+			if (event_gotsig || stop_requested(base))
 				return;
 			continue;
 		}
@@ -874,7 +919,7 @@ event_process_active(struct event_base *base)
 				ev->ev_pncalls = NULL;
 			(*ev->ev_callback)(ev->ev_fd, (short)ev->ev_res,
 			    ev->ev_arg);
-			if (event_gotsig || base->event_break) {
+			if (event_gotsig || stop_requested(base)) {
 				/* ev may be gone; it must not point at us. */
 				if (ncalls)
 					ev->ev_pncalls = NULL;
@@ -935,11 +980,12 @@ event_base_loop(struct event_base *base, int flags)
 			break;
 		}
 		if (__atomic_load_n(&base->event_break, __ATOMIC_SEQ_CST)) {
-			base->event_break = 0;
+			__atomic_store_n(&base->event_break, 0,
+			    __ATOMIC_RELAXED);
 			break;
 		}
 		if (event_gotsig && run_legacy_sigcb() == -1) {
-			base->in_dispatch = 0;
+			leave_dispatch(base);
 			return -1;
 		}
 
@@ -953,16 +999,16 @@ event_base_loop(struct event_base *base, int flags)
 
 		/* Nothing left that could ever fire: the loop is done. */
 		if (base->event_count <= 0) {
-			base->in_dispatch = 0;
+			leave_dispatch(base);
 			return 1;
 		}
 
 		res = evsel->dispatch(base, base->evbase, tv_p);
-		__atomic_store_n(&base->in_dispatch, 0, __ATOMIC_SEQ_CST);
+		leave_dispatch(base);
 		if (res == -1)
 			return -1;
 
-		if (base->sig.any_caught)
+		if (__atomic_load_n(&base->sig.any_caught, __ATOMIC_ACQUIRE))
 			ev__sig_process(base);
 		/* The clock is read after the wait only if a timer waits. */
 		if (!min_heap_empty(&base->timeheap))
@@ -976,6 +1022,6 @@ event_base_loop(struct event_base *base, int flags)
 			break;
 		}
 	}
-	base->in_dispatch = 0;
+	leave_dispatch(base);
 	return 0;
 }

@@ -26,11 +26,13 @@
 #include <sys/types.h>
 #include <sys/time.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "event.h"
 #include "log.h"
+#include "mm-internal.h"
 
 /* The longest encodings of a 32-bit tag and of a 32-bit integer. */
 #define TAG_MAX_BYTES	5
@@ -139,23 +141,23 @@ encode_int(struct evbuffer *evbuf, ev_uint32_t number)
 	evbuffer_add(evbuf, data, encode_number(data, number));
 }
 
-/* Append the tag and the length that start every item. */
-static void
-marshal_header(struct evbuffer *evbuf, ev_uint32_t tag, ev_uint32_t len)
-{
-	ev_uint8_t data[TAG_MAX_BYTES + INT_MAX_BYTES];
-	size_t n;
-
-	n = encode_tag(data, tag);
-	n += encode_number(data + n, len);
-	evbuffer_add(evbuf, data, n);
-}
-
 void
 evtag_marshal(struct evbuffer *evbuf, ev_uint32_t tag, const void *data,
     ev_uint32_t len)
 {
-	marshal_header(evbuf, tag, len);
+	ev_uint8_t header[TAG_MAX_BYTES + INT_MAX_BYTES];
+	size_t n;
+
+	n = encode_tag(header, tag);
+	n += encode_number(header + n, len);
+	/* Room for the whole item first: never leave half of one behind. */
+	if ((size_t)len > SIZE_MAX - n ||
+	    evbuffer_expand(evbuf, n + len) == -1) {
+		event_warnx("%s: no room for a %u-byte item", __func__,
+		    (unsigned)len);
+		return;
+	}
+	evbuffer_add(evbuf, header, n);
 	evbuffer_add(evbuf, data, len);
 }
 
@@ -345,7 +347,7 @@ evtag_unmarshal_string(struct evbuffer *evbuf, ev_uint32_t need_tag,
 		return -1;
 	}
 	/* The payload is in the buffer, so this allocation is bounded. */
-	if ((s = malloc((size_t)it.len + 1)) == NULL) {
+	if ((s = ev__malloc((size_t)it.len + 1)) == NULL) {
 		event_warn("%s: malloc", __func__);
 		return -1;
 	}
@@ -376,4 +378,54 @@ evtag_unmarshal_timeval(struct evbuffer *evbuf, ev_uint32_t need_tag,
 	ptv->tv_usec = (suseconds_t)usec;
 	evbuffer_drain(evbuf, it.header + it.len);
 	return 0;
+}
+
+/*
+ * The three functions below are exported by 1.4.15 without a declaration
+ * in event.h; 1.4 programs and tests call them through their own
+ * prototypes, so they keep 1.4's signatures and return values.
+ */
+int evtag_decode_int(ev_uint32_t *pnumber, struct evbuffer *evbuf);
+int evtag_encode_tag(struct evbuffer *evbuf, ev_uint32_t tag);
+int evtag_decode_tag(ev_uint32_t *ptag, struct evbuffer *evbuf);
+
+/* Decode and drain an encode_int() integer; 0, or -1 on bad input. */
+int
+evtag_decode_int(ev_uint32_t *pnumber, struct evbuffer *evbuf)
+{
+	size_t n = decode_number(EVBUFFER_DATA(evbuf), EVBUFFER_LENGTH(evbuf),
+	    pnumber);
+
+	if (n == 0)
+		return -1;
+	evbuffer_drain(evbuf, n);
+	return 0;
+}
+
+/*
+ * Append the encoding of tag to evbuf (which may be NULL, as in 1.4, to
+ * only count); returns the number of bytes it takes.
+ */
+int
+evtag_encode_tag(struct evbuffer *evbuf, ev_uint32_t tag)
+{
+	ev_uint8_t data[TAG_MAX_BYTES];
+	size_t n = encode_tag(data, tag);
+
+	if (evbuf != NULL)
+		evbuffer_add(evbuf, data, n);
+	return (int)n;
+}
+
+/* Decode and drain a tag; returns the bytes it took, or -1 on bad input. */
+int
+evtag_decode_tag(ev_uint32_t *ptag, struct evbuffer *evbuf)
+{
+	size_t n = decode_tag(EVBUFFER_DATA(evbuf), EVBUFFER_LENGTH(evbuf),
+	    ptag);
+
+	if (n == 0)
+		return -1;
+	evbuffer_drain(evbuf, n);
+	return (int)n;
 }

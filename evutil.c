@@ -15,6 +15,7 @@
 #include "event-internal.h"
 #include "evutil.h"
 #include "log.h"
+#include "mm-internal.h"
 
 int
 evutil_socketpair(int family, int type, int protocol, int fd[2])
@@ -64,14 +65,22 @@ evutil_vsnprintf(char *buf, size_t buflen, const char *format, va_list ap)
 	return r;
 }
 
+static int
+sys_issetugid(void)
+{
+#ifdef _EVENT_HAVE_ISSETUGID
+	return issetugid();
+#else
+	return getuid() != geteuid() || getgid() != getegid();
+#endif
+}
+
+int (*ev__issetugid)(void) = sys_issetugid;
+
 int
 ev__env_allowed(void)
 {
-#ifdef _EVENT_HAVE_ISSETUGID
-	return !issetugid();
-#else
-	return getuid() == geteuid() && getgid() == getegid();
-#endif
+	return !ev__issetugid();
 }
 
 int
@@ -86,11 +95,16 @@ ev__grow_array(void *parray, int *pn, int need, size_t elsize)
 	want = n ? n : 32;
 	while (want < (size_t)need)
 		want *= 2;
-	if (want > (size_t)0x7fffffff || want > SIZE_MAX / elsize)
+	if (want > (size_t)0x7fffffff || want > SIZE_MAX / elsize) {
+		event_warnx("%s: %d elements are too many", __func__, need);
 		return -1;
-	p = realloc(*array, want * elsize);
-	if (p == NULL)
+	}
+	p = ev__realloc(*array, want * elsize);
+	if (p == NULL) {
+		event_warn("%s: cannot allocate %zu bytes", __func__,
+		    want * elsize);
 		return -1;
+	}
 	memset((char *)p + n * elsize, 0, (want - n) * elsize);
 	*array = p;
 	*pn = (int)want;

@@ -39,6 +39,7 @@
 #include "evhttp.h"
 #include "http-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 /* The first retry waits this long; each next one twice as long. */
 #define RETRY_FIRST_MSECS	250
@@ -57,7 +58,7 @@ evhttp_connection_new(const char *address, unsigned short port)
 	if ((evcon = ev__http_connection_alloc(NULL,
 	    &ev__http_client_role)) == NULL)
 		return NULL;
-	if ((evcon->address = strdup(address)) == NULL) {
+	if ((evcon->address = ev__strdup(address)) == NULL) {
 		event_warn("%s: strdup", __func__);
 		evhttp_connection_free(evcon);
 		return NULL;
@@ -71,13 +72,13 @@ void
 evhttp_connection_set_local_address(struct evhttp_connection *evcon,
     const char *address)
 {
-	char *copy = address != NULL ? strdup(address) : NULL;
+	char *copy = address != NULL ? ev__strdup(address) : NULL;
 
 	if (address != NULL && copy == NULL) {
 		event_warn("%s: strdup", __func__);
 		return;
 	}
-	free(evcon->bind_address);
+	ev__free(evcon->bind_address);
 	evcon->bind_address = copy;
 }
 
@@ -247,42 +248,54 @@ client_timeout(struct evhttp_connection *evcon)
 }
 
 /* Append "Host: address[:port]" unless the program set one. */
-static void
+static int
 add_host_header(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	char host[300];
 	int v6 = strchr(evcon->address, ':') != NULL;
 
 	if (evhttp_find_header(req->output_headers, "Host") != NULL)
-		return;
+		return 0;
 	if (evcon->port == 80)
 		snprintf(host, sizeof(host), v6 ? "[%s]" : "%s",
 		    evcon->address);
 	else
 		snprintf(host, sizeof(host), v6 ? "[%s]:%u" : "%s:%u",
 		    evcon->address, (unsigned)evcon->port);
-	evhttp_add_header(req->output_headers, "Host", host);
+	return evhttp_add_header(req->output_headers, "Host", host);
 }
 
 /* Queue the request line, headers and body of req for writing. */
-static void
+static int
 write_request(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	struct evbuffer *out = evcon->output_buffer;
 	size_t len = EVBUFFER_LENGTH(req->output_buffer);
 	char num[32];
 
-	add_host_header(evcon, req);
+	if (add_host_header(evcon, req) == -1)
+		return -1;
 	ev__http_remove_all(req->output_headers, "Transfer-Encoding");
 	if (len > 0 || req->type == EVHTTP_REQ_POST) {
 		snprintf(num, sizeof(num), "%zu", len);
-		ev__http_set_header(req->output_headers, "Content-Length", num);
+		if (ev__http_set_header(req->output_headers, "Content-Length",
+			num) == -1)
+			return -1;
 	}
-	evbuffer_add_printf(out, "%s %s HTTP/%d.%d\r\n",
-	    ev__http_method(req->type), req->uri, req->major, req->minor);
-	ev__http_write_headers(out, req->output_headers);
+	if (evbuffer_add_printf(out, "%s %s HTTP/%d.%d\r\n",
+		ev__http_method(req->type), req->uri, req->major,
+		req->minor) == -1 ||
+	    ev__http_write_headers(out, req->output_headers) == -1)
+		return -1;
 	/* Copied, not moved: a stale socket means sending it again. */
-	evbuffer_add(out, EVBUFFER_DATA(req->output_buffer), len);
+	return evbuffer_add(out, EVBUFFER_DATA(req->output_buffer), len);
+}
+
+/* A request that could not be built fails, from the loop. */
+static void
+request_unbuilt(struct evhttp_connection *evcon)
+{
+	evhttp_connection_fail(evcon, EVCON_HTTP_INVALID_HEADER);
 }
 
 /* The request is out: read its response. */
@@ -302,6 +315,7 @@ static void
 request_dispatch(struct evhttp_connection *evcon)
 {
 	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
+	size_t keep;
 
 	if (req == NULL) {
 		evcon->state = EVCON_IDLE;
@@ -315,7 +329,15 @@ request_dispatch(struct evhttp_connection *evcon)
 	evbuffer_drain(evcon->input_buffer,
 	    EVBUFFER_LENGTH(evcon->input_buffer));
 	evcon->state = EVCON_WRITING;
-	write_request(evcon, req);
+	keep = EVBUFFER_LENGTH(evcon->output_buffer);
+	if (write_request(evcon, req) == -1) {
+		/* Never half a request on the wire; fail it after we return. */
+		event_warnx("%s: out of memory writing a request to %s",
+		    __func__, evcon->address);
+		ev__http_truncate(evcon->output_buffer, keep);
+		ev__http_connection_write(evcon, request_unbuilt);
+		return;
+	}
 	ev__http_connection_write(evcon, request_written);
 }
 
@@ -343,11 +365,11 @@ evhttp_make_request(struct evhttp_connection *evcon,
 		event_warnx("%s: bad method or uri", __func__);
 		return -1;
 	}
-	if ((copy = strdup(uri)) == NULL) {
+	if ((copy = ev__strdup(uri)) == NULL) {
 		event_warn("%s: strdup", __func__);
 		return -1;
 	}
-	free(req->uri);
+	ev__free(req->uri);
 	req->uri = copy;
 	req->kind = EVHTTP_REQUEST;
 	req->type = type;

@@ -25,6 +25,7 @@
 
 #include <sys/queue.h>
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include "event.h"
 #include "evhttp.h"
@@ -160,10 +161,16 @@ void ev__http_date(char *buf, size_t len, time_t t);
 /*
  * Append headers as "Name: value" lines and the blank line that ends them,
  * skipping (with a warning) any whose name is not a token or whose value
- * holds CR or LF.
+ * holds CR or LF.  Returns 0, or -1 if memory ran out (out then holds
+ * part of them: see ev__http_truncate()).
  */
-void ev__http_write_headers(struct evbuffer *out,
-    const struct evkeyvalq *headers);
+int
+ev__http_write_headers(struct evbuffer *out, const struct evkeyvalq *headers);
+/*
+ * Cut buf back to its first len bytes: a message that could not be built
+ * whole is taken back out instead of going out half written.
+ */
+void ev__http_truncate(struct evbuffer *buf, size_t len);
 /* Whether c may appear in a header name (RFC 9110 tchar). */
 int ev__http_is_tchar(unsigned char c);
 /* The method name of a request type. */
@@ -200,7 +207,8 @@ enum evhttp_connection_state {
 #define EVHTTP_CON_READEOF	0x0200	/* the peer shut its side */
 #define EVHTTP_CON_LINGER	0x0400	/* error reply: close gracefully */
 #define EVHTTP_CON_READPENDING	0x0800	/* input came before the reply */
-#define EVHTTP_CON_WROTE	0x1000	/* a byte of this request went out */
+#define EVHTTP_CON_BROKEN	0x1000	/* a reply failed: closing, no more */
+#define EVHTTP_CON_WROTE	0x2000	/* a byte of this request went out */
 
 TAILQ_HEAD(evcon_requestq, evhttp_request);
 
@@ -375,5 +383,15 @@ void ev__http_release_held_request(struct evhttp_connection *evcon);
 /* Answer req with an error page for code; the connection closes after. */
 void ev__http_send_error_page(struct evhttp_connection *evcon,
     struct evhttp_request *req, int code, const char *reason);
+
+/* http-server.c */
+
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+/*
+ * accept4(), through which the server accepts: a pointer so tests can
+ * simulate a kernel without it (ENOSYS), where accept() and fcntl() serve.
+ */
+extern int (*ev__accept4)(int, struct sockaddr *, socklen_t *, int);
+#endif
 
 #endif /* HTTP_INTERNAL_H */

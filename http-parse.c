@@ -36,6 +36,7 @@
 #include "evhttp.h"
 #include "http-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 static int
 is_ws(unsigned char c)
@@ -174,9 +175,11 @@ parse_request_line(struct evhttp_request *req, const char *line, size_t len)
 		req->type = EVHTTP_REQ_HEAD;
 	else
 		return 501;
-	free(req->uri);
-	if ((req->uri = malloc(ulen + 1)) == NULL)
+	ev__free(req->uri);
+	if ((req->uri = ev__malloc(ulen + 1)) == NULL) {
+		event_warn("%s: malloc", __func__);
 		return 503;
+	}
 	memcpy(req->uri, uri, ulen);
 	req->uri[ulen] = '\0';
 	return 0;
@@ -206,9 +209,11 @@ parse_status_line(struct evhttp_request *req, const char *line, size_t len)
 	for (i = 0; i < rlen; i++)
 		if (!is_fieldchar((unsigned char)reason[i]))
 			return -1;
-	free(req->response_code_line);
-	if ((req->response_code_line = malloc(rlen + 1)) == NULL)
+	ev__free(req->response_code_line);
+	if ((req->response_code_line = ev__malloc(rlen + 1)) == NULL) {
+		event_warn("%s: malloc", __func__);
 		return -1;
+	}
 	memcpy(req->response_code_line, reason, rlen);
 	req->response_code_line[rlen] = '\0';
 	req->response_code = code;
@@ -280,8 +285,10 @@ append_folded(struct evkeyvalq *headers, const char *s, size_t len)
 	if (len == 0)
 		return 0;
 	vlen = strlen(last->value);
-	if ((v = realloc(last->value, vlen + len + 2)) == NULL)
+	if ((v = ev__realloc(last->value, vlen + len + 2)) == NULL) {
+		event_warn("%s: realloc", __func__);
 		return 503;
+	}
 	v[vlen] = ' ';
 	memcpy(v + vlen + 1, s, len);
 	v[vlen + len + 1] = '\0';
@@ -320,20 +327,24 @@ parse_header_line(struct evkeyvalq *headers, const char *line, size_t len,
 		return 0;
 	vlen = len - klen - 1;
 	value = trim(colon + 1, &vlen);
-	key = malloc(klen + 1);
-	val = malloc(vlen + 1);
+	key = ev__malloc(klen + 1);
+	val = ev__malloc(vlen + 1);
 	if (key == NULL || val == NULL) {
-		free(key);
-		free(val);
+		event_warn("%s: malloc", __func__);
+		ev__free(key);
+		ev__free(val);
 		return 503;
 	}
 	memcpy(key, line, klen);
 	key[klen] = '\0';
 	memcpy(val, value, vlen);
 	val[vlen] = '\0';
-	r = evhttp_add_header(headers, key, val) == 0 ? 0 : 400;
-	free(key);
-	free(val);
+	r = evhttp_add_header(headers, key, val);
+	/* Refused for a stray CR is the client's fault; else no memory. */
+	if (r == -1)
+		r = strpbrk(key, "\r\n") || strpbrk(val, "\r\n") ? 400 : 503;
+	ev__free(key);
+	ev__free(val);
 	return r;
 }
 

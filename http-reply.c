@@ -17,6 +17,7 @@
 #include "evhttp.h"
 #include "http-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 static void send_response(struct evhttp_connection *evcon,
     struct evhttp_request *req, int streaming);
@@ -81,17 +82,21 @@ warn_own_length(const struct evkeyvalq *h, const char *real, size_t len)
 		    "\"%.32s\" set by the program with the body's %s", v, real);
 }
 
-/* Fill in what 1.4 sent when the program did not. */
-static void
+/*
+ * Fill in what 1.4 sent when the program did not.  Returns 0, or -1 if
+ * memory ran out (a reply without its framing headers must not go out).
+ */
+static int
 add_default_headers(struct evhttp_request *req, int closing, int streaming)
 {
 	struct evkeyvalq *h = req->output_headers;
 	size_t len = EVBUFFER_LENGTH(req->output_buffer);
 	char buf[64];
+	int r = 0;
 
 	if (evhttp_find_header(h, "Date") == NULL) {
 		ev__http_date(buf, sizeof(buf), time(NULL));
-		evhttp_add_header(h, "Date", buf);
+		r |= evhttp_add_header(h, "Date", buf);
 	}
 	ev__http_remove_all(h, "Transfer-Encoding");
 	if (status_without_body(req->response_code) || streaming) {
@@ -100,31 +105,59 @@ add_default_headers(struct evhttp_request *req, int closing, int streaming)
 		/* The length is the body's: a wrong one would split it. */
 		snprintf(buf, sizeof(buf), "%zu", len);
 		warn_own_length(h, buf, len);
-		ev__http_set_header(h, "Content-Length", buf);
+		r |= ev__http_set_header(h, "Content-Length", buf);
 	}
 	if ((len > 0 || streaming) &&
 	    !status_without_body(req->response_code) &&
 	    evhttp_find_header(h, "Content-Type") == NULL)
-		evhttp_add_header(h, "Content-Type",
+		r |= evhttp_add_header(h, "Content-Type",
 		    "text/html; charset=ISO-8859-1");
 	if (req->chunked)
-		evhttp_add_header(h, "Transfer-Encoding", "chunked");
+		r |= evhttp_add_header(h, "Transfer-Encoding", "chunked");
 	if (closing)
-		ev__http_set_header(h, "Connection", "close");
+		r |= ev__http_set_header(h, "Connection", "close");
 	else if (req->minor == 0)
-		ev__http_set_header(h, "Connection", "keep-alive");
+		r |= ev__http_set_header(h, "Connection", "keep-alive");
+	return r == 0 ? 0 : -1;
 }
 
-/* Write the status line and headers of req to the connection. */
-static void
+/* Write the status line and headers of req to the connection; 0 or -1. */
+static int
 write_header(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	struct evbuffer *out = evcon->output_buffer;
 
-	evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n",
-	    req->major == 1 && req->minor >= 1 ? 1 : 0,
-	    req->response_code, req->response_code_line);
-	ev__http_write_headers(out, req->output_headers);
+	if (evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n",
+		req->major == 1 && req->minor >= 1 ? 1 : 0, req->response_code,
+		req->response_code_line != NULL ?
+		    req->response_code_line :
+		    ev__http_reason(req->response_code)) == -1)
+		return -1;
+	return ev__http_write_headers(out, req->output_headers);
+}
+
+/* The connection could not take its reply: close it, from the loop. */
+static void
+reply_unbuilt(struct evhttp_connection *evcon)
+{
+	ev__http_release_held_request(evcon);
+	evhttp_connection_free(evcon);
+}
+
+/*
+ * Memory ran out while queueing a reply: take back what was queued of it
+ * (the output held keep bytes before), so the client never reads half a
+ * reply, and close the connection once the caller has returned.
+ */
+static void
+reply_failed(struct evhttp_connection *evcon, size_t keep)
+{
+	event_warnx("evhttp: out of memory replying to %s; closing",
+	    evcon->address);
+	ev__http_truncate(evcon->output_buffer, keep);
+	evcon->flags |= EVHTTP_CON_CLOSEAFTER | EVHTTP_CON_BROKEN;
+	evcon->state = EVCON_WRITING;
+	ev__http_connection_write(evcon, reply_unbuilt);
 }
 
 /* Set the status of req; the reason loses any control characters. */
@@ -135,11 +168,14 @@ set_response_code(struct evhttp_request *req, int code, const char *reason)
 
 	req->kind = EVHTTP_RESPONSE;
 	req->response_code = code;
-	free(req->response_code_line);
-	req->response_code_line = strdup(reason != NULL ? reason :
-	    ev__http_reason(code));
-	if (req->response_code_line == NULL)
+	ev__free(req->response_code_line);
+	req->response_code_line = ev__strdup(
+	    reason != NULL ? reason : ev__http_reason(code));
+	if (req->response_code_line == NULL) {
+		/* The status line falls back on the standard reason. */
+		event_warn("%s: strdup", __func__);
 		return;
+	}
 	for (s = req->response_code_line; *s != '\0'; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			*s = ' ';
@@ -191,20 +227,26 @@ send_done(struct evhttp_connection *evcon)
 	    secs : EV__HTTP_LINGER_SECS, 0);
 }
 
-/* Move buf to the output as one piece of the body (a chunk if chunked). */
-static void
+/*
+ * Move buf to the output as one piece of the body (a chunk if chunked).
+ * Returns 0, or -1 if memory ran out.
+ */
+static int
 add_piece(struct evhttp_connection *evcon, struct evhttp_request *req,
     struct evbuffer *buf)
 {
 	size_t len = EVBUFFER_LENGTH(buf);
 
 	if (len == 0)
-		return;
+		return 0;
+	if (req->chunked &&
+	    evbuffer_add_printf(evcon->output_buffer, "%zx\r\n", len) == -1)
+		return -1;
+	if (evbuffer_add_buffer(evcon->output_buffer, buf) == -1)
+		return -1;
 	if (req->chunked)
-		evbuffer_add_printf(evcon->output_buffer, "%zx\r\n", len);
-	evbuffer_add_buffer(evcon->output_buffer, buf);
-	if (req->chunked)
-		evbuffer_add(evcon->output_buffer, "\r\n", 2);
+		return evbuffer_add(evcon->output_buffer, "\r\n", 2);
+	return 0;
 }
 
 /* Queue the header (and body unless streaming) of req and write it. */
@@ -212,21 +254,29 @@ static void
 send_response(struct evhttp_connection *evcon, struct evhttp_request *req,
     int streaming)
 {
-	int closing = must_close(evcon, req);
+	size_t keep = EVBUFFER_LENGTH(evcon->output_buffer);
+	int closing = must_close(evcon, req), r;
 
 	if (closing)
 		evcon->flags |= EVHTTP_CON_CLOSEAFTER;
-	add_default_headers(req, closing, streaming);
-	write_header(evcon, req);
-	if (req->type == EVHTTP_REQ_HEAD ||
-	    status_without_body(req->response_code))
+	r = add_default_headers(req, closing, streaming);
+	if (r == 0)
+		r = write_header(evcon, req);
+	if (r == 0 &&
+	    (req->type == EVHTTP_REQ_HEAD ||
+		status_without_body(req->response_code)))
 		evbuffer_drain(req->output_buffer,
 		    EVBUFFER_LENGTH(req->output_buffer));
-	else if (streaming)
+	else if (r == 0 && streaming)
 		/* A chunked stream must frame even the first bytes. */
-		add_piece(evcon, req, req->output_buffer);
-	else
-		evbuffer_add_buffer(evcon->output_buffer, req->output_buffer);
+		r = add_piece(evcon, req, req->output_buffer);
+	else if (r == 0)
+		r = evbuffer_add_buffer(evcon->output_buffer,
+		    req->output_buffer);
+	if (r == -1) {
+		reply_failed(evcon, keep);
+		return;
+	}
 	evcon->state = EVCON_WRITING;
 	ev__http_connection_write(evcon, send_done);
 }
@@ -295,18 +345,21 @@ evhttp_send_reply(struct evhttp_request *req, int code, const char *reason,
 	if (!can_reply(req, __func__))
 		return;
 	set_response_code(req, code, reason);
-	if (databuf != NULL && databuf != req->output_buffer)
-		evbuffer_add_buffer(req->output_buffer, databuf);
 	req->chunked = 0;
 	req->userdone = 1;
+	if (databuf != NULL && databuf != req->output_buffer &&
+	    evbuffer_add_buffer(req->output_buffer, databuf) == -1) {
+		reply_failed(req->evcon,
+		    EVBUFFER_LENGTH(req->evcon->output_buffer));
+		return;
+	}
 	send_response(req->evcon, req, 0);
 }
 
 /* An error page for code and reason; the connection closes after it. */
 void
 ev__http_send_error_page(struct evhttp_connection *evcon,
-    struct evhttp_request *req,
-    int code, const char *reason)
+    struct evhttp_request *req, int code, const char *reason)
 {
 	char *escaped;
 
@@ -319,7 +372,7 @@ ev__http_send_error_page(struct evhttp_connection *evcon,
 	evbuffer_add_printf(req->output_buffer, "<html><head><title>%d %s"
 	    "</title></head><body>\n<h1>%d %s</h1>\n</body></html>\n",
 	    code, escaped ? escaped : "", code, escaped ? escaped : "");
-	free(escaped);
+	ev__free(escaped);
 	req->chunked = 0;
 	req->userdone = 1;
 	send_response(evcon, req, 0);
@@ -362,7 +415,7 @@ void
 evhttp_send_reply_chunk(struct evhttp_request *req, struct evbuffer *databuf)
 {
 	struct evhttp_connection *evcon = req->evcon;
-	size_t len = EVBUFFER_LENGTH(databuf);
+	size_t len = EVBUFFER_LENGTH(databuf), keep;
 
 	if (orphaned(req, 0)) {
 		evbuffer_drain(databuf, len);
@@ -371,12 +424,20 @@ evhttp_send_reply_chunk(struct evhttp_request *req, struct evbuffer *databuf)
 	if (evcon == NULL || evcon->state != EVCON_WRITING ||
 	    req->userdone || len == 0)
 		return;
+	if (evcon->flags & EVHTTP_CON_BROKEN) {
+		evbuffer_drain(databuf, len); /* dropped, as if sent */
+		return;
+	}
 	if (req->type == EVHTTP_REQ_HEAD ||
 	    status_without_body(req->response_code)) {
 		evbuffer_drain(databuf, len);
 		return;
 	}
-	add_piece(evcon, req, databuf);
+	keep = EVBUFFER_LENGTH(evcon->output_buffer);
+	if (add_piece(evcon, req, databuf) == -1) {
+		reply_failed(evcon, keep);
+		return;
+	}
 	ev__http_connection_write(evcon, send_done);
 }
 
@@ -389,9 +450,14 @@ evhttp_send_reply_end(struct evhttp_request *req)
 		return;
 	if (evcon == NULL || evcon->state != EVCON_WRITING || req->userdone)
 		return;
-	if (req->chunked)
-		evbuffer_add(evcon->output_buffer, "0\r\n\r\n", 5);
 	req->userdone = 1;
+	/* A broken connection is closing and frees req with itself. */
+	if (evcon->flags & EVHTTP_CON_BROKEN)
+		return;
+	if (req->chunked &&
+	    evbuffer_add(evcon->output_buffer, "0\r\n\r\n", 5) == -1) {
+		reply_failed(evcon, EVBUFFER_LENGTH(evcon->output_buffer));
+		return;
+	}
 	ev__http_connection_write(evcon, send_done);
 }
-

@@ -44,6 +44,7 @@
 #include "evhttp.h"
 #include "http-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 /* Connections accepted per wake-up, so one listener cannot starve. */
 #define ACCEPT_BURST		64
@@ -115,7 +116,7 @@ http_new_object(struct event_base *base)
 {
 	struct evhttp *http;
 
-	if ((http = calloc(1, sizeof(*http))) == NULL) {
+	if ((http = ev__calloc(1, sizeof(*http))) == NULL) {
 		event_warn("%s: calloc", __func__);
 		return NULL;
 	}
@@ -147,7 +148,7 @@ evhttp_start(const char *address, u_short port)
 	if ((http = http_new_object(NULL)) == NULL)
 		return NULL;
 	if (evhttp_bind_socket(http, address, port) == -1) {
-		free(http);
+		ev__free(http);
 		return NULL;
 	}
 	return http;
@@ -212,7 +213,7 @@ evhttp_accept_socket(struct evhttp *http, int fd)
 	if (evutil_make_socket_nonblocking(fd) == -1)
 		return -1;
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-	if ((l = calloc(1, sizeof(*l))) == NULL) {
+	if ((l = ev__calloc(1, sizeof(*l))) == NULL) {
 		event_warn("%s: calloc", __func__);
 		return -1;
 	}
@@ -224,7 +225,7 @@ evhttp_accept_socket(struct evhttp *http, int fd)
 	if (!http->accept_paused && !http->full &&
 	    event_add(&l->ev, NULL) == -1) {
 		event_warnx("%s: event_add failed", __func__);
-		free(l);
+		ev__free(l);
 		return -1;
 	}
 	TAILQ_INSERT_TAIL(&http->sockets, l, next);
@@ -242,7 +243,7 @@ evhttp_free(struct evhttp *http)
 		TAILQ_REMOVE(&http->sockets, l, next);
 		event_del(&l->ev);
 		close(l->fd);
-		free(l);
+		ev__free(l);
 	}
 	while ((evcon = TAILQ_FIRST(&http->connections)) != NULL) {
 		TAILQ_REMOVE(&http->connections, evcon, next);
@@ -252,11 +253,11 @@ evhttp_free(struct evhttp *http)
 	}
 	while ((cb = TAILQ_FIRST(&http->callbacks)) != NULL) {
 		TAILQ_REMOVE(&http->callbacks, cb, next);
-		free(cb->what);
-		free(cb);
+		ev__free(cb->what);
+		ev__free(cb);
 	}
 	event_del(&http->accept_retry);
-	free(http);
+	ev__free(http);
 }
 
 void
@@ -265,10 +266,10 @@ evhttp_set_cb(struct evhttp *http, const char *uri,
 {
 	struct evhttp_cb *hcb;
 
-	if ((hcb = calloc(1, sizeof(*hcb))) == NULL ||
-	    (hcb->what = strdup(uri)) == NULL) {
+	if ((hcb = ev__calloc(1, sizeof(*hcb))) == NULL ||
+	    (hcb->what = ev__strdup(uri)) == NULL) {
 		event_warn("%s: out of memory", __func__);
-		free(hcb);
+		ev__free(hcb);
 		return;
 	}
 	hcb->cb = cb;
@@ -288,8 +289,8 @@ evhttp_del_cb(struct evhttp *http, const char *uri)
 	if (hcb == NULL)
 		return -1;
 	TAILQ_REMOVE(&http->callbacks, hcb, next);
-	free(hcb->what);
-	free(hcb);
+	ev__free(hcb->what);
+	ev__free(hcb);
 	return 0;
 }
 
@@ -396,6 +397,10 @@ accept_retry_cb(int fd, short what, void *arg)
 	listeners_on(http);
 }
 
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+int (*ev__accept4)(int, struct sockaddr *, socklen_t *, int) = accept4;
+#endif
+
 /*
  * accept() a connection that is non-blocking and close-on-exec, in one
  * call where the kernel has accept4() (*ready set), else in three.
@@ -404,17 +409,17 @@ static int
 accept_nonblock(int fd, struct sockaddr *sa, socklen_t *len, int *ready)
 {
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
-	static int no_accept4;
+	static int no_accept4;	/* atomic: servers in several threads */
 	int nfd;
 
-	if (!no_accept4) {
-		nfd = accept4(fd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!__atomic_load_n(&no_accept4, __ATOMIC_RELAXED)) {
+		nfd = ev__accept4(fd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (nfd != -1 || errno != ENOSYS) {
 			*ready = 1;
 			return nfd;
 		}
 		/* A kernel without accept4(): never ask again. */
-		no_accept4 = 1;
+		__atomic_store_n(&no_accept4, 1, __ATOMIC_RELAXED);
 	}
 #endif
 	*ready = 0;
@@ -442,7 +447,8 @@ get_request(struct evhttp *http, int fd, struct sockaddr *sa,
 		strcpy(host, "unknown");
 		strcpy(serv, "0");
 	}
-	if ((evcon->address = strdup(host)) == NULL) {
+	if ((evcon->address = ev__strdup(host)) == NULL) {
+		event_warn("%s: strdup", __func__);
 		evhttp_connection_free(evcon);
 		close(fd);
 		return;
@@ -510,7 +516,8 @@ server_new_request(struct evhttp_connection *evcon)
 	struct evhttp_request *req;
 
 	if ((req = evhttp_request_new(NULL, NULL)) == NULL ||
-	    (req->remote_host = strdup(evcon->address)) == NULL) {
+	    (req->remote_host = ev__strdup(evcon->address)) == NULL) {
+		event_warn("%s: out of memory", __func__);
 		ev__http_request_free(req);
 		evhttp_connection_free(evcon);
 		return NULL;
@@ -566,14 +573,14 @@ send_not_found(struct evhttp_request *req)
 	if (buf == NULL || escaped == NULL) {
 		if (buf != NULL)
 			evbuffer_free(buf);
-		free(escaped);
+		ev__free(escaped);
 		evhttp_send_error(req, 503, NULL);
 		return;
 	}
 	evbuffer_add_printf(buf, "<html><head><title>404 Not Found</title>"
 	    "</head><body>\n<h1>Not Found</h1>\n<p>Nothing is served at %s."
 	    "</p>\n</body></html>\n", escaped);
-	free(escaped);
+	ev__free(escaped);
 	evhttp_send_reply(req, HTTP_NOTFOUND, "Not Found", buf);
 	evbuffer_free(buf);
 }

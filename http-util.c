@@ -17,6 +17,7 @@
 #include "evhttp.h"
 #include "http-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 int
 ev__http_is_tchar(unsigned char c)
@@ -46,27 +47,27 @@ evhttp_request_new(void (*cb)(struct evhttp_request *, void *), void *arg)
 {
 	struct evhttp_request *req;
 
-	if ((req = calloc(1, sizeof(*req))) == NULL) {
+	if ((req = ev__calloc(1, sizeof(*req))) == NULL) {
 		event_warn("%s: calloc", __func__);
 		return NULL;
 	}
 	req->kind = EVHTTP_RESPONSE;
 	req->major = 1;
 	req->minor = 1;
-	req->input_headers = calloc(1, sizeof(struct evkeyvalq));
-	req->output_headers = calloc(1, sizeof(struct evkeyvalq));
+	req->input_headers = ev__calloc(1, sizeof(struct evkeyvalq));
+	req->output_headers = ev__calloc(1, sizeof(struct evkeyvalq));
 	req->input_buffer = evbuffer_new();
 	req->output_buffer = evbuffer_new();
 	if (req->input_headers == NULL || req->output_headers == NULL ||
 	    req->input_buffer == NULL || req->output_buffer == NULL) {
 		event_warn("%s: out of memory", __func__);
-		free(req->input_headers);
-		free(req->output_headers);
+		ev__free(req->input_headers);
+		ev__free(req->output_headers);
 		if (req->input_buffer != NULL)
 			evbuffer_free(req->input_buffer);
 		if (req->output_buffer != NULL)
 			evbuffer_free(req->output_buffer);
-		free(req);
+		ev__free(req);
 		return NULL;
 	}
 	TAILQ_INIT(req->input_headers);
@@ -99,16 +100,16 @@ ev__http_request_free(struct evhttp_request *req)
 {
 	if (req == NULL)
 		return;
-	free(req->remote_host);
-	free(req->uri);
-	free(req->response_code_line);
+	ev__free(req->remote_host);
+	ev__free(req->uri);
+	ev__free(req->response_code_line);
 	evhttp_clear_headers(req->input_headers);
-	free(req->input_headers);
+	ev__free(req->input_headers);
 	evhttp_clear_headers(req->output_headers);
-	free(req->output_headers);
+	ev__free(req->output_headers);
 	evbuffer_free(req->input_buffer);
 	evbuffer_free(req->output_buffer);
-	free(req);
+	ev__free(req);
 }
 
 void
@@ -149,9 +150,9 @@ evhttp_clear_headers(struct evkeyvalq *headers)
 
 	while ((kv = TAILQ_FIRST(headers)) != NULL) {
 		TAILQ_REMOVE(headers, kv, next);
-		free(kv->key);
-		free(kv->value);
-		free(kv);
+		ev__free(kv->key);
+		ev__free(kv->value);
+		ev__free(kv);
 	}
 }
 
@@ -167,9 +168,9 @@ evhttp_remove_header(struct evkeyvalq *headers, const char *key)
 	if (kv == NULL)
 		return -1;
 	TAILQ_REMOVE(headers, kv, next);
-	free(kv->key);
-	free(kv->value);
-	free(kv);
+	ev__free(kv->key);
+	ev__free(kv->value);
+	ev__free(kv);
 	return 0;
 }
 
@@ -186,15 +187,15 @@ add_pair(struct evkeyvalq *headers, const char *key, const char *value)
 {
 	struct evkeyval *kv;
 
-	if ((kv = calloc(1, sizeof(*kv))) == NULL) {
+	if ((kv = ev__calloc(1, sizeof(*kv))) == NULL) {
 		event_warn("%s: calloc", __func__);
 		return -1;
 	}
-	if ((kv->key = strdup(key)) == NULL ||
-	    (kv->value = strdup(value)) == NULL) {
+	if ((kv->key = ev__strdup(key)) == NULL ||
+	    (kv->value = ev__strdup(value)) == NULL) {
 		event_warn("%s: strdup", __func__);
-		free(kv->key);
-		free(kv);
+		ev__free(kv->key);
+		ev__free(kv);
 		return -1;
 	}
 	TAILQ_INSERT_TAIL(headers, kv, next);
@@ -213,7 +214,7 @@ unfold(const char *value, int *bad)
 	char *out;
 
 	*bad = 0;
-	if ((out = malloc(strlen(value) + 1)) == NULL) {
+	if ((out = ev__malloc(strlen(value) + 1)) == NULL) {
 		event_warn("%s: malloc", __func__);
 		return NULL;
 	}
@@ -235,7 +236,7 @@ unfold(const char *value, int *bad)
 		fold_end = j;
 	}
 	if (value[i] != '\0') {
-		free(out);
+		ev__free(out);
 		*bad = 1;
 		return NULL;
 	}
@@ -272,7 +273,7 @@ evhttp_add_header(struct evkeyvalq *headers, const char *key,
 		return -1;
 	}
 	r = add_pair(headers, key, flat);
-	free(flat);
+	ev__free(flat);
 	return r;
 }
 
@@ -284,11 +285,12 @@ ev__http_set_header(struct evkeyvalq *headers, const char *key,
 	return evhttp_add_header(headers, key, value);
 }
 
-void
+int
 ev__http_write_headers(struct evbuffer *out, const struct evkeyvalq *headers)
 {
 	const struct evkeyval *kv;
 	const char *s;
+	int r = 0;
 
 	TAILQ_FOREACH(kv, headers, next) {
 		for (s = kv->key; *s != '\0'; s++)
@@ -300,9 +302,20 @@ ev__http_write_headers(struct evbuffer *out, const struct evkeyvalq *headers)
 			    __func__, kv->key);
 			continue;
 		}
-		evbuffer_add_printf(out, "%s: %s\r\n", kv->key, kv->value);
+		if (evbuffer_add_printf(out, "%s: %s\r\n", kv->key,
+			kv->value) == -1)
+			r = -1;
 	}
-	evbuffer_add(out, "\r\n", 2);
+	if (evbuffer_add(out, "\r\n", 2) == -1)
+		r = -1;
+	return r;
+}
+
+void
+ev__http_truncate(struct evbuffer *buf, size_t len)
+{
+	if (buf->off > len)
+		buf->off = len;
 }
 
 int
@@ -350,7 +363,7 @@ evhttp_encode_uri(const char *uri)
 	char *out;
 
 	if (len > ((size_t)-1 - 1) / 3 ||
-	    (out = malloc(len * 3 + 1)) == NULL) {
+	    (out = ev__malloc(len * 3 + 1)) == NULL) {
 		event_warn("%s: malloc", __func__);
 		return NULL;
 	}
@@ -391,7 +404,7 @@ decode_uri(const char *uri, int plus_always)
 	int in_query = plus_always, hi, lo;
 	char *out;
 
-	if ((out = malloc(len + 1)) == NULL) {
+	if ((out = ev__malloc(len + 1)) == NULL) {
 		event_warn("%s: malloc", __func__);
 		return NULL;
 	}
@@ -426,7 +439,7 @@ evhttp_parse_query(const char *uri, struct evkeyvalq *headers)
 	TAILQ_INIT(headers);
 	if ((p = strchr(uri, '?')) == NULL)
 		return;
-	if ((line = strdup(p + 1)) == NULL) {
+	if ((line = ev__strdup(p + 1)) == NULL) {
 		event_warn("%s: strdup", __func__);
 		return;
 	}
@@ -439,12 +452,21 @@ evhttp_parse_query(const char *uri, struct evkeyvalq *headers)
 			break;
 		*value++ = '\0';
 		if ((decoded = decode_uri(value, 1)) == NULL)
-			break;
+			goto nomem;
 		/* A query is not a header: every decoded value is kept. */
-		(void)add_pair(headers, p, decoded);
-		free(decoded);
+		if (add_pair(headers, p, decoded) == -1) {
+			ev__free(decoded);
+			goto nomem;
+		}
+		ev__free(decoded);
 	}
-	free(line);
+	ev__free(line);
+	return;
+nomem:
+	/* Half a query could mean something else: give none of it. */
+	event_warnx("%s: out of memory; the query is ignored", __func__);
+	evhttp_clear_headers(headers);
+	ev__free(line);
 }
 
 char *
@@ -468,7 +490,7 @@ evhttp_htmlescape(const char *html)
 			need += 1;
 		}
 	}
-	if ((out = malloc(need)) == NULL) {
+	if ((out = ev__malloc(need)) == NULL) {
 		event_warn("%s: malloc", __func__);
 		return NULL;
 	}

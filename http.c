@@ -34,6 +34,7 @@
 #include "evhttp.h"
 #include "http-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 /* Bytes asked of the socket per read. */
 #define READ_SIZE	32768
@@ -59,7 +60,7 @@ ev__http_connection_alloc(struct event_base *base,
 {
 	struct evhttp_connection *evcon;
 
-	if ((evcon = calloc(1, sizeof(*evcon))) == NULL) {
+	if ((evcon = ev__calloc(1, sizeof(*evcon))) == NULL) {
 		event_warn("%s: calloc", __func__);
 		return NULL;
 	}
@@ -79,7 +80,7 @@ ev__http_connection_alloc(struct event_base *base,
 			evbuffer_free(evcon->input_buffer);
 		if (evcon->output_buffer != NULL)
 			evbuffer_free(evcon->output_buffer);
-		free(evcon);
+		ev__free(evcon);
 		return NULL;
 	}
 	evtimer_set(&evcon->ev_timer, timer_cb, evcon);
@@ -145,9 +146,9 @@ connection_free_now(struct evhttp_connection *evcon)
 	event_del(&evcon->ev_timer);
 	evbuffer_free(evcon->input_buffer);
 	evbuffer_free(evcon->output_buffer);
-	free(evcon->bind_address);
-	free(evcon->address);
-	free(evcon);
+	ev__free(evcon->bind_address);
+	ev__free(evcon->address);
+	ev__free(evcon);
 }
 
 /* Run the close callback; -1 if it freed the connection. */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 #include "event.h"
+#include "mm-internal.h"
 
 struct min_heap_entry {
 	int64_t when;		/* expiry, microseconds on the base's clock */
@@ -50,7 +51,7 @@ min_heap_ctor(struct min_heap *s)
 static inline void
 min_heap_dtor(struct min_heap *s)
 {
-	free(s->p);
+	ev__free(s->p);
 	min_heap_ctor(s);
 }
 
@@ -127,7 +128,7 @@ min_heap_reserve(struct min_heap *s, unsigned n)
 			a = n;
 		if (a > UINT32_MAX / 2 / sizeof(*p))
 			return -1;
-		p = realloc(s->p, a * sizeof(*p));
+		p = ev__realloc(s->p, a * sizeof(*p));
 		if (p == NULL)
 			return -1;
 		s->p = p;

@@ -20,6 +20,7 @@
 
 #include "event-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 struct poll_watch {
 	struct event *evread;
@@ -37,7 +38,11 @@ struct pollop {
 static void *
 poll_init(struct event_base *base)
 {
-	return calloc(1, sizeof(struct pollop));
+	struct pollop *op = ev__calloc(1, sizeof(*op));
+
+	if (op == NULL)
+		event_warn("%s: calloc", __func__);
+	return op;
 }
 
 static int
@@ -143,10 +148,10 @@ poll_dealloc(struct event_base *base, void *arg)
 {
 	struct pollop *op = arg;
 
-	free(op->pfds);
-	free(op->watch);
-	free(op->idxplus1);
-	free(op);
+	ev__free(op->pfds);
+	ev__free(op->watch);
+	ev__free(op->idxplus1);
+	ev__free(op);
 }
 
 const struct eventop ev__pollops = {
@@ -156,5 +161,6 @@ const struct eventop ev__pollops = {
 	poll_del,
 	poll_dispatch,
 	poll_dealloc,
-	0 /* need_reinit */
+	0,	/* need_reinit */
+	NULL, NULL /* signals go through signal.c */
 };

@@ -19,6 +19,7 @@
 
 #include "event-internal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 typedef unsigned long word_t;
 #define WORD_BITS (sizeof(word_t) * CHAR_BIT)
@@ -58,10 +59,13 @@ bit_clear(word_t *set, int fd)
 static void *
 select_init(struct event_base *base)
 {
-	struct selectop *op = calloc(1, sizeof(*op));
+	struct selectop *op = ev__calloc(1, sizeof(*op));
 
-	if (op != NULL)
-		op->maxfd = -1;
+	if (op == NULL) {
+		event_warn("%s: calloc", __func__);
+		return NULL;
+	}
+	op->maxfd = -1;
 	return op;
 }
 
@@ -179,12 +183,12 @@ select_dealloc(struct event_base *base, void *arg)
 {
 	struct selectop *op = arg;
 
-	free(op->want_r);
-	free(op->want_w);
-	free(op->got_r);
-	free(op->got_w);
-	free(op->watch);
-	free(op);
+	ev__free(op->want_r);
+	ev__free(op->want_w);
+	ev__free(op->got_r);
+	ev__free(op->got_w);
+	ev__free(op->watch);
+	ev__free(op);
 }
 
 const struct eventop ev__selectops = {
@@ -194,5 +198,6 @@ const struct eventop ev__selectops = {
 	select_del,
 	select_dispatch,
 	select_dealloc,
-	0 /* need_reinit */
+	0,	/* need_reinit */
+	NULL, NULL /* signals go through signal.c */
 };

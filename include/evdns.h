@@ -146,8 +146,9 @@ int evdns_set_option(const char *option, const char *val, int flags);
 /**
  * Read a resolv.conf file and apply the parts chosen by flags.  Returns 0
  * on success; 1 if the file could not be opened (defaults are used), 2 if
- * it could not be examined, 3 if it is too large, 4 if memory ran out, 5
- * on a short read, 6 if it named no nameserver (127.0.0.1 is used).
+ * it could not be examined, 3 if it is too large, 4 if memory ran out
+ * (what could be applied was, and the failure was logged), 5 on a short
+ * read, 6 if it named no nameserver (127.0.0.1 is used).
  */
 int evdns_resolv_conf_parse(int flags, const char *const filename);
 
@@ -233,7 +234,7 @@ typedef void (*evdns_request_callback_fn_type)(struct evdns_server_request *,
 /**
  * Serve DNS on a bound UDP socket (is_tcp must be 0).  The port takes
  * ownership of the socket and closes it when it is freed.  Returns NULL
- * on failure.
+ * on failure, and if socket is not a datagram socket.
  */
 struct evdns_server_port *evdns_add_server_port(int socket, int is_tcp,
     evdns_request_callback_fn_type callback, void *user_data);

@@ -145,7 +145,9 @@ struct event_base *event_init(void);
 
 /**
  * Re-create the backend state of a base in a child after fork(), and
- * re-register every event.  Returns 0 on success, -1 on failure.
+ * re-register every event.  Returns 0 on success, -1 on failure (logged);
+ * after a failure the base still runs, and calling this again finishes
+ * the job.
  */
 int event_reinit(struct event_base *base);
 
@@ -175,6 +177,20 @@ typedef void (*event_log_cb)(int severity, const char *msg);
  * _EVENT_LOG_* values) instead of stderr.  NULL restores stderr.
  */
 void event_set_log_callback(event_log_cb cb);
+
+/**
+ * Replace the allocator the library uses for all its memory (an addition
+ * from libevent 2, with its name and signature).  Every later allocation
+ * goes through malloc_fn or realloc_fn, and every free through free_fn;
+ * calloc and strdup are done with malloc_fn.  Pass all three, or three
+ * NULLs to go back to the C library's.  Call it once, before any other
+ * call into the library: memory allocated before the change would be freed
+ * with the new free_fn.  Strings the library returns for the program to
+ * free (evbuffer_readline(), evhttp_encode_uri(), ...) then come from
+ * malloc_fn and must be freed with free_fn.
+ */
+void event_set_mem_functions(void *(*malloc_fn)(size_t sz),
+    void *(*realloc_fn)(void *ptr, size_t sz), void (*free_fn)(void *ptr));
 
 /** Move an event that was event_set() to another base before adding it. */
 int event_base_set(struct event_base *, struct event *);

@@ -371,7 +371,9 @@ char *evhttp_decode_uri(const char *uri);
  * Initialise headers and add to it the key=value pairs of uri's query
  * string (after '?'), values decoded ('+' is a space) and kept whatever
  * they decode to (CR and LF included: a query is not a header).  As in
- * 1.4, parsing stops at a pair without '='.
+ * 1.4, parsing stops at a pair without '='.  If memory runs out, headers
+ * is left empty (and a line logged) rather than holding part of the
+ * query.
  */
 void evhttp_parse_query(const char *uri, struct evkeyvalq *headers);
 

@@ -1,7 +1,7 @@
 /*
  * test_dns_util.c: helpers shared by the DNS test programs (see
- * test_dns_util.h): resolver setup, the loop driver, a raw nameserver and
- * a packet builder.
+ * test_dns_util.h): resolver setup, the loop driver, result recording,
+ * our server port and a raw socket as nameservers, and a packet builder.
  */
 #include <sys/types.h>
 #include <sys/time.h>
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <event.h>
@@ -36,7 +37,7 @@ log_cb(int warn, const char *msg)
 }
 
 int
-setup(void **state)
+dns_setup(void **state)
 {
 	base = event_init();
 	assert_non_null(base);
@@ -46,7 +47,7 @@ setup(void **state)
 }
 
 int
-teardown(void **state)
+dns_teardown(void **state)
 {
 	evdns_shutdown(0);
 	evdns_set_log_fn(NULL);
@@ -89,6 +90,15 @@ run_until(const int *counter, int want, int ms)
 
 /* ---- sockets and nameservers ---- */
 
+void
+loopback_addr(struct sockaddr_in *sin, unsigned short port)
+{
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin->sin_port = htons(port);
+}
+
 int
 udp_socket(unsigned short *port)
 {
@@ -98,9 +108,7 @@ udp_socket(unsigned short *port)
 
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	assert_true(fd >= 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	loopback_addr(&sin, 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
 	*port = ntohs(sin.sin_port);
@@ -117,13 +125,160 @@ add_ns_port(unsigned short port)
 }
 
 void
+dns_option(const char *option, const char *value)
+{
+	assert_int_equal(evdns_set_option(option, value, DNS_OPTIONS_ALL), 0);
+}
+
+void
 fast_options(void)
 {
-	assert_int_equal(evdns_set_option("timeout:", "0.2", DNS_OPTIONS_ALL),
-	    0);
-	assert_int_equal(evdns_set_option("attempts:", "2", DNS_OPTIONS_ALL),
-	    0);
+	dns_option("timeout:", "0.2");
+	dns_option("attempts:", "2");
 }
+
+/* ---- resolve results ---- */
+
+void
+result_cb(int err, char type, int count, int ttl, void *addrs, void *arg)
+{
+	struct result *r = arg;
+	size_t size = type == DNS_IPv6_AAAA ? 16 : 4;
+
+	r->calls++;
+	r->err = err;
+	r->type = type;
+	r->count = count;
+	r->ttl = ttl;
+	if (err == DNS_ERR_NONE && type == DNS_PTR)
+		snprintf(r->name, sizeof(r->name), "%s", *(char **)addrs);
+	else if (err == DNS_ERR_NONE && count > 0 && count <= EV__DNS_MAX_ADDRS)
+		memcpy(r->addrs, addrs, (size_t)count * size);
+	if (err != DNS_ERR_NONE)
+		assert_null(addrs);
+	if (r->then != NULL)
+		r->then(r);
+}
+
+void
+resolve4(const char *name, int flags, struct result *r)
+{
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(evdns_resolve_ipv4(name, flags, result_cb, r), 0);
+}
+
+void
+assert_ipv4(const struct result *r, int i, const char *want)
+{
+	char buf[INET_ADDRSTRLEN];
+
+	assert_non_null(inet_ntop(AF_INET, r->addrs + 4 * i, buf, sizeof(buf)));
+	assert_string_equal(buf, want);
+}
+
+/* ---- our own server port as a nameserver ---- */
+
+static int
+name_is(const char *a, const char *b)
+{
+	return strcasecmp(a, b) == 0;
+}
+
+void
+tserver_answer(struct evdns_server_request *req,
+    const struct evdns_server_question *q)
+{
+	static const uint8_t a1[8] = { 10, 0, 0, 1, 10, 0, 0, 2 };
+	static const uint8_t host[4] = { 10, 1, 1, 1 };
+	uint8_t aaaa[16] = { 0x20, 0x01, 0x0d, 0xb8 }, many[40 * 4];
+	int err = DNS_ERR_NONE, i;
+
+	aaaa[15] = 1;
+	if (name_is(q->name, "a.example.com") && q->type == EVDNS_TYPE_A)
+		evdns_server_request_add_a_reply(req, q->name, 2, (void *)a1,
+		    300);
+	else if (name_is(q->name, "a.example.com") &&
+	    q->type == EVDNS_TYPE_AAAA)
+		evdns_server_request_add_aaaa_reply(req, q->name, 1, aaaa, 200);
+	else if (name_is(q->name, "1.0.0.10.in-addr.arpa"))
+		evdns_server_request_add_ptr_reply(req, NULL, q->name,
+		    "a.example.com", 100);
+	else if (name_is(q->name, "alias.example.com")) {
+		evdns_server_request_add_cname_reply(req, q->name,
+		    "alias2.example.com", 50);
+		evdns_server_request_add_cname_reply(req, "alias2.example.com",
+		    "a.example.com", 40);
+		evdns_server_request_add_a_reply(req, "a.example.com", 2,
+		    (void *)a1, 300);
+	} else if (name_is(q->name, "fail.example.com"))
+		err = DNS_ERR_SERVERFAILED;
+	else if (name_is(q->name, "big.example.com")) {
+		for (i = 0; i < 40; i++) {
+			many[4 * i] = 10;
+			many[4 * i + 1] = 2;
+			many[4 * i + 2] = 0;
+			many[4 * i + 3] = (uint8_t)i;
+		}
+		evdns_server_request_add_a_reply(req, q->name, 40, many, 10);
+	} else if (name_is(q->name, "nodata.example.com"))
+		;
+	else if (name_is(q->name, "host.search1.test"))
+		evdns_server_request_add_a_reply(req, q->name, 1, (void *)host,
+		    30);
+	else
+		err = DNS_ERR_NOTEXIST;
+	assert_int_equal(evdns_server_request_respond(req, err), 0);
+}
+
+static void
+tserver_cb(struct evdns_server_request *req, void *arg)
+{
+	struct tserver *ts = arg;
+	const struct evdns_server_question *q;
+
+	assert_int_equal(req->nquestions, 1);
+	q = req->questions[0];
+	if (q->name[0] == '\0' && q->type == EVDNS_TYPE_NS) {
+		/* The resolver's liveness probe. */
+		if (ts->nprobe < 8)
+			ts->probe_at[ts->nprobe] = tu_now_usec();
+		ts->nprobe++;
+		if (ts->silent)
+			evdns_server_request_drop(req);
+		else
+			evdns_server_request_respond(req, DNS_ERR_NONE);
+		return;
+	}
+	if (ts->nreq < 16)
+		snprintf(ts->names[ts->nreq], sizeof(ts->names[0]), "%s",
+		    q->name);
+	ts->nreq++;
+	assert_int_equal(evdns_server_request_get_requesting_addr(req,
+	    (struct sockaddr *)&ts->from, sizeof(ts->from)),
+	    (int)sizeof(struct sockaddr_in));
+	if (ts->silent)
+		evdns_server_request_drop(req);
+	else if (ts->servfail)
+		assert_int_equal(evdns_server_request_respond(req,
+		    DNS_ERR_SERVERFAILED), 0);
+	else if (ts->defer && ts->nheld < 8)
+		ts->held[ts->nheld++] = req;
+	else
+		tserver_answer(req, q);
+}
+
+void
+tserver_start(struct tserver *ts)
+{
+	int fd;
+
+	memset(ts, 0, sizeof(*ts));
+	fd = udp_socket(&ts->portnum);
+	ts->port = evdns_add_server_port(fd, 0, tserver_cb, ts);
+	assert_non_null(ts->port);
+}
+
+/* ---- a raw socket as a nameserver ---- */
 
 static void
 rawns_cb(int fd, short what, void *arg)
@@ -228,6 +383,81 @@ add_a(struct pkt *p, unsigned a, unsigned b, unsigned c, unsigned d)
 	p8(p, b);
 	p8(p, c);
 	p8(p, d);
+}
+
+const uint8_t dotted[15] = "\015a.example.com";
+
+void
+dotted_owner_reply(struct pkt *p, const uint8_t *q, size_t qlen)
+{
+	reply_start(p, q, qlen, 0x8180, 2);
+	pbytes(p, dotted, sizeof(dotted));
+	rr_fixed(p, EVDNS_TYPE_A, 4);
+	pbytes(p, "\6\6\6\6", 4);
+	p16(p, 0xc00c);
+	rr_fixed(p, EVDNS_TYPE_A, 4);
+	pbytes(p, "\12\11\10\7", 4);
+}
+
+void
+hostile_reply(struct pkt *p, const struct rawns *ns, int which)
+{
+	size_t at;
+	int i, j;
+
+	reply_start(p, ns->q, ns->qlen, 0x8180, 1);
+	at = p->n;
+	switch (which) {
+	case 0:	/* a label longer than what is left (CVE-2016-10195) */
+		p8(p, 0x3f);
+		p8(p, 'a');
+		break;
+	case 1:	/* a pointer to itself */
+		p16(p, 0xc000 | (unsigned)at);
+		break;
+	case 2:	/* two pointers pointing at each other */
+		p16(p, 0xc000 | (unsigned)(at + 2));
+		p16(p, 0xc000 | (unsigned)at);
+		break;
+	case 3:	/* a label, then a pointer back to that label */
+		p8(p, 1);
+		p8(p, 'x');
+		p16(p, 0xc000 | (unsigned)at);
+		break;
+	case 4:	/* a pointer past the end */
+		p16(p, 0xc000 | 0x3ff);
+		break;
+	case 5:	/* a name longer than 255 bytes */
+		for (i = 0; i < 5; i++) {
+			p8(p, 63);
+			for (j = 0; j < 63; j++)
+				p8(p, 'a');
+		}
+		p8(p, 0);
+		rr_fixed(p, EVDNS_TYPE_A, 4);
+		p32(p, 0x06060606);
+		break;
+	case 6:	/* more answers announced than the packet holds */
+		p->b[7] = 50;
+		add_a(p, 6, 6, 6, 6);
+		break;
+	case 7:	/* a 12-byte packet */
+		p->n = 12;
+		p->b[5] = 1;
+		break;
+	case 8:	/* rdlength past the end */
+		p16(p, 0xc00c);
+		rr_fixed(p, EVDNS_TYPE_A, 400);
+		p32(p, 0x06060606);
+		break;
+	case 9:	/* an A record with 3 bytes of data */
+		p16(p, 0xc00c);
+		rr_fixed(p, EVDNS_TYPE_A, 3);
+		p8(p, 6);
+		p8(p, 6);
+		p8(p, 6);
+		break;
+	}
 }
 
 void
