@@ -150,12 +150,17 @@ int ev__dns_response_build(uint8_t *buf, size_t buflen,
 
 /*
  * Log through evdns_set_log_fn()'s callback or, without one, warnings
- * through the library's log (evdns.c; used by evdns-server.c too).
+ * through the library's log (evdns-log.c; the resolver and the server).
  */
 void ev__dns_log(int warn, const char *fmt, ...)
 #ifdef __GNUC__
 	__attribute__((format(printf, 2, 3)))
 #endif
 	;
+
+struct sockaddr_storage;
+/* "1.2.3.4:53" or "[::1]:53" into buf (evdns-log.c); returns buf. */
+const char *ev__dns_addr_str(const struct sockaddr_storage *ss, char *buf,
+    size_t len);
 
 #endif /* EVDNS_INTERNAL_H */
