@@ -239,6 +239,28 @@ evdns_set_option(const char *option, const char *val, int flags)
 			ev__dns.max_inflight = v;
 			ev__dns_pump_waiting();
 		}
+	} else if (strncmp(option, "tcp-fallback:", 13) == 0) {
+		if ((v = parse_int(val, 0, 1)) < 0)
+			return -1;
+		if (flags & DNS_OPTION_MISC)
+			ev__dns.tcp_fallback = v;
+	} else if (strncmp(option, "tcp-idle-timeout:", 17) == 0) {
+		if (parse_seconds(val, &tv) < 0)
+			return -1;
+		if (flags & DNS_OPTION_MISC)
+			ev__dns.tcp_idle = tv;
+	} else if (strncmp(option, "edns-udp-size:", 14) == 0) {
+		/* 0 turns EDNS off; below 512 is no size at all. */
+		if ((v = parse_int(val, 0, 65535)) < 0 ||
+		    (v > 0 && v < EV__DNS_UDP_MAX))
+			return -1;
+		if (flags & DNS_OPTION_MISC)
+			ev__dns.edns_size = v;
+	} else if (strncmp(option, "randomize-case:", 15) == 0) {
+		if ((v = parse_int(val, 0, 1)) < 0)
+			return -1;
+		if (flags & DNS_OPTION_MISC)
+			ev__dns.randomize_case = v;
 	} else
 		ev__dns_log(0, "ignoring unknown option \"%.32s\"", option);
 	return 0;

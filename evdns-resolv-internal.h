@@ -2,8 +2,9 @@
  * evdns-resolv-internal.h: the resolver's state, shared by the files that
  * implement it, one concern each:
  *
- *   evdns.c       requests: IDs, sending, retries, replies, the resolve
- *                 calls, suspend and shutdown
+ *   evdns.c       requests: IDs, sending, retries, the resolve calls,
+ *                 suspend and shutdown
+ *   evdns-reply.c what a reply does to its request
  *   evdns-ns.c    nameservers: sockets, round robin, failure and probes,
  *                 the datagrams they receive
  *   evdns-tcp.c   the TCP transport a truncated answer falls back to
@@ -71,7 +72,7 @@ struct request {
 	int reissued;			/* sent elsewhere after an error */
 	int tcp;			/* asked over TCP (after a TC) */
 	unsigned tcp_serial;		/* the connection it was sent on */
-	int no_edns;			/* sent without OPT */
+	int edns;			/* the last query carried an OPT */
 	int no_case;			/* sent without 0x20 */
 	int fail_err;			/* what a last failure reports */
 	struct event timeout_ev;
@@ -120,8 +121,17 @@ void ev__dns_request_free(struct request *req);
 void ev__dns_request_go(struct request *req);
 void ev__dns_pump_waiting(void);
 void ev__dns_request_timeout_cb(int fd, short what, void *arg);
+/* Send the request's query to req->ns (again), restarting its timer. */
+void ev__dns_request_transmit(struct request *req);
+/* Send again to the same nameserver under a fresh ID. */
+void ev__dns_request_resend(struct request *req);
+/* Report the outcome, free the request, let a waiting one in. */
+void ev__dns_request_finish(struct request *req, int err,
+    struct ev__dns_answer *a);
 /* Fail a request as if its wait had timed out now, reporting err. */
 void ev__dns_request_retry(struct request *req, int err);
+
+/* evdns-reply.c */
 /* A reply from ns (over TCP if tcp): checked, matched and acted on. */
 void ev__dns_handle_reply(struct nameserver *ns, const uint8_t *pkt,
     size_t len, int tcp);
@@ -149,8 +159,9 @@ struct nameserver *ev__dns_nameserver(int index);
 /* Send req's query over ns's TCP connection, opening it if needed. */
 int ev__dns_tcp_send(struct nameserver *ns, struct request *req,
     const uint8_t *pkt, size_t len);
-/* A TCP request finished or moved on: the connection may go idle. */
-void ev__dns_tcp_done(struct nameserver *ns);
+/* req no longer waits on its connection, which may go idle. */
+void ev__dns_tcp_release(struct request *req);
+/* Close ns's connection, if any, leaving its requests to their timers. */
 void ev__dns_tcp_close(struct nameserver *ns);
 
 /* evdns-conf.c */

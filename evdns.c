@@ -1,8 +1,9 @@
 /*
  * evdns.c: the requests of the asynchronous DNS resolver of evdns.h: their
- * IDs, sending, retries and replies, the resolve calls, suspend and
- * shutdown.  Nameservers live in evdns-ns.c, the TCP transport in
- * evdns-tcp.c, the search list, options and resolv.conf in evdns-conf.c,
+ * IDs, sending and retries, the resolve calls, suspend and shutdown.
+ * Replies are handled in evdns-reply.c, nameservers in evdns-ns.c, the
+ * TCP transport in evdns-tcp.c, EDNS0 records in evdns-edns.c, the search
+ * list, options and resolv.conf in evdns-conf.c,
  * the wire format in evdns-parse.c, the server port in evdns-server.c;
  * evdns-resolv-internal.h lists what the resolver's files share.
  *
@@ -215,6 +216,7 @@ ev__dns_request_detach(struct request *req)
 	}
 	req->where = NOWHERE;
 	event_del(&req->timeout_ev);
+	ev__dns_tcp_release(req);
 }
 
 void
@@ -226,26 +228,81 @@ ev__dns_request_free(struct request *req)
 	ev__free(req);
 }
 
-static void
-request_transmit(struct request *req)
+/*
+ * Send the request's query to req->ns: over TCP once an answer came
+ * truncated, else over UDP with an OPT record unless EDNS is off or the
+ * nameserver refused one.  A failure to send is left to the timeout,
+ * which moves the request on to another nameserver.
+ */
+void
+ev__dns_request_transmit(struct request *req)
 {
-	uint8_t pkt[EV__DNS_UDP_MAX];
+	static const struct timeval now = { 0, 0 };
+	uint8_t pkt[EV__DNS_UDP_MAX + 16];
+	struct nameserver *ns = req->ns;
 	char buf[64];
 	int len;
 
+	ev__dns_tcp_release(req);
+	if (ns->no_case)
+		strcpy(req->sent, req->name);
 	req->tx_count++;
 	evtimer_add(&req->timeout_ev, &ev__dns.timeout);
-	len = ev__dns_query_build(pkt, sizeof(pkt), req->id, req->name,
+	len = ev__dns_query_build(pkt, sizeof(pkt), req->id, req->sent,
 	    req->qtype);
 	if (len < 0)
 		return;		/* names are checked before; cannot happen */
-	if (send(req->ns->fd, pkt, (size_t)len, 0) < 0 && errno != EAGAIN &&
+	req->edns = 0;
+	if (!req->tcp && ev__dns.edns_size > 0 && !ns->no_edns &&
+	    (len = ev__dns_opt_append(pkt, sizeof(pkt), (size_t)len,
+	    (uint16_t)ev__dns.edns_size)) > 0)
+		req->edns = 1;
+	if (len < 0)
+		return;
+	if (req->tcp) {
+		if (ev__dns_tcp_send(ns, req, pkt, (size_t)len) < 0) {
+			/* No connection: the timeout, at once. */
+			req->fail_err = DNS_ERR_TRUNCATED;
+			evtimer_add(&req->timeout_ev, &now);
+		}
+		return;
+	}
+	if (send(ns->fd, pkt, (size_t)len, 0) < 0 && errno != EAGAIN &&
 	    errno != EWOULDBLOCK && errno != EINTR) {
-		/* The timeout moves the request on to another nameserver. */
 		ev__dns_log(1, "send to %s: %s",
-		    ev__dns_addr_str(&req->ns->addr, buf, sizeof(buf)),
+		    ev__dns_addr_str(&ns->addr, buf, sizeof(buf)),
 		    strerror(errno));
-		ev__dns_ns_failed(req->ns, strerror(errno));
+		ev__dns_ns_failed(ns, strerror(errno));
+	}
+}
+
+/*
+ * The name as sent: with 0x20, each letter upper or lower case at random,
+ * so a spoofer must guess the case too; an answer must repeat it.
+ */
+static void
+choose_case(struct request *req)
+{
+	uint16_t bits = 0;
+	size_t i;
+	int nbits = 0;
+	char c;
+
+	strcpy(req->sent, req->name);
+	if (!ev__dns.randomize_case || req->no_case ||
+	    (req->ns != NULL && req->ns->no_case))
+		return;
+	for (i = 0; req->sent[i] != '\0'; i++) {
+		c = req->sent[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+			continue;
+		if (nbits == 0) {
+			bits = random16();
+			nbits = 16;
+		}
+		req->sent[i] = (char)((bits & 1) ? (c & ~0x20) : (c | 0x20));
+		bits >>= 1;
+		nbits--;
 	}
 }
 
@@ -262,7 +319,9 @@ ev__dns_request_go(struct request *req)
 		req->ns = ev__dns_pick_ns(NULL);
 	}
 	req->tx_count = 0;
-	request_transmit(req);
+	req->tcp = 0;
+	choose_case(req);
+	ev__dns_request_transmit(req);
 }
 
 void
@@ -277,8 +336,9 @@ ev__dns_pump_waiting(void)
 }
 
 /* Report the outcome, free the request, let a waiting one in. */
-static void
-request_finish(struct request *req, int err, struct ev__dns_answer *a)
+void
+ev__dns_request_finish(struct request *req, int err,
+    struct ev__dns_answer *a)
 {
 	evdns_callback_type cb = req->cb;
 	void *arg = req->arg, *data;
@@ -307,6 +367,7 @@ ev__dns_request_timeout_cb(int fd, short what, void *arg)
 	struct request *req = arg;
 	struct nameserver *ns = req->ns;
 	struct timeval tv;
+	int err;
 
 	if (req->is_probe) {
 		ns->probe = NULL;
@@ -315,93 +376,39 @@ ev__dns_request_timeout_cb(int fd, short what, void *arg)
 		evtimer_add(&ns->probe_ev, &tv);
 		return;
 	}
-	if (++ns->timeouts >= ev__dns.max_timeouts)
-		ev__dns_ns_failed(ns, "too many timeouts");
-	if (req->tx_count >= ev__dns.max_attempts) {
-		request_finish(req, DNS_ERR_TIMEOUT, NULL);
-		return;
-	}
-	req->ns = ev__dns_pick_ns(ns);
-	request_transmit(req);
-}
-
-/*
- * An error reply: another nameserver for errors that may be the server's,
- * then the next search domain, then the callback.
- */
-static void
-request_failed(struct request *req, int err)
-{
-	struct nameserver *other;
-
-	if ((err == DNS_ERR_SERVERFAILED || err == DNS_ERR_REFUSED ||
-	    err == DNS_ERR_NOTIMPL) && !req->reissued &&
-	    (other = ev__dns_pick_ns(req->ns)) != req->ns && !other->failed) {
-		req->reissued = 1;
-		req->ns = other;
-		request_transmit(req);
-		return;
-	}
-	if (err != DNS_ERR_TRUNCATED && ev__dns_search_next(req) == 0) {
-		req->reissued = 0;
-		ev__dns_request_go(req);
-		return;
-	}
-	request_finish(req, err, NULL);
+	err = req->fail_err != 0 ? req->fail_err : DNS_ERR_TIMEOUT;
+	req->fail_err = 0;
+	ev__dns_request_retry(req, err);
 }
 
 void
-ev__dns_handle_reply(struct nameserver *ns, const uint8_t *pkt, size_t len,
-    int tcp)
+ev__dns_request_retry(struct request *req, int err)
 {
-	struct ev__dns_reply r;
-	struct ev__dns_answer a;
-	struct request *req;
-	char buf[64];
-	int rcode, res;
+	struct nameserver *ns = req->ns;
 
-	if (ev__dns_reply_parse(pkt, len, &r) < 0) {
-		ev__dns_log(1, "dropped a malformed reply from %s",
-		    ev__dns_addr_str(&ns->addr, buf, sizeof(buf)));
-		return;
-	}
-	if ((req = ev__dns_find_request(r.hdr.id)) == NULL || req->ns != ns) {
-		ev__dns_log(0, "dropped a reply with unknown ID %u", r.hdr.id);
-		return;
-	}
-	if (r.qtype != req->qtype || r.qclass != EVDNS_CLASS_INET ||
-	    !ev__dns_name_equal(r.qname, req->name)) {
-		ev__dns_log(1, "dropped a reply to another question from %s",
-		    ev__dns_addr_str(&ns->addr, buf, sizeof(buf)));
-		return;
-	}
 	if (req->is_probe) {
-		ev__dns_ns_up(ns);	/* any answer will do; frees it */
+		event_del(&req->timeout_ev);
+		ev__dns_request_timeout_cb(-1, EV_TIMEOUT, req);
 		return;
 	}
-	rcode = EV__DNS_RCODE(r.hdr.flags);
-	if (r.hdr.flags & EV__DNS_TC) {
-		ev__dns_ns_up(ns);
-		request_failed(req, DNS_ERR_TRUNCATED);
+	if (++ns->timeouts >= ev__dns.max_timeouts)
+		ev__dns_ns_failed(ns, "too many timeouts");
+	if (req->tx_count >= ev__dns.max_attempts) {
+		ev__dns_request_finish(req, err, NULL);
 		return;
 	}
-	if (rcode != 0) {
-		if (rcode != DNS_ERR_SERVERFAILED && rcode != DNS_ERR_REFUSED)
-			ev__dns_ns_up(ns);
-		request_failed(req, rcode <= DNS_ERR_REFUSED ? rcode :
-		    DNS_ERR_UNKNOWN);
-		return;
-	}
-	if ((res = ev__dns_reply_answers(pkt, len, &r, req->qtype, &a)) < 0) {
-		ev__dns_log(1, "dropped a reply with malformed answers from %s",
-		    ev__dns_addr_str(&ns->addr, buf, sizeof(buf)));
-		return;
-	}
-	ev__dns_ns_up(ns);
-	if (res == 0)
-		request_failed(req, DNS_ERR_UNKNOWN);
-	else
-		request_finish(req, DNS_ERR_NONE, &a);
+	req->ns = ev__dns_pick_ns(ns);
+	ev__dns_request_transmit(req);
+}
+
+/* Send again to the same nameserver under a fresh ID. */
+void
+ev__dns_request_resend(struct request *req)
+{
+	TAILQ_REMOVE(BUCKET(req->id), req, next);
+	req->id = choose_id();
+	TAILQ_INSERT_TAIL(BUCKET(req->id), req, next);
+	ev__dns_request_transmit(req);
 }
 
 /* ---- the resolve calls ---- */

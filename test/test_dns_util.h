@@ -45,6 +45,12 @@ void loopback_addr(struct sockaddr_in *sin, unsigned short port);
 /* A UDP socket bound to 127.0.0.1, port chosen by the kernel. */
 int udp_socket(unsigned short *port);
 
+/*
+ * A UDP socket and a listening TCP socket (in *tcpfd) on the same
+ * loopback port, as a nameserver has; returns the UDP one.
+ */
+int udp_tcp_sockets(unsigned short *port, int *tcpfd);
+
 /* Add 127.0.0.1:port as a nameserver. */
 void add_ns_port(unsigned short port);
 
@@ -122,6 +128,9 @@ struct rawns {
 
 /* Bind a raw nameserver to a loopback port and start reading queries. */
 void rawns_start(struct rawns *ns);
+
+/* The same, with a listening TCP socket on its port in *tcpfd. */
+void rawns_start_tcp(struct rawns *ns, int *tcpfd);
 
 /* Stop reading and close the socket. */
 void rawns_stop(struct rawns *ns);
