@@ -217,8 +217,8 @@ tserver_answer(struct evdns_server_request *req,
 {
 	static const uint8_t a1[8] = { 10, 0, 0, 1, 10, 0, 0, 2 };
 	static const uint8_t host[4] = { 10, 1, 1, 1 };
-	uint8_t aaaa[16] = { 0x20, 0x01, 0x0d, 0xb8 }, many[40 * 4];
-	int err = DNS_ERR_NONE, i;
+	uint8_t aaaa[16] = { 0x20, 0x01, 0x0d, 0xb8 }, many[120 * 4];
+	int err = DNS_ERR_NONE, i, n;
 
 	aaaa[15] = 1;
 	if (name_is(q->name, "a.example.com") && q->type == EVDNS_TYPE_A)
@@ -239,14 +239,16 @@ tserver_answer(struct evdns_server_request *req,
 		    (void *)a1, 300);
 	} else if (name_is(q->name, "fail.example.com"))
 		err = DNS_ERR_SERVERFAILED;
-	else if (name_is(q->name, "big.example.com")) {
-		for (i = 0; i < 40; i++) {
+	else if (name_is(q->name, "big.example.com") ||
+	    name_is(q->name, "huge.example.com")) {
+		n = name_is(q->name, "big.example.com") ? 40 : 120;
+		for (i = 0; i < n; i++) {
 			many[4 * i] = 10;
 			many[4 * i + 1] = 2;
-			many[4 * i + 2] = 0;
+			many[4 * i + 2] = (uint8_t)(i / 256);
 			many[4 * i + 3] = (uint8_t)i;
 		}
-		evdns_server_request_add_a_reply(req, q->name, 40, many, 10);
+		evdns_server_request_add_a_reply(req, q->name, n, many, 10);
 	} else if (name_is(q->name, "nodata.example.com"))
 		;
 	else if (name_is(q->name, "host.search1.test"))
@@ -309,6 +311,19 @@ tserver_start(struct tserver *ts)
 	fd = udp_socket(&ts->portnum);
 	ts->port = evdns_add_server_port(fd, 0, tserver_cb, ts);
 	assert_non_null(ts->port);
+}
+
+void
+tserver_start_tcp(struct tserver *ts)
+{
+	int fd, tfd;
+
+	memset(ts, 0, sizeof(*ts));
+	fd = udp_tcp_sockets(&ts->portnum, &tfd);
+	ts->port = evdns_add_server_port(fd, 0, tserver_cb, ts);
+	assert_non_null(ts->port);
+	ts->tport = evdns_add_server_port(tfd, 1, tserver_cb, ts);
+	assert_non_null(ts->tport);
 }
 
 /* ---- a raw socket as a nameserver ---- */

@@ -87,12 +87,14 @@ void assert_ipv4(const struct result *r, int i, const char *want);
  * a.example.com (A 10.0.0.1 and .2, TTL 300; AAAA 2001:db8::1, TTL 200),
  * 1.0.0.10.in-addr.arpa (PTR a.example.com), alias.example.com (a CNAME
  * chain to a.example.com), fail.example.com (SERVFAIL), big.example.com
- * (40 A records: truncated), nodata.example.com (no records),
+ * (40 A records 10.2.0.x: over 512 bytes, under 1232), huge.example.com
+ * (120 A records: over 1232 bytes), nodata.example.com (no records),
  * host.search1.test (10.1.1.1); anything else is NXDOMAIN.  Probes
  * ("." NS) are counted apart from other requests.
  */
 struct tserver {
 	struct evdns_server_port *port;
+	struct evdns_server_port *tport;	/* TCP, if started so */
 	unsigned short portnum;
 	int silent;		/* drop every request */
 	int servfail;		/* answer every request with SERVFAIL */
@@ -108,6 +110,9 @@ struct tserver {
 
 /* Bind a tserver to a loopback port and start serving. */
 void tserver_start(struct tserver *ts);
+
+/* The same over UDP and TCP (tport) on one port. */
+void tserver_start_tcp(struct tserver *ts);
 
 /* Answer req's question q as a tserver does, and respond. */
 void tserver_answer(struct evdns_server_request *req,
