@@ -1,7 +1,9 @@
 /*
- * evdns-edns.c: the EDNS0 OPT record (RFC 6891) on the wire, for the
- * resolver (which advertises how large an answer it takes over UDP) and
- * the server port (which honours what a client advertises).  Like
+ * evdns-edns.c: the parts of the wire format 1.4 did not have: the EDNS0
+ * OPT record (RFC 6891), for the resolver (which advertises how large an
+ * answer it takes over UDP) and the server port (which honours what a
+ * client advertises), and the two-byte length framing of DNS over TCP
+ * (RFC 1035 4.2.2, RFC 7766), for both sides.  Like
  * evdns-parse.c, nothing here touches a socket or the event loop, and
  * every read is bounded by the length handed in.
  */
@@ -95,4 +97,20 @@ ev__dns_opt_find(const uint8_t *pkt, size_t len, uint16_t *size)
 		}
 	}
 	return 0;
+}
+
+int
+ev__dns_frame_next(const uint8_t *buf, size_t len, size_t *msglen)
+{
+	size_t n;
+
+	if (len < 2)
+		return 0;
+	n = ((size_t)buf[0] << 8) | buf[1];
+	if (n < EV__DNS_HDR_LEN)
+		return -1;
+	if (len - 2 < n)
+		return 0;
+	*msglen = n;
+	return 1;
 }

@@ -178,6 +178,14 @@ int ev__dns_opt_append(uint8_t *buf, size_t cap, size_t len, uint16_t size);
  */
 int ev__dns_opt_find(const uint8_t *pkt, size_t len, uint16_t *size);
 
+/*
+ * The first message of a TCP stream of len bytes in buf: 1 and *msglen
+ * its length (it starts at buf + 2), 0 if more bytes are needed, -1 if
+ * the length is too short for a DNS header (a length of 0 among them):
+ * the stream is broken.
+ */
+int ev__dns_frame_next(const uint8_t *buf, size_t len, size_t *msglen);
+
 struct sockaddr_storage;
 /* "1.2.3.4:53" or "[::1]:53" into buf (evdns-log.c); returns buf. */
 const char *ev__dns_addr_str(const struct sockaddr_storage *ss, char *buf,

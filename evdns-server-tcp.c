@@ -176,12 +176,10 @@ conn_deliver(struct server_conn *c)
 
 	c->refcnt++;
 	while (!c->closed && c->npending < MAX_PENDING &&
-	    EVBUFFER_LENGTH(c->in) >= 2) {
+	    (bad = ev__dns_frame_next(EVBUFFER_DATA(c->in),
+	    EVBUFFER_LENGTH(c->in), &n)) != 0) {
 		p = EVBUFFER_DATA(c->in);
-		n = ((size_t)p[0] << 8) | p[1];
-		if (EVBUFFER_LENGTH(c->in) < n + 2)
-			break;
-		bad = n < EV__DNS_HDR_LEN;
+		bad = bad < 0;
 		if (!bad) {
 			c->npending++;
 			c->refcnt++;

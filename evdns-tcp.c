@@ -253,22 +253,21 @@ deliver(struct ev__dns_tcp *c)
 	unsigned epoch = ev__dns.epoch, serial = c->serial;
 	const uint8_t *p;
 	size_t n;
+	int res;
 
-	while (EVBUFFER_LENGTH(c->in) >= 2) {
+	while ((res = ev__dns_frame_next(EVBUFFER_DATA(c->in),
+	    EVBUFFER_LENGTH(c->in), &n)) == 1) {
 		p = EVBUFFER_DATA(c->in);
-		n = ((size_t)p[0] << 8) | p[1];
-		if (n == 0) {
-			conn_fail(c, "a message of length 0");
-			return -1;
-		}
-		if (EVBUFFER_LENGTH(c->in) < n + 2)
-			break;
 		ev__dns_handle_reply(ns, p + 2, n, 1);
 		/* A callback may have closed it, or every nameserver. */
 		if (ev__dns.epoch != epoch || ns->tcp == NULL ||
 		    ns->tcp->serial != serial)
 			return -1;
 		evbuffer_drain(c->in, n + 2);
+	}
+	if (res < 0) {
+		conn_fail(c, "a message too short for a header");
+		return -1;
 	}
 	return 0;
 }
