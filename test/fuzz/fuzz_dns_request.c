@@ -8,7 +8,8 @@
  * Build and run (from /work/main, BUILDDIR being a configured build):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -I/work/main/include -I$BUILDDIR/include -I/work/main \
- *     -I/work/main/compat test/fuzz/fuzz_dns_request.c evdns-parse.c evdns-edns.c \
+ *     -I/work/main/compat test/fuzz/fuzz_dns_request.c evdns-parse.c \
+ *     evdns-edns.c \
  *     -o fuzz_dns_request
  *   ./fuzz_dns_request -max_total_time=60 test/fuzz/corpus/dns_request
  */
