@@ -215,6 +215,8 @@ conn_read_cb(int fd, short what, void *arg)
 		conn_deliver(c);	/* woken for what is buffered */
 		return;
 	}
+	if (r < 0)
+		ev__dns_log(1, "server TCP read: %s", strerror(errno));
 	if (r <= 0) {
 		conn_close(c);
 		return;
