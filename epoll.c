@@ -258,8 +258,10 @@ epoll_add(void *arg, struct event *ev)
 		return epoll_add_slow(op, ev);
 	s = &op->fds[fd];
 	want = s->umask | event_mask(ev);
-	if (s->queued && s->umask == 0 && want == s->kmask) {
-		/* Deleted and added back before the DEL went out. */
+	if (s->queued && s->umask == 0 && !(want & ~s->kmask)) {
+		/* Deleted and added back before the DEL went out: maybe a
+		 * new file under the old number, so the flush must ADD,
+		 * even if more adds bring back all the old mask. */
 		s->readded = 1;
 	} else if (want & ~s->kmask) {
 		return epoll_add_slow(op, ev);
