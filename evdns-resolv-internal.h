@@ -29,6 +29,8 @@
 
 #define EV__DNS_NBUCKETS	256	/* in-flight requests, hashed by ID */
 #define EV__DNS_MAX_SEARCH	32	/* domains in the search list */
+/* A request's fail_err: send again as if for the first time. */
+#define EV__DNS_RESEND		(-1)
 
 struct ev__dns_tcp;
 
@@ -74,7 +76,8 @@ struct request {
 	unsigned tcp_serial;		/* the connection it was sent on */
 	int edns;			/* the last query carried an OPT */
 	int no_case;			/* sent without 0x20 */
-	int fail_err;			/* what a last failure reports */
+	int fail_err;			/* what a last failure reports, or
+					 * EV__DNS_RESEND */
 	struct event timeout_ev;
 	evdns_callback_type cb;
 	void *arg;

@@ -19,6 +19,8 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/queue.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -143,7 +145,7 @@ ev__dns_server_accept(struct evdns_server_port *port)
 {
 	struct sockaddr_storage addr;
 	socklen_t len;
-	int fd, i;
+	int fd, i, one = 1;
 
 	for (i = 0; i < MAX_CONNS && !port->closing; i++) {
 		len = sizeof(addr);
@@ -155,6 +157,8 @@ ev__dns_server_accept(struct evdns_server_port *port)
 			return;
 		}
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		/* Replies go out as soon as they are made. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (port->nconns >= MAX_CONNS ||
 		    evutil_make_socket_nonblocking(fd) < 0) {
 			ev__dns_log(1, "server has %d TCP connections; "

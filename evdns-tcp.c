@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/queue.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -43,6 +44,7 @@ struct ev__dns_tcp {
 	int connecting;
 	unsigned serial;
 	int npending;		/* requests waiting on this connection */
+	int nanswers;		/* messages it brought */
 	int writing;		/* write_ev is added */
 	struct event read_ev, write_ev, idle_ev;
 	struct evbuffer *in, *out;
@@ -83,6 +85,7 @@ conn_open(struct nameserver *ns)
 {
 	struct ev__dns_tcp *c;
 	char buf[64];
+	int one = 1;
 
 	if ((c = ev__calloc(1, sizeof(*c))) == NULL) {
 		event_warn("evdns: no memory for a TCP connection");
@@ -105,6 +108,9 @@ conn_open(struct nameserver *ns)
 	fcntl(c->fd, F_SETFD, FD_CLOEXEC);
 	if (evutil_make_socket_nonblocking(c->fd) < 0)
 		goto fail;
+	/* Queries are small and often several in flight: Nagle's delay
+	 * against the server's delayed ACK would cost 40 ms each time. */
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(c->fd, (const struct sockaddr *)&ns->addr,
 	    ns->addrlen) < 0) {
 		if (errno != EINPROGRESS && errno != EINTR)
@@ -123,6 +129,8 @@ fail:
 	ev__dns_log(1, "cannot open a TCP connection to %s: %s",
 	    ev__dns_addr_str(&ns->addr, buf, sizeof(buf)), strerror(errno));
 	conn_free(c);
+	if (++ns->timeouts >= ev__dns.max_timeouts)
+		ev__dns_ns_failed(ns, "no TCP connection");
 	return NULL;
 }
 
@@ -187,27 +195,36 @@ waiting_on(struct nameserver *ns, unsigned serial)
 }
 
 /*
- * The connection broke: close it, and move each request sent on it on as
- * after a timeout (it counts as the nameserver's failure).  That happens
- * from their timers, at once but not from inside this callback, so no
- * callback of the program runs here and a new connection never takes
- * the number of the old socket while the loop still holds its events.
+ * The connection broke: close it, and move each request sent on it on.
+ * A server may close a connection that has served queries, to limit its
+ * own load (dnsmasq does after 100 queries), and the queries it left
+ * unanswered are then asked again on a new connection (RFC 7766, 6.2.1)
+ * without counting against them.  Otherwise the failure counts once
+ * against the nameserver and each request is retried as after a timeout.
+ * Either happens from the requests' timers, at once but not from inside
+ * this callback, so no callback of the program runs here and a new
+ * connection never takes the number of the old socket while the loop
+ * still holds its events.
  */
 static void
-conn_fail(struct ev__dns_tcp *c, const char *why)
+conn_fail(struct ev__dns_tcp *c, int closed, const char *why)
 {
 	static const struct timeval now = { 0, 0 };
 	struct nameserver *ns = c->ns;
 	struct request *req;
 	unsigned serial = c->serial;
+	int resend = closed && c->nanswers > 0;
 	char buf[64];
 
-	ev__dns_log(1, "TCP connection to %s failed: %s",
-	    ev__dns_addr_str(&ns->addr, buf, sizeof(buf)), why);
+	ev__dns_log(!resend, "TCP connection to %s %s: %s",
+	    ev__dns_addr_str(&ns->addr, buf, sizeof(buf)),
+	    resend ? "closed by the server" : "failed", why);
 	ev__dns_tcp_close(ns);
+	if (!resend && ++ns->timeouts >= ev__dns.max_timeouts)
+		ev__dns_ns_failed(ns, "TCP connection failed");
 	while ((req = waiting_on(ns, serial)) != NULL) {
 		req->tcp_serial = 0;
-		req->fail_err = DNS_ERR_TRUNCATED;
+		req->fail_err = resend ? EV__DNS_RESEND : DNS_ERR_TRUNCATED;
 		evtimer_add(&req->timeout_ev, &now);
 	}
 }
@@ -224,7 +241,7 @@ tcp_write_cb(int fd, short what, void *arg)
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
 		if (err != 0) {
-			conn_fail(c, strerror(err));
+			conn_fail(c, 0, strerror(err));
 			return;
 		}
 		/* A stale wake-up proves nothing: connected only if there
@@ -236,7 +253,8 @@ tcp_write_cb(int fd, short what, void *arg)
 	}
 	if (evbuffer_write(c->out, fd) < 0 && errno != EAGAIN &&
 	    errno != EWOULDBLOCK && errno != EINTR) {
-		conn_fail(c, strerror(errno));
+		conn_fail(c, errno == EPIPE || errno == ECONNRESET,
+		    strerror(errno));
 		return;
 	}
 	if (EVBUFFER_LENGTH(c->out) == 0) {
@@ -258,6 +276,7 @@ deliver(struct ev__dns_tcp *c)
 	while ((res = ev__dns_frame_next(EVBUFFER_DATA(c->in),
 	    EVBUFFER_LENGTH(c->in), &n)) == 1) {
 		p = EVBUFFER_DATA(c->in);
+		c->nanswers++;
 		ev__dns_handle_reply(ns, p + 2, n, 1);
 		/* A callback may have closed it, or every nameserver. */
 		if (ev__dns.epoch != epoch || ns->tcp == NULL ||
@@ -266,7 +285,7 @@ deliver(struct ev__dns_tcp *c)
 		evbuffer_drain(c->in, n + 2);
 	}
 	if (res < 0) {
-		conn_fail(c, "a message too short for a header");
+		conn_fail(c, 0, "a message too short for a header");
 		return -1;
 	}
 	return 0;
@@ -283,14 +302,14 @@ tcp_read_cb(int fd, short what, void *arg)
 	if (r < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
-		conn_fail(c, strerror(errno));
+		conn_fail(c, errno == ECONNRESET, strerror(errno));
 		return;
 	}
 	if (r == 0) {
 		if (EVBUFFER_LENGTH(c->in) > 0)
-			conn_fail(c, "closed in the middle of a message");
+			conn_fail(c, 1, "closed in the middle of a message");
 		else if (c->npending > 0)
-			conn_fail(c, "closed with queries unanswered");
+			conn_fail(c, 1, "closed with queries unanswered");
 		else
 			ev__dns_tcp_close(ns);
 		return;

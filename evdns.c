@@ -378,6 +378,11 @@ ev__dns_request_timeout_cb(int fd, short what, void *arg)
 	}
 	err = req->fail_err != 0 ? req->fail_err : DNS_ERR_TIMEOUT;
 	req->fail_err = 0;
+	if (err == EV__DNS_RESEND) {
+		req->tx_count--;	/* the server's doing, not the try's */
+		ev__dns_request_transmit(req);
+		return;
+	}
 	ev__dns_request_retry(req, err);
 }
 
@@ -391,7 +396,9 @@ ev__dns_request_retry(struct request *req, int err)
 		ev__dns_request_timeout_cb(-1, EV_TIMEOUT, req);
 		return;
 	}
-	if (++ns->timeouts >= ev__dns.max_timeouts)
+	/* A broken TCP connection counted once, not per request. */
+	if (err == DNS_ERR_TIMEOUT &&
+	    ++ns->timeouts >= ev__dns.max_timeouts)
 		ev__dns_ns_failed(ns, "too many timeouts");
 	if (req->tx_count >= ev__dns.max_attempts) {
 		ev__dns_request_finish(req, err, NULL);

@@ -25,7 +25,10 @@
 #include "test_util.h"
 #include "test_dns_util.h"
 
-enum mode { ANSWER, SILENT, CLOSE_MID, ZERO_LEN, SHORT_CLOSE, SHORT_OPEN };
+enum mode {
+	ANSWER, ANSWER_ONE, SILENT, CLOSE_MID, ZERO_LEN, SHORT_CLOSE,
+	SHORT_OPEN
+};
 
 /* A TCP nameserver serving one connection at a time. */
 struct rawtcp {
@@ -71,6 +74,17 @@ tcp_answer(struct rawtcp *t, const uint8_t *q, size_t qlen)
 		hdr[1] = (uint8_t)p.n;
 		send_all(t->fd, hdr, 2);
 		send_all(t->fd, p.b, p.n);
+		break;
+	case ANSWER_ONE:
+		/* As dnsmasq after 100 queries: answer, then close with
+		 * the rest unanswered. */
+		reply_start(&p, q, qlen, 0x8180, 1);
+		add_a(&p, 10, 0, 0, (unsigned)t->queries);
+		hdr[0] = (uint8_t)(p.n >> 8);
+		hdr[1] = (uint8_t)p.n;
+		send_all(t->fd, hdr, 2);
+		send_all(t->fd, p.b, p.n);
+		tcp_conn_close(t);
 		break;
 	case SILENT:
 		break;
@@ -213,6 +227,38 @@ test_tcp_fallback_off(void **state)
 	servers_stop(&ns, &t);
 }
 
+/*
+ * A server that closes a connection after one answer, with queries still
+ * on it: they are asked again on a new connection, not counted as tries
+ * (one try each is all they have here), and all succeed.
+ */
+static void
+test_tcp_server_closes(void **state)
+{
+	struct rawns ns;
+	struct rawtcp t;
+	struct result r[3];
+	int i;
+
+	servers_start(&ns, &t, ANSWER_ONE);
+	dns_option("attempts:", "1");
+	/* Not accepting yet, so the three queries meet on one connection. */
+	event_del(&t.lev);
+	for (i = 0; i < 3; i++) {
+		resolve4("many.example.com", 0, &r[i]);
+		truncate_query(&ns, i + 1);
+	}
+	event_add(&t.lev, NULL);
+	for (i = 0; i < 3; i++) {
+		assert_true(run_until(&r[i].calls, 1, 5000));
+		assert_int_equal(r[i].err, DNS_ERR_NONE);
+	}
+	assert_int_equal(t.queries, t.accepts);
+	assert_true(t.accepts >= 2);
+	assert_int_equal(nlog_down, 0);
+	servers_stop(&ns, &t);
+}
+
 /* One misbehaving TCP server: the request fails with want, cleanly. */
 static void
 tcp_failure(enum mode mode, int want)
@@ -318,6 +364,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		DNS_TEST(test_tcp_fallback),
 		DNS_TEST(test_tcp_fallback_off),
+		DNS_TEST(test_tcp_server_closes),
 		DNS_TEST(test_tcp_silent),
 		DNS_TEST(test_tcp_close_mid_length),
 		DNS_TEST(test_tcp_zero_length),
