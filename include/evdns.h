@@ -10,8 +10,8 @@
  *
  * The server half lets a program answer DNS queries arriving on a UDP
  * or listening TCP socket it owns: evdns_add_server_port() hands each
- * parsed request to a
- * callback, which adds answers and calls evdns_server_request_respond().
+ * parsed request to a callback, which adds answers and calls
+ * evdns_server_request_respond().
  *
  * struct evdns_server_request and struct evdns_server_question have
  * exactly 1.4.15's layout; programs read their fields directly.
