@@ -56,7 +56,8 @@ struct evdns_server_port {
 void ev__dns_server_port_unref(struct evdns_server_port *port);
 /*
  * A request read from from (over TCP: on conn) in pkt: parsed and handed
- * to the program's callback.  -1 if it was malformed, else 0.
+ * to the program's callback: 0, or -1 if it was malformed, or -2 if
+ * memory ran out (it is dropped).
  */
 int ev__dns_server_request(struct evdns_server_port *port,
     struct server_conn *conn, const struct sockaddr_storage *from,

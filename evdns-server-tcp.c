@@ -176,7 +176,7 @@ conn_deliver(struct server_conn *c)
 {
 	const uint8_t *p;
 	size_t n;
-	int bad;
+	int bad, res;
 
 	c->refcnt++;
 	while (!c->closed && c->npending < MAX_PENDING &&
@@ -187,11 +187,13 @@ conn_deliver(struct server_conn *c)
 		if (!bad) {
 			c->npending++;
 			c->refcnt++;
-			if (ev__dns_server_request(c->port, c, &c->addr,
-			    c->addrlen, p + 2, n) < 0) {
+			res = ev__dns_server_request(c->port, c, &c->addr,
+			    c->addrlen, p + 2, n);
+			if (res < 0) {
+				/* No request holds these after all. */
 				c->npending--;
 				c->refcnt--;
-				bad = 1;
+				bad = res == -1;
 			}
 		}
 		if (bad) {

@@ -198,7 +198,7 @@ ev__dns_server_request(struct evdns_server_port *port,
 	    (perr = ev__dns_request_parse(pkt, len, &sr->query)) == -2) {
 		event_warn("evdns: no memory: server dropped a request");
 		ev__free(sr);
-		return 0;
+		return -2;
 	}
 	if (perr < 0) {
 		ev__dns_log(0, "server dropped a malformed request");

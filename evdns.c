@@ -320,6 +320,7 @@ ev__dns_request_go(struct request *req)
 	}
 	req->tx_count = 0;
 	req->tcp = 0;
+	req->fail_err = 0;
 	choose_case(req);
 	ev__dns_request_transmit(req);
 }
