@@ -66,6 +66,7 @@ case_mismatch(struct nameserver *ns, struct request *req)
 		    ev__dns_addr_str(&ns->addr, buf, sizeof(buf)));
 	}
 	req->no_case = 1;
+	req->cased = 0;
 	strcpy(req->sent, req->name);
 	ev__dns_request_resend(req);
 }
@@ -152,11 +153,13 @@ ev__dns_handle_reply(struct nameserver *ns, const uint8_t *pkt, size_t len,
 		ev__dns_ns_up(ns);	/* any answer will do; frees it */
 		return;
 	}
-	if (strcmp(r.qname, req->sent) != 0) {
+	/* Only a randomly cased question must come back exactly: a name
+	 * asked as given may come back in any case. */
+	if (req->cased && strcmp(r.qname, req->sent) != 0) {
 		case_mismatch(ns, req);
 		return;
 	}
-	if (strcmp(req->sent, req->name) != 0)
+	if (req->cased)
 		ns->case_fallbacks = 0;		/* case kept */
 	rcode = EV__DNS_RCODE(r.hdr.flags);
 	if ((rcode == DNS_ERR_FORMAT || rcode == DNS_ERR_NOTIMPL) &&

@@ -75,7 +75,8 @@ struct request {
 	int tcp;			/* asked over TCP (after a TC) */
 	unsigned tcp_serial;		/* the connection it was sent on */
 	int edns;			/* the last query carried an OPT */
-	int no_case;			/* sent without 0x20 */
+	int no_case;			/* not to be sent with 0x20 */
+	int cased;			/* sent is randomly cased */
 	int fail_err;			/* what a last failure reports, or
 					 * EV__DNS_RESEND */
 	struct event timeout_ev;

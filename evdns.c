@@ -244,8 +244,10 @@ ev__dns_request_transmit(struct request *req)
 	int len;
 
 	ev__dns_tcp_release(req);
-	if (ns->no_case)
+	if (ns->no_case && req->cased) {
 		strcpy(req->sent, req->name);
+		req->cased = 0;
+	}
 	req->tx_count++;
 	evtimer_add(&req->timeout_ev, &ev__dns.timeout);
 	len = ev__dns_query_build(pkt, sizeof(pkt), req->id, req->sent,
@@ -289,9 +291,11 @@ choose_case(struct request *req)
 	char c;
 
 	strcpy(req->sent, req->name);
+	req->cased = 0;
 	if (!ev__dns.randomize_case || req->no_case ||
 	    (req->ns != NULL && req->ns->no_case))
 		return;
+	req->cased = 1;
 	for (i = 0; req->sent[i] != '\0'; i++) {
 		c = req->sent[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))

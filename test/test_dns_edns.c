@@ -267,6 +267,40 @@ test_case_option(void **state)
 	answer(&ns, 0, 1);
 	assert_true(run_until(&r.calls, 1, 5000));
 	assert_int_equal(r.err, DNS_ERR_NONE);
+	/* A name asked as given may come back in any case. */
+	resolve4("MiXeD.example.COM", 0, &r);
+	assert_true(run_until(&ns.got, 2, 5000));
+	query_name(&ns, name);
+	assert_string_equal(name, "MiXeD.example.COM");
+	answer(&ns, 1, 2);
+	assert_true(run_until(&r.calls, 1, 5000));
+	assert_int_equal(r.err, DNS_ERR_NONE);
+	assert_int_equal(ns.got, 2);
+	rawns_stop(&ns);
+}
+
+/*
+ * With 0x20 on, a name given in mixed case that a case-lowering server
+ * answers: one fallback to the name as given, then accepted (it must not
+ * loop asking again).
+ */
+static void
+test_case_given_mixed(void **state)
+{
+	struct rawns ns;
+	struct result r;
+
+	rawns_start(&ns);
+	add_ns_port(ns.port);
+	resolve4("MiXeDcAsE.ExAmPlE.CoM", 0, &r);
+	assert_true(run_until(&ns.got, 1, 5000));
+	answer(&ns, 1, 3);
+	assert_true(run_until(&ns.got, 2, 5000));
+	answer(&ns, 1, 3);
+	assert_true(run_until(&r.calls, 1, 5000));
+	assert_int_equal(r.err, DNS_ERR_NONE);
+	assert_ipv4(&r, 0, "10.0.0.3");
+	assert_int_equal(ns.got, 2);
 	rawns_stop(&ns);
 }
 
@@ -366,6 +400,7 @@ main(void)
 		DNS_TEST(test_case_spoofed),
 		DNS_TEST(test_case_not_preserved),
 		DNS_TEST(test_case_option),
+		DNS_TEST(test_case_given_mixed),
 		DNS_TEST(test_ptr_root),
 	};
 	const struct CMUnitTest once[] = {
