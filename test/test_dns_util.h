@@ -1,7 +1,8 @@
 /*
  * test_dns_util.h: helpers shared by the DNS test programs
- * (test_dns_parse, test_dns_resolve, test_dns_hostile, test_dns_server,
- * test_dns_conf).
+ * (test_dns_parse, test_dns_resolve, test_dns_requests, test_dns_hostile,
+ * test_dns_server, test_dns_conf, test_dns_tcp, test_dns_server_tcp,
+ * test_dns_edns).
  *
  * Setup and teardown of the resolver with a log counter, a loop driver,
  * loopback UDP sockets, a resolve-result recorder, our own server port
