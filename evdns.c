@@ -32,6 +32,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,7 +106,9 @@ read_full(int fd, void *p, size_t n)
 
 /*
  * Random bytes from the OS (getrandom, else /dev/urandom), kept in a small
- * pool that is refilled, and thrown away in a forked child.
+ * pool that is refilled, and thrown away in a forked child.  The pool is
+ * process-wide, so a spin lock (no thread library is linked) keeps two
+ * threads from handing out the same bytes.
  */
 static int
 fill_random(uint8_t *p, size_t n)
@@ -141,8 +144,12 @@ random16(void)
 	static pid_t owner;
 
 	static uint32_t weak;
+	static int lock;
 	size_t i;
+	uint16_t r;
 
+	while (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
 	if (avail < 2 || owner != getpid()) {
 		owner = getpid();
 		avail = sizeof(pool);
@@ -157,7 +164,9 @@ random16(void)
 		}
 	}
 	avail -= 2;
-	return (uint16_t)((pool[avail] << 8) | pool[avail + 1]);
+	r = (uint16_t)((pool[avail] << 8) | pool[avail + 1]);
+	__atomic_store_n(&lock, 0, __ATOMIC_RELEASE);
+	return r;
 }
 
 uint16_t

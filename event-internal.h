@@ -5,7 +5,9 @@
  * The seam between the loop and the operating system is struct eventop: a
  * backend keeps its own per-fd state, is told about I/O events through
  * add/del, and reports readiness only through ev__activate().  Signal events
- * never reach a backend; event.c hands them to signal.c.
+ * go to signal.c; a backend whose kernel watches signals itself (kqueue's
+ * EVFILT_SIGNAL) sets sig_add/sig_del and hands arrival counts back
+ * through ev__sig_deliver().
  *
  * Internal names start with "ev__" so the libraries' export filter keeps
  * them out of the public ABI.
@@ -36,6 +38,16 @@ struct eventop {
 	void (*dealloc)(struct event_base *, void *);
 	/* Non-zero if the state cannot survive fork() (event_reinit rebuilds). */
 	int need_reinit;
+	/*
+	 * Optional (NULL for most backends): start or stop watching signal
+	 * sig in the kernel.  signal.c calls sig_add when the base's first
+	 * event for sig is added (after installing its handler, so the
+	 * default action cannot kill the process) and sig_del when the last
+	 * one goes (before restoring the old handler).  Such a base never
+	 * joins the handler's wake-up list: the kernel wakes it instead.
+	 */
+	int (*sig_add)(void *, int sig);
+	int (*sig_del)(void *, int sig);
 };
 
 struct event_base {
@@ -77,6 +89,22 @@ int ev__grow_array(void *parray, int *pn, int need, size_t elsize);
 
 /* True when the environment may be trusted (not setuid/setgid). */
 int ev__env_allowed(void);
+
+/*
+ * Non-zero when the process runs with privileges it did not get from its
+ * user (setuid/setgid): issetugid(), or the real and effective ids differ.
+ * A pointer so tests can simulate such a program.
+ */
+extern int (*ev__issetugid)(void);
+
+/*
+ * The clocks the loop reads: CLOCK_MONOTONIC (fails with ENOSYS where the
+ * system lacks it; a base then uses the wall clock for good) and
+ * gettimeofday().  Pointers so tests can simulate a missing monotonic
+ * clock or a wall clock that jumps.
+ */
+extern int (*ev__clock_monotonic)(struct timeval *);
+extern int (*ev__clock_wall)(struct timeval *);
 
 /* Backends compiled in, in the order of preference. */
 #ifdef _EVENT_HAVE_EVENT_PORTS

@@ -379,3 +379,53 @@ evtag_unmarshal_timeval(struct evbuffer *evbuf, ev_uint32_t need_tag,
 	evbuffer_drain(evbuf, it.header + it.len);
 	return 0;
 }
+
+/*
+ * The three functions below are exported by 1.4.15 without a declaration
+ * in event.h; 1.4 programs and tests call them through their own
+ * prototypes, so they keep 1.4's signatures and return values.
+ */
+int evtag_decode_int(ev_uint32_t *pnumber, struct evbuffer *evbuf);
+int evtag_encode_tag(struct evbuffer *evbuf, ev_uint32_t tag);
+int evtag_decode_tag(ev_uint32_t *ptag, struct evbuffer *evbuf);
+
+/* Decode and drain an encode_int() integer; 0, or -1 on bad input. */
+int
+evtag_decode_int(ev_uint32_t *pnumber, struct evbuffer *evbuf)
+{
+	size_t n = decode_number(EVBUFFER_DATA(evbuf), EVBUFFER_LENGTH(evbuf),
+	    pnumber);
+
+	if (n == 0)
+		return -1;
+	evbuffer_drain(evbuf, n);
+	return 0;
+}
+
+/*
+ * Append the encoding of tag to evbuf (which may be NULL, as in 1.4, to
+ * only count); returns the number of bytes it takes.
+ */
+int
+evtag_encode_tag(struct evbuffer *evbuf, ev_uint32_t tag)
+{
+	ev_uint8_t data[TAG_MAX_BYTES];
+	size_t n = encode_tag(data, tag);
+
+	if (evbuf != NULL)
+		evbuffer_add(evbuf, data, n);
+	return (int)n;
+}
+
+/* Decode and drain a tag; returns the bytes it took, or -1 on bad input. */
+int
+evtag_decode_tag(ev_uint32_t *ptag, struct evbuffer *evbuf)
+{
+	size_t n = decode_tag(EVBUFFER_DATA(evbuf), EVBUFFER_LENGTH(evbuf),
+	    ptag);
+
+	if (n == 0)
+		return -1;
+	evbuffer_drain(evbuf, n);
+	return (int)n;
+}

@@ -47,6 +47,8 @@ int ev__sig_add(struct event *ev);
 int ev__sig_del(struct event *ev);
 /* Activate the events of every signal caught since the last call. */
 void ev__sig_process(struct event_base *base);
+/* A backend's report that sig arrived count times (kqueue's EVFILT_SIGNAL). */
+void ev__sig_deliver(struct event_base *base, int sig, int count);
 /* Wake the base's loop from another thread or a signal handler. */
 void ev__sig_wakeup(struct event_base *base);
 /* After fork(): a fresh socketpair, the wake-up event added again. */

@@ -18,6 +18,7 @@
 
 #include <sys/queue.h>
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include "event.h"
 #include "evhttp.h"
@@ -310,6 +311,13 @@ void ev__http_server_timeout(struct evhttp_connection *evcon);
 /* A fresh request for the next message on an incoming connection. */
 struct evhttp_request *ev__http_server_new_request(
     struct evhttp_connection *evcon);
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+/*
+ * accept4(), through which the server accepts: a pointer so tests can
+ * simulate a kernel without it (ENOSYS), where accept() and fcntl() serve.
+ */
+extern int (*ev__accept4)(int, struct sockaddr *, socklen_t *, int);
+#endif
 
 /* http-client.c */
 

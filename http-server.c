@@ -292,6 +292,10 @@ accept_retry_cb(int fd, short what, void *arg)
 		event_add(&l->ev, NULL);
 }
 
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+int (*ev__accept4)(int, struct sockaddr *, socklen_t *, int) = accept4;
+#endif
+
 /*
  * accept() a connection that is non-blocking and close-on-exec, in one
  * call where the kernel has accept4() (*ready set), else in three.
@@ -300,17 +304,17 @@ static int
 accept_nonblock(int fd, struct sockaddr *sa, socklen_t *len, int *ready)
 {
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
-	static int no_accept4;
+	static int no_accept4;	/* atomic: servers in several threads */
 	int nfd;
 
-	if (!no_accept4) {
-		nfd = accept4(fd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!__atomic_load_n(&no_accept4, __ATOMIC_RELAXED)) {
+		nfd = ev__accept4(fd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (nfd != -1 || errno != ENOSYS) {
 			*ready = 1;
 			return nfd;
 		}
 		/* A kernel without accept4(): never ask again. */
-		no_accept4 = 1;
+		__atomic_store_n(&no_accept4, 1, __ATOMIC_RELAXED);
 	}
 #endif
 	*ready = 0;

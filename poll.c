@@ -161,5 +161,6 @@ const struct eventop ev__pollops = {
 	poll_del,
 	poll_dispatch,
 	poll_dealloc,
-	0 /* need_reinit */
+	0,	/* need_reinit */
+	NULL, NULL /* signals go through signal.c */
 };

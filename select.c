@@ -198,5 +198,6 @@ const struct eventop ev__selectops = {
 	select_del,
 	select_dispatch,
 	select_dealloc,
-	0 /* need_reinit */
+	0,	/* need_reinit */
+	NULL, NULL /* signals go through signal.c */
 };

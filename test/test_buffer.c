@@ -20,23 +20,8 @@
 
 #include "test_util.h"
 
-static struct evbuffer *buf;
-
-static int
-setup(void **state)
-{
-	buf = evbuffer_new();
-	assert_non_null(buf);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	evbuffer_free(buf);
-	buf = NULL;
-	return 0;
-}
+/* The buffer under test: the shared fixture of test_util.h. */
+#define buf tu_buf
 
 /* Assert the buffer holds exactly the n bytes s, contiguously. */
 static void
@@ -1207,7 +1192,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) TU_BUF_TEST(f)
 		T(test_new_is_empty),
 		T(test_add_and_remove),
 		T(test_add_grows_contiguously),

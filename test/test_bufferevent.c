@@ -1130,6 +1130,69 @@ test_base_set_after_enable(void **state)
 	close(fds[1]);
 }
 
+/*
+ * Woken with nothing to read, or with no room to write (another reader
+ * got there first, or the wake-up was spurious): the bufferevent waits
+ * again instead of reporting an error, and later traffic goes through.
+ */
+static void
+test_spurious_wakeups(void **state)
+{
+	struct side s;
+	int fds[2];
+	char buf[65536];
+	size_t stuffed;
+
+	tu_socketpair(fds);
+	side_open(&s, fds[0]);
+	assert_int_equal(bufferevent_enable(s.bev, EV_READ), 0);
+	event_active(&s.bev->ev_read, EV_READ, 1);
+	run_ready(2);
+	assert_int_equal(s.errors + s.reads, 0);
+	assert_true(event_pending(&s.bev->ev_read, EV_READ, NULL));
+	assert_int_equal(write(fds[1], "r", 1), 1);
+	assert_true(run_until(has_read, &s, 2000));
+
+	/* The socket is full: the write has to wait for the peer. */
+	stuffed = stuff(fds[0], 64 * 1024 * 1024, 'f');
+	assert_int_equal(bufferevent_write(s.bev, "w", 1), 0);
+	/* A timeout set now applies to the write already pending. */
+	bufferevent_settimeout(s.bev, 0, 5);
+	assert_true(event_pending(&s.bev->ev_write, EV_TIMEOUT, NULL));
+	event_active(&s.bev->ev_write, EV_WRITE, 1);
+	run_ready(2);
+	assert_int_equal(s.errors + s.writes, 0);
+	assert_int_equal(EVBUFFER_LENGTH(s.bev->output), 1);
+	while (stuffed > 0) {
+		ssize_t n = read(fds[1], buf, sizeof(buf));
+		if (n > 0)
+			stuffed -= (size_t)n;
+		else
+			run_ready(1);
+	}
+	assert_true(run_until(has_written, &s, 2000));
+	assert_int_equal(EVBUFFER_LENGTH(s.bev->output), 0);
+	assert_int_equal(read(fds[1], buf, 1), 1);
+	assert_int_equal(buf[0], 'w');
+	side_close(&s);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* Without a descriptor there is nothing to enable. */
+static void
+test_enable_without_fd(void **state)
+{
+	struct bufferevent *bev;
+
+	bev = bufferevent_new(-1, NULL, NULL, NULL, NULL);
+	assert_non_null(bev);
+	assert_int_equal(bufferevent_base_set(tu_base, bev), 0);
+	assert_int_equal(bufferevent_enable(bev, EV_READ), -1);
+	assert_int_equal(bufferevent_enable(bev, EV_WRITE), -1);
+	bufferevent_free(bev);
+}
+
 int
 main(void)
 {
@@ -1160,6 +1223,8 @@ main(void)
 		T(test_watermark_changes_while_paused),
 		T(test_setfd_while_pending),
 		T(test_base_set_after_enable),
+		T(test_spurious_wakeups),
+		T(test_enable_without_fd),
 #undef T
 	};
 

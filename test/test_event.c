@@ -322,6 +322,14 @@ test_event_active(void **state)
 	event_base_loop(tu_base, EVLOOP_NONBLOCK);
 	assert_int_equal(c.calls, 1);
 	assert_int_equal(c.last, EV_WRITE);
+
+	/* Activated again before it ran: one call with both reasons. */
+	event_active(&ev, EV_READ, 1);
+	event_active(&ev, EV_WRITE, 1);
+	event_base_loop(tu_base, EVLOOP_NONBLOCK);
+	assert_int_equal(c.calls, 2);
+	assert_int_equal(c.last, EV_READ | EV_WRITE);
+	assert_int_equal(event_pending(NULL, EV_READ, NULL), 0);
 }
 
 static void
@@ -492,7 +500,7 @@ once_cb(int fd, short what, void *arg)
 static void
 test_event_once(void **state)
 {
-	int fds[2];
+	int fds[2], r;
 	struct timeval tv = { 0, 5000 };
 	char buf[8];
 
@@ -521,6 +529,21 @@ test_event_once(void **state)
 
 	assert_int_equal(event_base_once(tu_base, SIGUSR1, EV_SIGNAL, once_cb,
 	    &once_calls, NULL), -1);
+	/* Nor persistence, an fd to wait on that is none, no callback,
+	 * no base, or nothing to wait for. */
+	r = event_base_once(tu_base, fds[1], EV_READ | EV_PERSIST, once_cb,
+	    &once_calls, NULL);
+	assert_int_equal(r, -1);
+	r = event_base_once(tu_base, -1, EV_READ, once_cb, &once_calls, NULL);
+	assert_int_equal(r, -1);
+	r = event_base_once(tu_base, -1, EV_TIMEOUT, NULL, NULL, &tv);
+	assert_int_equal(r, -1);
+	r = event_base_once(NULL, -1, EV_TIMEOUT, once_cb, &once_calls, &tv);
+	assert_int_equal(r, -1);
+	r = event_base_once(tu_base, fds[1], 0x80, once_cb, &once_calls, NULL);
+	assert_int_equal(r, -1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
+	assert_int_equal(once_calls, 3);
 	close(fds[0]);
 	close(fds[1]);
 }
@@ -914,6 +937,80 @@ test_bad_input(void **state)
 	assert_int_equal(event_base_priority_init(tu_base, 0), -1);
 }
 
+static int log_lines;
+
+static void
+count_log(int severity, const char *msg)
+{
+	log_lines++;
+}
+
+/*
+ * A regular file: epoll cannot watch one, so event_add() fails and says
+ * so; poll and select report it ready at once.
+ */
+static void
+test_regular_file(void **state)
+{
+	struct event ev;
+	struct counter c = { 0 };
+	FILE *f = tmpfile();
+	int r;
+
+	assert_non_null(f);
+	set_event(&ev, fileno(f), EV_READ, &c);
+	log_lines = 0;
+	event_set_log_callback(count_log);
+	r = event_add(&ev, NULL);
+	event_set_log_callback(NULL);
+	if (strcmp(tu_backend(), "epoll") == 0) {
+		assert_int_equal(r, -1);
+		assert_int_equal(log_lines, 1);
+		assert_int_equal(event_pending(&ev, EV_READ, NULL), 0);
+	} else {
+		assert_int_equal(r, 0);
+		assert_int_equal(event_base_dispatch(tu_base), 1);
+		assert_int_equal(c.calls, 1);
+		assert_int_equal(c.last, EV_READ);
+	}
+	fclose(f);
+}
+
+/*
+ * A program closes a registered fd without event_del(): select() fails
+ * with EBADF, so the loop returns -1 and says why (as 1.4's did); poll
+ * reports the fd (POLLNVAL) and epoll forgets it.  No backend hangs.
+ */
+static void
+test_closed_without_del(void **state)
+{
+	struct event ev, t;
+	struct counter c = { 0 }, ct = { 0 };
+	struct timeval tv = { 0, 50000 };
+	int fds[2], r;
+
+	tu_socketpair(fds);
+	set_event(&ev, fds[1], EV_READ, &c);
+	assert_int_equal(event_add(&ev, NULL), 0);
+	set_event(&t, -1, 0, &ct);
+	assert_int_equal(event_add(&t, &tv), 0);
+	close(fds[1]);
+	close(fds[0]);
+	log_lines = 0;
+	event_set_log_callback(count_log);
+	r = event_base_loop(tu_base, EVLOOP_ONCE);
+	event_set_log_callback(NULL);
+	if (strcmp(tu_backend(), "select") == 0) {
+		assert_int_equal(r, -1);
+		assert_int_equal(log_lines, 1);
+	} else {
+		assert_int_equal(r, 0);
+		assert_int_equal(c.calls + ct.calls, 1);
+	}
+	event_del(&ev);
+	event_del(&t);
+}
+
 static void
 test_base_free_with_pending(void **state)
 {
@@ -1012,6 +1109,8 @@ main(void)
 		T(test_closed_while_shared_after_del),
 		T(test_rearm_every_turn),
 		T(test_bad_input),
+		T(test_regular_file),
+		T(test_closed_without_del),
 		T(test_base_free_with_pending),
 #undef T
 	};

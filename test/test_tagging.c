@@ -13,24 +13,8 @@
 
 #include "test_util.h"
 
-static struct evbuffer *buf;
-
-static int
-setup(void **state)
-{
-	evtag_init();
-	buf = evbuffer_new();
-	assert_non_null(buf);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	evbuffer_free(buf);
-	buf = NULL;
-	return 0;
-}
+/* The buffer under test: the shared fixture of test_util.h. */
+#define buf tu_buf
 
 /* Assert buf holds exactly the n bytes want, then empty it. */
 static void
@@ -488,7 +472,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) TU_BUF_TEST(f)
 		T(test_encode_int_bytes),
 		T(test_marshal_bytes),
 		T(test_roundtrip_int),
@@ -506,5 +490,6 @@ main(void)
 #undef T
 	};
 
+	evtag_init();
 	return TU_RUN_ONCE("tagging", tests);
 }

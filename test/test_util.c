@@ -51,6 +51,24 @@ tu_base_teardown(void **state)
 	return 0;
 }
 
+struct evbuffer *tu_buf;
+
+int
+tu_buf_setup(void **state)
+{
+	tu_buf = evbuffer_new();
+	assert_non_null(tu_buf);
+	return 0;
+}
+
+int
+tu_buf_teardown(void **state)
+{
+	evbuffer_free(tu_buf);
+	tu_buf = NULL;
+	return 0;
+}
+
 const char *
 tu_backend(void)
 {
