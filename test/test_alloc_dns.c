@@ -133,6 +133,11 @@ test_dns_tcp(void **state)
 	assert_int_equal(lookup(base, &a), 1);
 	assert_int_equal(a.result, DNS_ERR_NONE);
 	for (n = 1;; n++) {
+		/* A new nameserver, so each lookup opens its TCP connection
+		 * (and the server accepts one) inside the sweep. */
+		evdns_clear_nameservers_and_suspend();
+		evdns_resume();
+		assert_int_equal(evdns_nameserver_ip_add(addr), 0);
 		ta_arm(n);
 		made = lookup(base, &a);
 		if (!ta_injected("DNS lookup over TCP", n))
