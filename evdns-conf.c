@@ -244,6 +244,11 @@ evdns_set_option(const char *option, const char *val, int flags)
 			return -1;
 		if (flags & DNS_OPTION_MISC)
 			ev__dns.tcp_fallback = v;
+	} else if (strncmp(option, "tcp-only:", 9) == 0) {
+		if ((v = parse_int(val, 0, 1)) < 0)
+			return -1;
+		if (flags & DNS_OPTION_MISC)
+			ev__dns.tcp_only = v;
 	} else if (strncmp(option, "tcp-idle-timeout:", 17) == 0) {
 		if (parse_seconds(val, &tv) < 0)
 			return -1;
@@ -309,6 +314,9 @@ conf_line(char *line, int flags, int *nadded)
 			evdns_search_add(tok);
 	} else if (strcmp(key, "options") == 0) {
 		while ((tok = strtok_r(NULL, sep, &save)) != NULL) {
+			/* glibc's "use-vc": every query over TCP. */
+			if (strcmp(tok, "use-vc") == 0)
+				evdns_set_option("tcp-only:", "1", flags);
 			if ((val = strchr(tok, ':')) == NULL)
 				continue;	/* "rotate", "edns0"... */
 			if (evdns_set_option(tok, val + 1, flags) < 0)

@@ -106,6 +106,7 @@ struct ev__dns_state {
 	int max_attempts, max_timeouts, max_inflight;
 	struct timeval probe_initial;
 	int tcp_fallback;		/* retry truncated answers over TCP */
+	int tcp_only;			/* every query over TCP (use-vc) */
 	struct timeval tcp_idle;	/* idle TCP connections close */
 	int edns_size;			/* advertised, or 0: no EDNS */
 	int randomize_case;		/* 0x20 */

@@ -65,6 +65,7 @@ ev__dns_set_defaults(void)
 	ev__dns.probe_initial.tv_sec = 10;
 	ev__dns.probe_initial.tv_usec = 0;
 	ev__dns.tcp_fallback = 1;
+	ev__dns.tcp_only = 0;
 	ev__dns.tcp_idle.tv_sec = 10;
 	ev__dns.tcp_idle.tv_usec = 0;
 	ev__dns.edns_size = 1232;
@@ -332,7 +333,7 @@ ev__dns_request_go(struct request *req)
 		req->ns = ev__dns_pick_ns(NULL);
 	}
 	req->tx_count = 0;
-	req->tcp = 0;
+	req->tcp = ev__dns.tcp_only && !req->is_probe;
 	req->fail_err = 0;
 	choose_case(req);
 	ev__dns_request_transmit(req);

@@ -11,7 +11,8 @@
 # addresses, whose answers do not fit in a datagram, so each lookup is a
 # truncated UDP reply and the full answer over TCP.  libevent 2.1 has no
 # TCP fallback: it reports those lookups as truncated, shown as
-# "0 (truncated)".  Runs alternate (ours, 2.1, ours, ...) pinned to one
+# "0 (truncated)".  "vc" asks the "udp" names with every query over TCP
+# (option tcp-only:, glibc's use-vc), which only ours can do.  Runs alternate (ours, 2.1, ours, ...) pinned to one
 # CPU, and the table shows the median of BENCH_ROUNDS (default 3) runs of
 # BENCH_SECS (default 3) seconds each.
 set -u
@@ -70,6 +71,7 @@ fi
 run() {
 	local flags="" line
 	[ "$2" = tcp ] && flags=-T
+	[ "$2" = vc ] && flags=-V
 	line=$($pin "$work/bench_dns.$1" -n 64 -t "$secs" $flags 2>> "$log")
 	echo "$1 $2: $line" >> "$log"
 	echo "$line" | sed -n 's/.* \([0-9][0-9]*\) queries\/s$/\1/p'
@@ -77,21 +79,26 @@ run() {
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+# skip IMPL MODE: whether that run cannot be made.
+skip() {
+	[ "$1" = le21 ] && { [ $have21 = 0 ] || [ "$2" = vc ]; }
+}
+
 declare -A R
-for mode in udp tcp; do
+for mode in udp tcp vc; do
 	for impl in ours le21; do
-		[ "$impl" = le21 ] && [ $have21 = 0 ] && continue
+		skip "$impl" "$mode" && continue
 		: > "$work/$impl.$mode"
 	done
 	for ((i = 0; i < rounds; i++)); do
 		for impl in ours le21; do
-			[ "$impl" = le21 ] && [ $have21 = 0 ] && continue
+			skip "$impl" "$mode" && continue
 			echo "bench-dns: $impl $mode round $((i + 1))" >&2
 			run "$impl" "$mode" >> "$work/$impl.$mode"
 		done
 	done
 	for impl in ours le21; do
-		if [ "$impl" = le21 ] && [ $have21 = 0 ]; then
+		if skip "$impl" "$mode"; then
 			R[$impl.$mode]=n/a
 			continue
 		fi
@@ -107,3 +114,5 @@ printf '%-44s %12s %16s\n' "udp: one address per name" "${R[ours.udp]}" \
     "${R[le21.udp]}"
 printf '%-44s %12s %16s\n' "tcp: 100 addresses (truncated, then TCP)" \
     "${R[ours.tcp]}" "${R[le21.tcp]}"
+printf '%-44s %12s %16s\n' "vc: one address, every query over TCP" \
+    "${R[ours.vc]}" "${R[le21.vc]}"

@@ -141,7 +141,8 @@ int evdns_resolve_reverse_ipv6(const struct in6_addr *in, int flags,
  * "timeout:" (seconds, fractions allowed), "attempts:", "max-timeouts:",
  * "max-inflight:", "initial-probe-timeout:", and beyond 1.4:
  * "tcp-fallback:" (1: a truncated answer is asked again over TCP, the
- * default; 0: DNS_ERR_TRUNCATED), "tcp-idle-timeout:" (seconds),
+ * default; 0: DNS_ERR_TRUNCATED), "tcp-only:" (1: every query over TCP,
+ * as resolv.conf's "options use-vc"), "tcp-idle-timeout:" (seconds),
  * "edns-udp-size:" (advertised in an EDNS0 OPT record, 1232 by default,
  * 0 for none) and "randomize-case:" (0x20, 1 by default).  flags
  * (DNS_OPTION_*) says which kinds of option may change.  Returns 0, or

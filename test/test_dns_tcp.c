@@ -15,6 +15,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -259,6 +261,44 @@ test_tcp_server_closes(void **state)
 	servers_stop(&ns, &t);
 }
 
+/*
+ * "options use-vc" in resolv.conf (or tcp-only:1): every query goes over
+ * TCP, several on one connection, none over UDP.
+ */
+static void
+test_tcp_only(void **state)
+{
+	char path[] = "/tmp/test_dns_tcp_confXXXXXX";
+	struct rawns ns;
+	struct rawtcp t;
+	struct result r[2];
+	int fd, i;
+
+	memset(&t, 0, sizeof(t));
+	t.fd = -1;
+	t.mode = ANSWER;
+	t.nrecords = 2;
+	rawns_start_tcp(&ns, &t.lfd);
+	event_set(&t.lev, t.lfd, EV_READ | EV_PERSIST, tcp_accept_cb, &t);
+	event_add(&t.lev, NULL);
+	assert_true((fd = mkstemp(path)) >= 0);
+	dprintf(fd, "nameserver 127.0.0.1:%u\noptions use-vc\n", ns.port);
+	close(fd);
+	assert_int_equal(evdns_resolv_conf_parse(DNS_OPTIONS_ALL, path), 0);
+	unlink(path);
+	for (i = 0; i < 2; i++)
+		resolve4("v.example.com", 0, &r[i]);
+	for (i = 0; i < 2; i++) {
+		assert_true(run_until(&r[i].calls, 1, 5000));
+		assert_int_equal(r[i].err, DNS_ERR_NONE);
+		assert_int_equal(r[i].count, 2);
+	}
+	assert_int_equal(ns.got, 0);
+	assert_int_equal(t.queries, 2);
+	assert_int_equal(t.accepts, 1);
+	servers_stop(&ns, &t);
+}
+
 /* One misbehaving TCP server: the request fails with want, cleanly. */
 static void
 tcp_failure(enum mode mode, int want)
@@ -365,6 +405,7 @@ main(void)
 		DNS_TEST(test_tcp_fallback),
 		DNS_TEST(test_tcp_fallback_off),
 		DNS_TEST(test_tcp_server_closes),
+		DNS_TEST(test_tcp_only),
 		DNS_TEST(test_tcp_silent),
 		DNS_TEST(test_tcp_close_mid_length),
 		DNS_TEST(test_tcp_zero_length),
