@@ -21,7 +21,6 @@
 
 #include "event.h"
 #include "min_heap.h"
-#include "evsignal.h"
 
 /* One backend.  The function signatures are those of libevent 1.4. */
 struct eventop {
@@ -64,7 +63,9 @@ struct event_base {
 	struct event_list **activequeues;	/* one queue per priority */
 	int nactivequeues;
 
-	struct ev__signal_info sig;	/* signal and wake-up state */
+	struct ev__signal_info *sig;	/* signal.c's state (evsignal.h) */
+	/* Set by the signal handler when any signal arrived for this base. */
+	volatile sig_atomic_t sig_any_caught;
 
 	struct event_list eventqueue;	/* every inserted I/O/signal event */
 
@@ -73,6 +74,30 @@ struct event_base {
 
 	struct min_heap timeheap;
 };
+
+/*
+ * signal.c's side of the loop: the per-base signal and wake-up state
+ * (struct ev__signal_info, private to signal.c in evsignal.h) behind these
+ * calls, so the loop needs nothing of signal.c but this seam.
+ */
+struct ev__signal_info;
+/* Set up a base's socketpair and wake-up event.  Returns 0, or -1. */
+int ev__sig_init(struct event_base *base);
+/* Register a signal event (ev->ev_fd is the signal).  Returns 0, or -1. */
+int ev__sig_add(struct event *ev);
+/* Unregister a signal event; restores the old handler after the last one. */
+int ev__sig_del(struct event *ev);
+/* Activate the events of every signal caught since the last call. */
+void ev__sig_process(struct event_base *base);
+/* A backend's report that sig arrived count times (kqueue's EVFILT_SIGNAL). */
+void ev__sig_deliver(struct event_base *base, int sig, int count);
+/* Wake the base's loop from another thread or a signal handler. */
+void ev__sig_wakeup(struct event_base *base);
+/* After fork(): a fresh socketpair, the wake-up event added again. */
+int ev__sig_reinit(struct event_base *base);
+/* Remove every signal registration of the base and close its socketpair. */
+void ev__sig_dealloc(struct event_base *base);
+
 
 /*
  * Make ev active with the flags res, ncalls times (signals may have been

@@ -193,7 +193,6 @@ event_base_new(void)
 	read_clock(base, &base->event_tv);
 	min_heap_ctor(&base->timeheap);
 	TAILQ_INIT(&base->eventqueue);
-	base->sig.pair[0] = base->sig.pair[1] = -1;
 
 	for (i = 0; backends[i].op != NULL && base->evbase == NULL; i++) {
 		if (backend_disabled(backends[i].envvar))
@@ -1008,7 +1007,7 @@ event_base_loop(struct event_base *base, int flags)
 		if (res == -1)
 			return -1;
 
-		if (__atomic_load_n(&base->sig.any_caught, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&base->sig_any_caught, __ATOMIC_ACQUIRE))
 			ev__sig_process(base);
 		/* The clock is read after the wait only if a timer waits. */
 		if (!min_heap_empty(&base->timeheap))

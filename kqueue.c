@@ -47,7 +47,6 @@
 #include <unistd.h>
 
 #include "event-internal.h"
-#include "evsignal.h"
 #include "log.h"
 #include "mm-internal.h"
 

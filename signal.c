@@ -47,6 +47,7 @@
 #include "event-internal.h"
 #include "evsignal.h"
 #include "log.h"
+#include "mm-internal.h"
 
 /* Per signal: the bases watching it, and the handler to restore. */
 static struct ev__sig_watcher *volatile sig_watchers[EV__NSIG];
@@ -82,11 +83,16 @@ sig_handler(int sig)
 	__atomic_fetch_add(&sig_inflight, 1, __ATOMIC_SEQ_CST);
 	w = __atomic_load_n(&sig_watchers[sig], __ATOMIC_SEQ_CST);
 	for (; w != NULL; w = __atomic_load_n(&w->next, __ATOMIC_ACQUIRE)) {
-		__atomic_fetch_add(&w->base->sig.caught[sig], 1,
-		    __ATOMIC_RELAXED);
-		__atomic_store_n(&w->base->sig.any_caught, 1,
-		    __ATOMIC_RELEASE);
-		n = write(w->base->sig.pair[0], "", 1);
+		/* Another thread may be unwatching this base right now: read
+		 * its base once, and skip it once it is gone. */
+		struct event_base *b = __atomic_load_n(&w->base,
+		    __ATOMIC_ACQUIRE);
+
+		if (b == NULL)
+			continue;
+		__atomic_fetch_add(&b->sig->caught[sig], 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&b->sig_any_caught, 1, __ATOMIC_RELEASE);
+		n = write(b->sig->pair[0], "", 1);
 		(void)n;	/* a full pipe already wakes the loop */
 	}
 	__atomic_fetch_sub(&sig_inflight, 1, __ATOMIC_SEQ_CST);
@@ -107,16 +113,16 @@ make_pair(struct event_base *base)
 {
 	int i;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, base->sig.pair) == -1) {
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, base->sig->pair) == -1) {
 		event_warn("%s: socketpair", __func__);
 		return -1;
 	}
 	for (i = 0; i < 2; i++) {
-		if (fcntl(base->sig.pair[i], F_SETFD, FD_CLOEXEC) == -1 ||
-		    evutil_make_socket_nonblocking(base->sig.pair[i]) == -1) {
-			close(base->sig.pair[0]);
-			close(base->sig.pair[1]);
-			base->sig.pair[0] = base->sig.pair[1] = -1;
+		if (fcntl(base->sig->pair[i], F_SETFD, FD_CLOEXEC) == -1 ||
+		    evutil_make_socket_nonblocking(base->sig->pair[i]) == -1) {
+			close(base->sig->pair[0]);
+			close(base->sig->pair[1]);
+			base->sig->pair[0] = base->sig->pair[1] = -1;
 			return -1;
 		}
 	}
@@ -126,31 +132,31 @@ make_pair(struct event_base *base)
 static int
 add_wakeup_event(struct event_base *base)
 {
-	struct event *ev = &base->sig.ev_wakeup;
+	struct event *ev = &base->sig->ev_wakeup;
 
-	event_set(ev, base->sig.pair[1], EV_READ | EV_PERSIST, wakeup_cb,
+	event_set(ev, base->sig->pair[1], EV_READ | EV_PERSIST, wakeup_cb,
 	    base);
 	ev->ev_base = base;
 	ev->ev_pri = 0;
 	ev->ev_flags |= EVLIST_INTERNAL;
 	if (event_add(ev, NULL) == -1)
 		return -1;
-	base->sig.wakeup_added = 1;
+	base->sig->wakeup_added = 1;
 	return 0;
 }
 
 static void
 close_pair(struct event_base *base)
 {
-	if (base->sig.wakeup_added) {
-		event_del(&base->sig.ev_wakeup);
-		base->sig.wakeup_added = 0;
+	if (base->sig->wakeup_added) {
+		event_del(&base->sig->ev_wakeup);
+		base->sig->wakeup_added = 0;
 	}
-	if (base->sig.pair[0] != -1)
-		close(base->sig.pair[0]);
-	if (base->sig.pair[1] != -1)
-		close(base->sig.pair[1]);
-	base->sig.pair[0] = base->sig.pair[1] = -1;
+	if (base->sig->pair[0] != -1)
+		close(base->sig->pair[0]);
+	if (base->sig->pair[1] != -1)
+		close(base->sig->pair[1]);
+	base->sig->pair[0] = base->sig->pair[1] = -1;
 }
 
 int
@@ -158,8 +164,13 @@ ev__sig_init(struct event_base *base)
 {
 	int i;
 
+	if ((base->sig = ev__calloc(1, sizeof(*base->sig))) == NULL) {
+		event_warn("%s: calloc", __func__);
+		return -1;
+	}
+	base->sig->pair[0] = base->sig->pair[1] = -1;
 	for (i = 0; i < EV__NSIG; i++)
-		TAILQ_INIT(&base->sig.evsigevents[i]);
+		TAILQ_INIT(&base->sig->evsigevents[i]);
 	if (make_pair(base) == -1)
 		return -1;
 	if (add_wakeup_event(base) == -1) {
@@ -189,7 +200,7 @@ kernel_watches(const struct event_base *base)
 static int
 watch_signal(struct event_base *base, int sig)
 {
-	struct ev__sig_watcher *w = &base->sig.watchers[sig];
+	struct ev__sig_watcher *w = &base->sig->watchers[sig];
 	struct sigaction sa;
 	sigset_t old;
 	int res = 0;
@@ -207,7 +218,7 @@ watch_signal(struct event_base *base, int sig)
 		}
 	}
 	if (res == 0) {
-		w->base = base;
+		__atomic_store_n(&w->base, base, __ATOMIC_RELEASE);
 		if (!kernel_watches(base)) {
 			w->next = sig_watchers[sig];
 			__atomic_store_n(&sig_watchers[sig], w,
@@ -223,7 +234,7 @@ watch_signal(struct event_base *base, int sig)
 static int
 unwatch_signal(struct event_base *base, int sig)
 {
-	struct ev__sig_watcher *w = &base->sig.watchers[sig];
+	struct ev__sig_watcher *w = &base->sig->watchers[sig];
 	struct ev__sig_watcher *volatile *pp;
 	sigset_t old;
 	int res = 0;
@@ -232,7 +243,7 @@ unwatch_signal(struct event_base *base, int sig)
 	lock_watchers();
 	if (kernel_watches(base)) {
 		if (w->base == base) {
-			w->base = NULL;
+			__atomic_store_n(&w->base, NULL, __ATOMIC_RELEASE);
 			sig_nbases[sig]--;
 		}
 	} else {
@@ -241,7 +252,8 @@ unwatch_signal(struct event_base *base, int sig)
 			if (*pp == w) {
 				__atomic_store_n(pp, w->next,
 				    __ATOMIC_SEQ_CST);
-				w->base = NULL;
+				__atomic_store_n(&w->base, NULL,
+				    __ATOMIC_RELEASE);
 				sig_nbases[sig]--;
 				break;
 			}
@@ -275,7 +287,7 @@ ev__sig_add(struct event *ev)
 		event_warnx("%s: %d is not a signal number", __func__, sig);
 		return -1;
 	}
-	if (TAILQ_EMPTY(&base->sig.evsigevents[sig])) {
+	if (TAILQ_EMPTY(&base->sig->evsigevents[sig])) {
 		if (watch_signal(base, sig) == -1)
 			return -1;
 		if (kernel_watches(base) &&
@@ -285,7 +297,7 @@ ev__sig_add(struct event *ev)
 		}
 	}
 	ev->ev_flags |= EVLIST_SIGNAL;
-	TAILQ_INSERT_TAIL(&base->sig.evsigevents[sig], ev, ev_signal_next);
+	TAILQ_INSERT_TAIL(&base->sig->evsigevents[sig], ev, ev_signal_next);
 	return 0;
 }
 
@@ -298,8 +310,8 @@ ev__sig_del(struct event *ev)
 	if (sig <= 0 || sig >= EV__NSIG || !(ev->ev_flags & EVLIST_SIGNAL))
 		return -1;
 	ev->ev_flags &= ~EVLIST_SIGNAL;
-	TAILQ_REMOVE(&base->sig.evsigevents[sig], ev, ev_signal_next);
-	if (!TAILQ_EMPTY(&base->sig.evsigevents[sig]))
+	TAILQ_REMOVE(&base->sig->evsigevents[sig], ev, ev_signal_next);
+	if (!TAILQ_EMPTY(&base->sig->evsigevents[sig]))
 		return 0;
 	/* The kernel stops counting before our handler goes. */
 	if (kernel_watches(base))
@@ -312,10 +324,10 @@ ev__sig_deliver(struct event_base *base, int sig, int count)
 {
 	if (sig <= 0 || sig >= EV__NSIG || count <= 0)
 		return;
-	if (count > SHRT_MAX - base->sig.caught[sig])
-		count = SHRT_MAX - base->sig.caught[sig];
-	base->sig.caught[sig] += count;
-	base->sig.any_caught = 1;
+	if (count > SHRT_MAX - base->sig->caught[sig])
+		count = SHRT_MAX - base->sig->caught[sig];
+	base->sig->caught[sig] += count;
+	base->sig_any_caught = 1;
 }
 
 void
@@ -325,16 +337,16 @@ ev__sig_process(struct event_base *base)
 	sig_atomic_t n;
 	int sig;
 
-	__atomic_store_n(&base->sig.any_caught, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&base->sig_any_caught, 0, __ATOMIC_SEQ_CST);
 	for (sig = 1; sig < EV__NSIG; sig++) {
-		if (__atomic_load_n(&base->sig.caught[sig], __ATOMIC_RELAXED)
+		if (__atomic_load_n(&base->sig->caught[sig], __ATOMIC_RELAXED)
 		    == 0)
 			continue;
-		n = __atomic_exchange_n(&base->sig.caught[sig], 0,
+		n = __atomic_exchange_n(&base->sig->caught[sig], 0,
 		    __ATOMIC_ACQ_REL);
 		if (n > SHRT_MAX)
 			n = SHRT_MAX;
-		for (ev = TAILQ_FIRST(&base->sig.evsigevents[sig]); ev != NULL;
+		for (ev = TAILQ_FIRST(&base->sig->evsigevents[sig]); ev != NULL;
 		    ev = next) {
 			next = TAILQ_NEXT(ev, ev_signal_next);
 			if (!(ev->ev_events & EV_PERSIST))
@@ -347,7 +359,7 @@ ev__sig_process(struct event_base *base)
 void
 ev__sig_wakeup(struct event_base *base)
 {
-	ssize_t n = write(base->sig.pair[0], "", 1);
+	ssize_t n = write(base->sig->pair[0], "", 1);
 
 	(void)n;	/* a full socketpair wakes the loop just as well */
 }
@@ -359,14 +371,14 @@ ev__sig_reinit(struct event_base *base)
 
 	close_pair(base);
 	for (sig = 0; sig < EV__NSIG; sig++)
-		base->sig.caught[sig] = 0;
-	base->sig.any_caught = 0;
+		base->sig->caught[sig] = 0;
+	base->sig_any_caught = 0;
 	if (make_pair(base) == -1 || add_wakeup_event(base) == -1)
 		return -1;
 	/* A backend rebuilt by event_reinit() watches no signal yet. */
 	if (kernel_watches(base)) {
 		for (sig = 1; sig < EV__NSIG; sig++) {
-			if (!TAILQ_EMPTY(&base->sig.evsigevents[sig]) &&
+			if (!TAILQ_EMPTY(&base->sig->evsigevents[sig]) &&
 			    base->evsel->sig_add(base->evbase, sig) == -1)
 				return -1;
 		}
@@ -377,5 +389,9 @@ ev__sig_reinit(struct event_base *base)
 void
 ev__sig_dealloc(struct event_base *base)
 {
+	if (base->sig == NULL)
+		return;
 	close_pair(base);
+	ev__free(base->sig);
+	base->sig = NULL;
 }
