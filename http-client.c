@@ -5,9 +5,20 @@
  * retries and a doubling backoff), write the request, read the response
  * through http.c, call the request's callback, then send the next one on
  * the same socket if both sides keep it alive, or on a new one.  An idle
- * kept-alive socket is watched so a server's close is noticed at once;
- * if a reused socket turns out closed before any response byte, the
- * request is sent once more on a fresh one, as browsers do.
+ * kept-alive socket is watched so a server's close is noticed at once.
+ *
+ * A request is never sent twice unless that is provably harmless (RFC
+ * 9110 9.2.2): only if not one byte of it was written, or, once, if it is
+ * idempotent (GET, HEAD) and went out on a reused kept-alive socket that
+ * closed before any byte of a response (the server's close crossing our
+ * request).  A POST the server may have read and acted on fails instead:
+ * only the program can know whether repeating it is safe.
+ * evhttp_connection_set_retries() governs failed connects, as in 1.4.
+ *
+ * Responses are bounded: the status line and headers by the header
+ * limit, a body held in memory by the body limit (a chunk callback's
+ * pieces are dropped once delivered, so a stream of any length passes
+ * in bounded memory), interim responses by a count.
  *
  * A request that fails (connect, timeout, bad response) gets its callback
  * called with NULL, as in 1.4.
@@ -35,6 +46,7 @@
 #define RETRY_MAX_SECS		60
 
 static void request_dispatch(struct evhttp_connection *evcon);
+static void client_connected(struct evhttp_connection *evcon);
 
 struct evhttp_connection *
 evhttp_connection_new(const char *address, unsigned short port)
@@ -43,7 +55,8 @@ evhttp_connection_new(const char *address, unsigned short port)
 
 	if (address == NULL)
 		return NULL;
-	if ((evcon = ev__http_connection_alloc(NULL)) == NULL)
+	if ((evcon = ev__http_connection_alloc(NULL,
+	    &ev__http_client_role)) == NULL)
 		return NULL;
 	if ((evcon->address = ev__strdup(address)) == NULL) {
 		event_warn("%s: strdup", __func__);
@@ -74,6 +87,22 @@ evhttp_connection_set_local_port(struct evhttp_connection *evcon,
     unsigned short port)
 {
 	evcon->bind_port = port;
+}
+
+void
+evhttp_connection_set_max_headers_size(struct evhttp_connection *evcon,
+    ssize_t new_max_headers_size)
+{
+	evcon->max_headers_size = new_max_headers_size < 0 ?
+	    (size_t)-1 : (size_t)new_max_headers_size;
+}
+
+void
+evhttp_connection_set_max_body_size(struct evhttp_connection *evcon,
+    ssize_t new_max_body_size)
+{
+	evcon->max_body_size = new_max_body_size < 0 ?
+	    (ev_uint64_t)-1 : (ev_uint64_t)new_max_body_size;
 }
 
 /* Resolve host:port for family (AF_UNSPEC: any).  NULL on failure. */
@@ -128,7 +157,7 @@ connection_connect(struct evhttp_connection *evcon)
 		return;
 	event_del(&evcon->ev_timer);
 	evcon->state = EVCON_CONNECTING;
-	evcon->flags &= ~EVHTTP_CON_GOTDATA;
+	evcon->flags &= ~(EVHTTP_CON_GOTDATA | EVHTTP_CON_WROTE);
 	if ((ai = resolve(evcon->address, evcon->port, AF_UNSPEC, 0)) != NULL)
 		fd = socket(ai->ai_family, SOCK_STREAM, 0);
 	if (fd != -1 && (evutil_make_socket_nonblocking(fd) == -1 ||
@@ -149,7 +178,7 @@ connection_connect(struct evhttp_connection *evcon)
 		return;
 	}
 	ev__http_connection_setfd(evcon, fd);
-	ev__http_connection_write(evcon, ev__http_client_connected);
+	ev__http_connection_write(evcon, client_connected);
 	ev__http_timer_add(evcon,
 	    ev__http_timeout(evcon, EV__HTTP_CONNECT_TIMEOUT), 0);
 }
@@ -175,8 +204,8 @@ connect_failed(struct evhttp_connection *evcon)
 	evhttp_connection_fail(evcon, EVCON_HTTP_EOF);
 }
 
-void
-ev__http_client_connected(struct evhttp_connection *evcon)
+static void
+client_connected(struct evhttp_connection *evcon)
 {
 	int error = 0;
 	socklen_t len = sizeof(error);
@@ -195,8 +224,8 @@ ev__http_client_connected(struct evhttp_connection *evcon)
 	request_dispatch(evcon);
 }
 
-void
-ev__http_client_timeout(struct evhttp_connection *evcon)
+static void
+client_timeout(struct evhttp_connection *evcon)
 {
 	switch (evcon->state) {
 	case EVCON_CONNECTING:
@@ -294,7 +323,8 @@ request_dispatch(struct evhttp_connection *evcon)
 		event_add(&evcon->ev_read, NULL);
 		return;
 	}
-	evcon->flags &= ~(EVHTTP_CON_CLOSEDETECT | EVHTTP_CON_GOTDATA);
+	evcon->flags &= ~(EVHTTP_CON_CLOSEDETECT | EVHTTP_CON_GOTDATA |
+	    EVHTTP_CON_WROTE);
 	event_del(&evcon->ev_read);
 	evbuffer_drain(evcon->input_buffer,
 	    EVBUFFER_LENGTH(evcon->input_buffer));
@@ -373,8 +403,8 @@ response_closes(struct evhttp_connection *evcon, struct evhttp_request *req)
 	return 0;
 }
 
-void
-ev__http_client_done(struct evhttp_connection *evcon,
+static void
+client_done(struct evhttp_connection *evcon,
     struct evhttp_request *req)
 {
 	int closing = response_closes(evcon, req);
@@ -392,13 +422,38 @@ ev__http_client_done(struct evhttp_connection *evcon,
 	    TAILQ_FIRST(&evcon->requests) != NULL)
 		connection_connect(evcon);
 	/* The callback may free the connection: nothing follows but req. */
+	req->flags |= EV__REQ_HELD;
 	if (req->cb != NULL)
 		(*req->cb)(req, req->cb_arg);
-	evhttp_request_free(req);
+	req->flags &= ~EV__REQ_HELD;
+	ev__http_request_free(req);
 }
 
-void
-ev__http_client_fail(struct evhttp_connection *evcon,
+/*
+ * Whether req may go out once more after failing with error (RFC 9110
+ * 9.2.2): never after a byte of a response, nor twice; if no byte of it
+ * was written, whatever its method; if the socket was reused and closed
+ * before the response started, only for an idempotent method.
+ */
+static int
+may_resend(struct evhttp_connection *evcon, struct evhttp_request *req,
+    enum evhttp_connection_error error)
+{
+	if (error != EVCON_HTTP_EOF ||
+	    (evcon->flags & (EVHTTP_CON_RESENT | EVHTTP_CON_GOTDATA)))
+		return 0;
+	if (evcon->state == EVCON_WRITING &&
+	    !(evcon->flags & EVHTTP_CON_WROTE))
+		return 1;
+	if (evcon->state != EVCON_WRITING &&
+	    evcon->state != EVCON_READING_FIRSTLINE)
+		return 0;
+	return evcon->nrequests > 0 &&
+	    (req->type == EVHTTP_REQ_GET || req->type == EVHTTP_REQ_HEAD);
+}
+
+static void
+client_fail(struct evhttp_connection *evcon,
     enum evhttp_connection_error error)
 {
 	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
@@ -409,11 +464,7 @@ ev__http_client_fail(struct evhttp_connection *evcon,
 		(void)ev__http_connection_reset(evcon);
 		return;
 	}
-	/* A reused socket the server had closed: send once more. */
-	if (error == EVCON_HTTP_EOF && evcon->nrequests > 0 &&
-	    !(evcon->flags & (EVHTTP_CON_RESENT | EVHTTP_CON_GOTDATA)) &&
-	    (evcon->state == EVCON_WRITING ||
-	    evcon->state == EVCON_READING_FIRSTLINE)) {
+	if (may_resend(evcon, req, error)) {
 		evcon->flags |= EVHTTP_CON_RESENT;
 		req->kind = EVHTTP_REQUEST;
 		if (ev__http_connection_reset(evcon) == 0)
@@ -422,11 +473,35 @@ ev__http_client_fail(struct evhttp_connection *evcon,
 	}
 	cb = req->cb;
 	cb_arg = req->cb_arg;
+	evcon->flags &= ~EVHTTP_CON_RESENT;	/* the next request starts anew */
 	ev__http_request_detach(req);
-	evhttp_request_free(req);
+	ev__http_request_free(req);
 	if (ev__http_connection_reset(evcon) == 0 &&
 	    TAILQ_FIRST(&evcon->requests) != NULL)
 		connection_connect(evcon);
 	if (cb != NULL)
 		(*cb)(NULL, cb_arg);
 }
+
+/* A client's reads time out only when they stall. */
+static void
+client_got_bytes(struct evhttp_connection *evcon, size_t n)
+{
+	ev__http_timer_add(evcon,
+	    ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT), 0);
+}
+
+static void
+client_message_done(struct evhttp_connection *evcon,
+    struct evhttp_request *req)
+{
+	event_del(&evcon->ev_read);
+	client_done(evcon, req);
+}
+
+const struct ev__http_role ev__http_client_role = {
+	.got_bytes = client_got_bytes,
+	.message_done = client_message_done,
+	.fail = client_fail,
+	.timeout = client_timeout,
+};

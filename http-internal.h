@@ -6,9 +6,16 @@
  *                  they can be fuzzed without sockets
  *   http-util.c    header lists, URI escaping, query strings, dates
  *   http.c         struct evhttp_connection: reading a message, writing,
- *                  timers, closing (shared by server and client)
- *   http-server.c  struct evhttp: listening, dispatching, replies
- *   http-client.c  connecting, retries, requests and their responses
+ *                  timers, closing; it knows neither role, and hands over
+ *                  through the connection's struct ev__http_role
+ *   http-server.c  struct evhttp: listening, accepting, dispatching (the
+ *                  server's role)
+ *   http-reply.c   a server's replies and what follows them
+ *   http-client.c  connecting, retries, requests and their responses (the
+ *                  client's role)
+ *
+ * The server and the client call into http.c; http.c calls them only
+ * through the role table, so there is no import circle.
  *
  * evrpc (like 1.4's) may read struct evhttp_connection's next, requests
  * and http_server fields and call evhttp_connection_fail().
@@ -28,11 +35,26 @@
 #define EV__HTTP_MAX_BODY	((ev_uint64_t)64 * 1024 * 1024)
 #define EV__HTTP_MAX_NHEADERS	256	/* header lines in one message */
 #define EV__HTTP_MAX_CHUNKLINE	4096	/* a chunk-size line with extensions */
+/*
+ * The client's defaults (evhttp_connection_set_max_headers_size() and
+ * _max_body_size()): the server's header limit, and a body held in
+ * memory of up to 256 MiB, enough for the ordinary downloads of a 1.4
+ * program that collects whole bodies; a chunk callback streams more.
+ */
+#define EV__HTTP_CLIENT_MAX_BODY	((ev_uint64_t)256 * 1024 * 1024)
+/* Interim (1xx) responses a client accepts before the final one. */
+#define EV__HTTP_MAX_INTERIM	8
 
 /* Default timeouts in seconds, as 1.4's. */
 #define EV__HTTP_READ_TIMEOUT		50
 #define EV__HTTP_WRITE_TIMEOUT		50
 #define EV__HTTP_CONNECT_TIMEOUT	45
+/*
+ * A request body must arrive within the timeout plus one second per
+ * EV__HTTP_BODY_MIN_RATE bytes received (as Apache's mod_reqtimeout
+ * does), so a client trickling bytes cannot hold a connection forever.
+ */
+#define EV__HTTP_BODY_MIN_RATE		500	/* bytes per second */
 /* How long a closing server connection drains input after its reply. */
 #define EV__HTTP_LINGER_SECS		2
 
@@ -126,6 +148,9 @@ enum message_read_status evhttp_parse_headers(struct evhttp_request *,
 
 /* http-util.c */
 
+/* Free req whoever holds it (evhttp_request_free() refuses some). */
+void ev__http_request_free(struct evhttp_request *req);
+
 /* Whether the comma-separated header name contains token (any case). */
 int ev__http_header_has_token(const struct evkeyvalq *headers,
     const char *name, const char *token);
@@ -182,7 +207,8 @@ enum evhttp_connection_state {
 #define EVHTTP_CON_READEOF	0x0200	/* the peer shut its side */
 #define EVHTTP_CON_LINGER	0x0400	/* error reply: close gracefully */
 #define EVHTTP_CON_READPENDING	0x0800	/* input came before the reply */
-#define EVHTTP_CON_BROKEN 0x1000 /* a reply failed: closing, no more */
+#define EVHTTP_CON_BROKEN	0x1000	/* a reply failed: closing, no more */
+#define EVHTTP_CON_WROTE	0x2000	/* a byte of this request went out */
 
 TAILQ_HEAD(evcon_requestq, evhttp_request);
 
@@ -192,6 +218,44 @@ TAILQ_HEAD(evcon_requestq, evhttp_request);
  * evhttp_send_reply_start() in evhttp.h); finishing the reply frees it.
  */
 #define EV__REQ_ORPHAN		0x4000
+/*
+ * Another: the library is calling the request's callback and frees the
+ * request afterwards, so evhttp_request_free() must not.
+ */
+#define EV__REQ_HELD		0x2000
+
+/*
+ * What a connection's role does where http.c hands over.  http-server.c
+ * and http-client.c each define one; NULL members mean "nothing to do".
+ */
+struct ev__http_role {
+	/* Adjust the limits of the next message to read. */
+	void (*limits)(struct evhttp_connection *, size_t *max_headers,
+	    ev_uint64_t *max_body);
+	/* A request to read input into when none is queued (server). */
+	struct evhttp_request *(*new_request)(struct evhttp_connection *);
+	/* n bytes of a message arrived: re-arm the read deadline. */
+	void (*got_bytes)(struct evhttp_connection *, size_t n);
+	/*
+	 * The headers of req are in and its body framed (the state is
+	 * EVCON_READING_BODY).  0, or -1 if it failed the connection.
+	 */
+	int (*headers_done)(struct evhttp_connection *,
+	    struct evhttp_request *);
+	/* req has been read completely; its timer is off. */
+	void (*message_done)(struct evhttp_connection *,
+	    struct evhttp_request *);
+	/* Reading, writing or parsing failed (evhttp_connection_fail()). */
+	void (*fail)(struct evhttp_connection *, enum evhttp_connection_error);
+	/* The connection's timer fired. */
+	void (*timeout)(struct evhttp_connection *);
+	/* The connection is being freed. */
+	void (*release)(struct evhttp_connection *);
+};
+
+/* The two roles. */
+extern const struct ev__http_role ev__http_server_role;
+extern const struct ev__http_role ev__http_client_role;
 
 struct evhttp_connection {
 	/* in the server's list (incoming) or free for an owner (evrpc) */
@@ -216,6 +280,10 @@ struct evhttp_connection {
 	int retry_cnt;			/* connect retries done */
 	int retry_max;			/* -1: forever */
 	int nrequests;			/* requests completed on this socket */
+	int ninterim;			/* 1xx responses to this request */
+	ev_int64_t body_deadline;	/* server: monotonic usec for the body */
+	size_t max_headers_size;	/* client: limits of a response */
+	ev_uint64_t max_body_size;
 
 	enum evhttp_connection_state state;
 	struct ev__http_parser parser;
@@ -230,6 +298,7 @@ struct evhttp_connection {
 	void *closecb_arg;
 
 	struct event_base *base;	/* NULL: the global base */
+	const struct ev__http_role *role;	/* server or client */
 };
 
 struct evhttp_cb {
@@ -265,12 +334,19 @@ struct evhttp {
 	struct event accept_retry;	/* re-enables accepting after EMFILE */
 	int accept_paused;
 	unsigned long accept_failures;	/* accept() calls that hit a limit */
+	int max_connections;		/* the cap on nconnections */
+	int full;			/* listeners off: at the cap */
+	/* peer-triggered log lines: this second's count, and dropped ones */
+	ev_int64_t log_second;
+	int log_count;
+	unsigned long log_suppressed;
 };
 
 /* http.c: the connection core. */
 
-/* A connection with no socket yet; NULL on failure. */
-struct evhttp_connection *ev__http_connection_alloc(struct event_base *base);
+/* A connection of role with no socket yet; NULL on failure. */
+struct evhttp_connection *ev__http_connection_alloc(struct event_base *base,
+    const struct ev__http_role *role);
 /* Point the connection's events at fd (after accept or socket()). */
 void ev__http_connection_setfd(struct evhttp_connection *evcon, int fd);
 /* Start reading the next message into the first queued request. */
@@ -296,21 +372,20 @@ void ev__http_request_detach(struct evhttp_request *req);
 void evhttp_connection_fail(struct evhttp_connection *,
     enum evhttp_connection_error error);
 
+/* http-reply.c: a server's replies. */
+
+/*
+ * The connection is going away while the program may still hold its
+ * first request: keep the request valid for the program (see
+ * evhttp_send_reply_start() in evhttp.h).
+ */
+void ev__http_release_held_request(struct evhttp_connection *evcon);
+/* Answer req with an error page for code; the connection closes after. */
+void ev__http_send_error_page(struct evhttp_connection *evcon,
+    struct evhttp_request *req, int code, const char *reason);
+
 /* http-server.c */
 
-/* A request has been read completely on an incoming connection. */
-void ev__http_server_dispatch(struct evhttp_connection *evcon,
-    struct evhttp_request *req);
-/* Reading a request failed: answer status (0: just close) and close. */
-void ev__http_server_fail(struct evhttp_connection *evcon, int status);
-/* The headers of an incoming request are in: 100-continue, limits. */
-int ev__http_server_headers_done(struct evhttp_connection *evcon,
-    struct evhttp_request *req);
-/* Timer of an incoming connection fired in state. */
-void ev__http_server_timeout(struct evhttp_connection *evcon);
-/* A fresh request for the next message on an incoming connection. */
-struct evhttp_request *ev__http_server_new_request(
-    struct evhttp_connection *evcon);
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
 /*
  * accept4(), through which the server accepts: a pointer so tests can
@@ -318,18 +393,5 @@ struct evhttp_request *ev__http_server_new_request(
  */
 extern int (*ev__accept4)(int, struct sockaddr *, socklen_t *, int);
 #endif
-
-/* http-client.c */
-
-/* A response has been read completely on an outgoing connection. */
-void ev__http_client_done(struct evhttp_connection *evcon,
-    struct evhttp_request *req);
-/* Timer of an outgoing connection fired. */
-void ev__http_client_timeout(struct evhttp_connection *evcon);
-/* The outgoing connection's socket became writable while connecting. */
-void ev__http_client_connected(struct evhttp_connection *evcon);
-/* An outgoing connection failed; may retry once for a stale socket. */
-void ev__http_client_fail(struct evhttp_connection *evcon,
-    enum evhttp_connection_error error);
 
 #endif /* HTTP_INTERNAL_H */

@@ -89,6 +89,15 @@ void evhttp_set_gencb(struct evhttp *,
 void evhttp_set_timeout(struct evhttp *, int timeout_in_secs);
 
 /**
+ * Limit the connections the server has open at once: at the limit it
+ * stops accepting (new ones wait in the listen queue) until one closes.
+ * Zero or negative means the default, what the descriptor limit allows
+ * less a reserve of 1/16 of it (at least 16).
+ * (An addition to 1.4's interface.)
+ */
+void evhttp_set_max_connections(struct evhttp *, int max_connections);
+
+/**
  * Limit the bytes of a request's line and headers; a larger request gets
  * 431 (414 for a too long request line) and the connection closes.
  * Negative means no limit.  The default is 65536.
@@ -224,7 +233,12 @@ struct evhttp_request *evhttp_request_new(
 void evhttp_request_set_chunked_cb(struct evhttp_request *,
     void (*cb)(struct evhttp_request *, void *));
 
-/** Free a request that was never handed to evhttp_make_request(). */
+/**
+ * Free a request that was never handed to evhttp_make_request() (or that
+ * it refused).  A request a connection holds (queued, in progress, or
+ * being passed to its callback) is the connection's to free: freeing it
+ * was a double free in 1.4; here it is refused with a log line.
+ */
 void evhttp_request_free(struct evhttp_request *req);
 
 /** The connection a request travels on (NULL if none). */
@@ -267,6 +281,28 @@ void evhttp_connection_set_timeout(struct evhttp_connection *evcon,
 void evhttp_connection_set_retries(struct evhttp_connection *evcon,
     int retry_max);
 
+/**
+ * Limit the bytes of a response's status line and headers (each interim
+ * 1xx response counts alone; at most 8 are accepted per request).  A
+ * larger response fails the request (its callback gets NULL) and the
+ * connection closes.  Negative means no limit.  The default is 65536.
+ * (An addition to 1.4's interface, with libevent 2's name.)
+ */
+void evhttp_connection_set_max_headers_size(struct evhttp_connection *evcon,
+    ssize_t new_max_headers_size);
+
+/**
+ * Limit the bytes of a response body held in memory: the whole body, or
+ * with a chunk callback (evhttp_request_set_chunked_cb()) and a chunked
+ * response, each chunk (delivered pieces are dropped, so a stream of any
+ * length passes).  A larger body fails the request (its callback gets
+ * NULL) as soon as it is seen to be larger, and the connection closes.
+ * Negative means no limit.  The default is 268435456 (256 MiB).
+ * (An addition to 1.4's interface, with libevent 2's name.)
+ */
+void evhttp_connection_set_max_body_size(struct evhttp_connection *evcon,
+    ssize_t new_max_body_size);
+
 /** Call cb(evcon, arg) whenever the connection's socket closes. */
 void evhttp_connection_set_closecb(struct evhttp_connection *evcon,
     void (*)(struct evhttp_connection *, void *), void *);
@@ -306,9 +342,11 @@ const char *evhttp_find_header(const struct evkeyvalq *, const char *);
 int evhttp_remove_header(struct evkeyvalq *, const char *);
 
 /**
- * Append a header.  Names and values containing CR or LF (which would
- * let them forge headers), and empty or malformed names, are refused.
- * Returns 0, or -1 on failure.
+ * Append a header.  A value with line folds (CR LF or LF followed by
+ * spaces or tabs) is accepted, as in 1.4, and stored unfolded: each fold
+ * becomes one space.  A name with CR or LF, or a value with a CR or LF
+ * that is not part of a fold (which would let it forge headers), is
+ * refused.  Returns 0, or -1 on failure.
  */
 int evhttp_add_header(struct evkeyvalq *, const char *, const char *);
 
@@ -331,9 +369,11 @@ char *evhttp_decode_uri(const char *uri);
 
 /**
  * Initialise headers and add to it the key=value pairs of uri's query
- * string (after '?'), values decoded ('+' is a space).  As in 1.4, parsing
- * stops at a pair without '='.  If memory runs out, headers is left empty
- * (and a line logged) rather than holding part of the query.
+ * string (after '?'), values decoded ('+' is a space) and kept whatever
+ * they decode to (CR and LF included: a query is not a header).  As in
+ * 1.4, parsing stops at a pair without '='.  If memory runs out, headers
+ * is left empty (and a line logged) rather than holding part of the
+ * query.
  */
 void evhttp_parse_query(const char *uri, struct evkeyvalq *headers);
 

@@ -91,7 +91,9 @@ test_request_lines(void **state)
 		{ "GET http://h/p HTTP/1.1\r\n\r\n", 0 },
 		{ "GET HTTPS://h/p HTTP/1.1\r\n\r\n", 0 },
 		{ "\r\n\r\nGET / HTTP/1.1\r\n\r\n", 0 },	/* leading CRLFs */
-		{ "GET / HTTP/0.9\r\n\r\n", 0 },
+		{ "GET / HTTP/0.9\r\n\r\n", 400 },	/* 1.0 and 1.1 only */
+		{ "GET / HTTP/1.2\r\n\r\n", 400 },
+		{ "GET / HTTP/0.9\r\nTransfer-Encoding: chunked\r\n\r\n", 400 },
 		{ "DELETE / HTTP/1.1\r\n\r\n", 501 },
 		{ "PUT / HTTP/1.1\r\n\r\n", 501 },
 		{ "get / HTTP/1.1\r\n\r\n", 501 },
@@ -142,6 +144,22 @@ test_request_lines(void **state)
 	    1000, 1000, NULL), 400);
 }
 
+/* A response whose status line and headers are t (asserted to parse). */
+static struct evhttp_request *
+response_headers(const char *t)
+{
+	struct evhttp_request *req = evhttp_request_new(NULL, NULL);
+	struct evbuffer *buf = evbuffer_new();
+	struct ev__http_parser p;
+
+	evbuffer_add(buf, t, strlen(t));
+	ev__http_parser_init(&p, 1000, 1000);
+	assert_int_equal(ev__http_parse_firstline(&p, req, buf), ALL_DATA_READ);
+	assert_int_equal(ev__http_parse_headers(&p, req, buf), ALL_DATA_READ);
+	evbuffer_free(buf);
+	return req;
+}
+
 static void
 test_header_lines(void **state)
 {
@@ -157,8 +175,15 @@ test_header_lines(void **state)
 		{ "GET / HTTP/1.1\r\nHost: a\r\n\n", 400 },
 		{ "GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\n folded\r\n\r\n", 400 },	/* nothing to fold onto */
-		{ "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 0 },
-		{ "GET / HTTP/1.1\r\nX: a\r\n \t\r\n\r\n", 0 },	/* blank fold */
+		/* obs-fold in a request: 400 (RFC 9112 5.2) */
+		{ "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nX: a\r\n \t\r\n\r\n", 400 },	/* blank fold */
+		{ "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\t,chunked\r\n"
+		    "\r\n", 400 },
+		/* two Host headers: 400; none is fine (1.4's client sent none) */
+		{ "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nX: y\r\n\r\n", 0 },
 	};
 	struct evhttp_request *req;
 	const char *t;
@@ -170,9 +195,12 @@ test_header_lines(void **state)
 			fail_msg("case %zu: got %d, want %d", i, got,
 			    cases[i].status);
 	}
-	/* A folded line continues the previous value, never a new header. */
-	t = "GET / HTTP/1.1\r\nX-A:  one \r\n  two\r\n\tthree\r\nB: c\r\n\r\n";
-	assert_int_equal(parse_request(t, strlen(t), 1000, 1000, &req), 0);
+	/*
+	 * In a response, a folded line continues the previous value with
+	 * one space, and is never a new header.
+	 */
+	t = "HTTP/1.1 200 OK\r\nX-A:  one \r\n  two\r\n\tthree\r\nB: c\r\n\r\n";
+	req = response_headers(t);
 	assert_string_equal(evhttp_find_header(req->input_headers, "x-a"),
 	    "one two three");
 	assert_string_equal(evhttp_find_header(req->input_headers, "B"), "c");
@@ -180,8 +208,8 @@ test_header_lines(void **state)
 	assert_null(evhttp_find_header(req->input_headers, "  two"));
 	evhttp_request_free(req);
 	/* A folded line of only white space adds nothing. */
-	t = "GET / HTTP/1.1\r\nX-A: one\r\n \t \r\n\r\n";
-	assert_int_equal(parse_request(t, strlen(t), 1000, 1000, &req), 0);
+	t = "HTTP/1.1 200 OK\r\nX-A: one\r\n \t \r\n\r\n";
+	req = response_headers(t);
 	assert_string_equal(evhttp_find_header(req->input_headers, "x-a"),
 	    "one");
 	evhttp_request_free(req);
@@ -331,7 +359,15 @@ test_chunked(void **state)
 		{ "-5\r\nhello\r\n0\r\n\r\n", 400 },
 		{ " 5\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "5 \r\nhello\r\n0\r\n\r\n", 400 },
-		{ "5 ;x\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;\r\nhello\r\n0\r\n\r\n", 400 },		/* no name */
+		{ "5;a=\r\nhello\r\n0\r\n\r\n", 400 },	/* no value */
+		{ "5;=b\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;a b\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;a=b c\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;a=\"b\r\nhello\r\n0\r\n\r\n", 400 },	/* unclosed */
+		{ "5;a=\"b\\\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;a=(b)\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;a;\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "5;\x01\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "00000000000000005\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "g\r\n", 400 },
@@ -342,6 +378,7 @@ test_chunked(void **state)
 		{ "5\r\nhello\r\n0\r\nBad Trailer\r\n\r\n", 400 },
 		{ "ffffffffffffffff\r\n", 413 },
 	};
+	const char *t;
 	char out[256];
 	size_t i;
 	int got;
@@ -353,6 +390,33 @@ test_chunked(void **state)
 	assert_int_equal(chunked_bytewise("A\r\n0123456789\r\n0\r\n\r\n", out,
 	    sizeof(out)), 0);
 	assert_string_equal(out, "0123456789");
+	/* RFC 9112 7.1.1: BWS around ';' and '=', tokens, quoted strings. */
+	assert_int_equal(chunked_bytewise("2 ; a = b ;c;d=\"x\\\"; y\"\r\nhi\r\n"
+	    "0;last\r\n\r\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "hi");
+	/* Extensions count against the header limit, summed over chunks. */
+	t = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1;aaaaaaaaaaaaaaaaaaaa\r\nx\r\n1;bbbbbbbbbbbbbbbbbbbb\r\ny\r\n"
+	    "0\r\n\r\n";
+	assert_int_equal(parse_request(t, strlen(t), 100, 1000, NULL), 0);
+	t = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1;aaaaaaaaaaaaaaaaaaaa\r\nx\r\n1;bbbbbbbbbbbbbbbbbbbb\r\ny\r\n"
+	    "1;cccccccccccccccccccc\r\nz\r\n0\r\n\r\n";
+	assert_int_equal(parse_request(t, strlen(t), 100, 1000, NULL), 400);
+	/* A chunk line is at most 4096 bytes, extensions included. */
+	for (i = 0; i < 2; i++) {
+		size_t hl = 47, ext = i == 0 ? 4000 : 4200;
+		char *big = malloc(hl + ext + 20);
+
+		memcpy(big, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+		    hl);
+		memcpy(big + hl, "1;", 2);
+		memset(big + hl + 2, 'e', ext);
+		memcpy(big + hl + 2 + ext, "\r\nx\r\n0\r\n\r\n", 10);
+		got = parse_request(big, hl + ext + 12, 100000, 1000, NULL);
+		assert_int_equal(got, i == 0 ? 0 : 400);
+		free(big);
+	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		got = chunked_bytewise(bad[i].body, out, sizeof(out));
 		if (got != bad[i].status)
@@ -498,6 +562,20 @@ test_header_lists(void **state)
 	assert_int_equal(evhttp_add_header(&h, "X", "a\nb"), -1);
 	assert_int_equal(evhttp_add_header(&h, "X", "a\rb"), -1);
 	assert_int_equal(evhttp_add_header(&h, "X\r\nY", "a"), -1);
+	assert_int_equal(evhttp_add_header(&h, "X\r\n Y", "a"), -1);
+	assert_int_equal(evhttp_add_header(&h, "X", "a\r \tb"), -1);
+	assert_int_equal(evhttp_add_header(&h, "X", "a\r\n b\r\nc"), -1);
+	/* A line fold is accepted, as in 1.4, and stored as one space. */
+	assert_int_equal(evhttp_add_header(&h, "F1", "One\r\n Two"), 0);
+	assert_int_equal(evhttp_add_header(&h, "F2", "Two\r\n\t Three\n 4"),
+	    0);
+	assert_int_equal(evhttp_add_header(&h, "F3", "end\r\n "), 0);
+	assert_string_equal(evhttp_find_header(&h, "F1"), "One Two");
+	assert_string_equal(evhttp_find_header(&h, "F2"), "Two Three 4");
+	assert_string_equal(evhttp_find_header(&h, "F3"), "end");
+	evhttp_remove_header(&h, "F1");
+	evhttp_remove_header(&h, "F2");
+	evhttp_remove_header(&h, "F3");
 	assert_string_equal(evhttp_find_header(&h, "content-type"), "a/b");
 	assert_string_equal(evhttp_find_header(&h, "X-TWO"), "1");
 	assert_null(evhttp_find_header(&h, "X"));
@@ -556,8 +634,12 @@ test_uri_helpers(void **state)
 	assert_string_equal(evhttp_find_header(&q, "a"), "1");
 	assert_string_equal(evhttp_find_header(&q, "b"), "x y!");
 	assert_string_equal(evhttp_find_header(&q, "empty"), "");
-	assert_null(evhttp_find_header(&q, "c"));	/* CR LF refused */
+	/* A query is not a header: CR and LF are kept, as in 1.4. */
+	assert_string_equal(evhttp_find_header(&q, "c"), "\r\nX: y");
 	assert_string_equal(evhttp_find_header(&q, "d"), "4");
+	evhttp_clear_headers(&q);
+	evhttp_parse_query("/search?q=test%0Afoo", &q);
+	assert_string_equal(evhttp_find_header(&q, "q"), "test\nfoo");
 	evhttp_clear_headers(&q);
 	/* As in 1.4, parsing stops at a pair without '='. */
 	evhttp_parse_query("/p?a=1&oops&b=2", &q);

@@ -354,21 +354,46 @@ test_pipelining_open_client(void **state)
 	th_raw_free(&rc);
 }
 
-/* An HTTP/0.9 request gets an HTTP/1.0 reply and the close. */
+/*
+ * A request line without a version, or with one other than HTTP/1.0 and
+ * HTTP/1.1, gets 400 (as in 1.4), and its "headers" are never read.
+ */
 static void
 test_http09(void **state)
 {
-	const char *q = "GET /hello HTTP/0.9\r\n\r\n";
-	struct th_raw rc = { 0 };
-	char *body;
+	static const char *const q[] = {
+		"GET /hello HTTP/0.9\r\n\r\n",
+		"GET /hello\r\n\r\n",
+		"GET /hello HTTP/1.2\r\nHost: h\r\n\r\n",
+		"POST /echo HTTP/0.9\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "3\r\nabc\r\n0\r\n\r\n",
+	};
+	struct th_raw rc;
+	size_t i;
 
-	th_raw_start(&rc, th_base, th_port, q, strlen(q), 0);
-	assert_true(th_run_until(th_base, &rc.done, 5000));
-	assert_int_equal(memcmp(EVBUFFER_DATA(rc.in), "HTTP/1.0 200", 12), 0);
+	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		memset(&rc, 0, sizeof(rc));
+		assert_true(th_raw_exchange(&rc, th_base, th_port, q[i],
+		    strlen(q[i]), 5000));
+		assert_int_equal(th_status(rc.in), 400);
+		assert_int_equal(th_count_responses(rc.in), 1);
+		th_raw_free(&rc);
+	}
+	assert_int_equal(th_seen.nrequests, 0);
+}
+
+/* An HTTP/1.0 request whose Connection lists close is closed after. */
+static void
+test_http10_close_listed(void **state)
+{
+	const char *q = "GET /hello HTTP/1.0\r\n"
+	    "Connection: keep-alive, close\r\n\r\n";
+	struct th_raw rc = { 0 };
+
+	assert_true(th_raw_exchange(&rc, th_base, th_port, q, strlen(q),
+	    5000));
+	assert_int_equal(th_status(rc.in), 200);
 	assert_true(th_has_header(rc.in, "Connection: close"));
-	body = th_body(rc.in);
-	assert_string_equal(body, "hello");
-	free(body);
 	th_raw_free(&rc);
 }
 
@@ -410,6 +435,47 @@ test_reply_sanitised(void **state)
 	assert_null(strstr(d, "empty name"));
 	assert_true(th_has_header(rc.in, "X-Good: yes"));
 	assert_true(th_has_header(rc.in, "Content-Length: 0"));
+	th_raw_free(&rc);
+}
+
+/* Sets its own Content-Length (cbarg) that is not the body's. */
+static void
+own_length_cb(struct evhttp_request *req, void *arg)
+{
+	th_note_request(req);
+	evhttp_add_header(req->output_headers, "Content-Length", arg);
+	th_reply_text(req, "hello");
+}
+
+/*
+ * A Content-Length set by the program that disagrees with the body, or
+ * is negative, is replaced by the real one (a wrong one would split the
+ * response), and the program is told in the log.
+ */
+static void
+test_own_content_length(void **state)
+{
+	const char *q = "GET /short HTTP/1.1\r\nHost: h\r\n\r\n"
+	    "GET /negative HTTP/1.1\r\nHost: h\r\n\r\n"
+	    "GET /right HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+	struct th_raw rc = { 0 };
+	const char *d;
+
+	evhttp_set_cb(th_http, "/short", own_length_cb, "3");
+	evhttp_set_cb(th_http, "/negative", own_length_cb, "-1");
+	evhttp_set_cb(th_http, "/right", own_length_cb, "5");
+	th_log_count("Content-Length");
+	assert_true(th_raw_exchange(&rc, th_base, th_port, q, strlen(q),
+	    5000));
+	assert_int_equal(th_count_responses(rc.in), 3);
+	evbuffer_add(rc.in, "", 1);
+	d = (const char *)EVBUFFER_DATA(rc.in);
+	assert_null(strstr(d, "Content-Length: 3"));
+	assert_null(strstr(d, "Content-Length: -1"));
+	assert_non_null(strstr(strstr(strstr(d, "Content-Length: 5\r\n"),
+	    "hello") + 1, "Content-Length: 5\r\n"));
+	assert_int_equal(th_log_hits, 2);
+	assert_non_null(strstr(th_log_last, "\"-1\""));
 	th_raw_free(&rc);
 }
 
@@ -551,8 +617,10 @@ main(void)
 		TH_TEST(test_reply_with_own_buffer),
 		TH_TEST(test_evhttp_start_global),
 		TH_TEST(test_http09),
+		TH_TEST(test_http10_close_listed),
 		TH_TEST(test_reply_sanitised),
 		TH_TEST(test_reply_twice),
+		TH_TEST(test_own_content_length),
 		TH_TEST(test_bind_errors),
 		TH_TEST(test_accept_socket_misuse),
 	};

@@ -399,6 +399,28 @@ th_quiet_log(int severity, const char *msg)
 {
 }
 
+int th_log_hits;
+char th_log_last[256];
+static const char *log_needle;
+
+static void
+count_log(int severity, const char *msg)
+{
+	if (log_needle != NULL && strstr(msg, log_needle) == NULL)
+		return;
+	th_log_hits++;
+	snprintf(th_log_last, sizeof(th_log_last), "%s", msg);
+}
+
+void
+th_log_count(const char *needle)
+{
+	log_needle = needle;
+	th_log_hits = 0;
+	th_log_last[0] = '\0';
+	event_set_log_callback(count_log);
+}
+
 unsigned short
 th_free_port(void)
 {

@@ -92,6 +92,15 @@ void th_result_clear(struct th_result *r);
 /* A log callback that drops everything (for tests of refused input). */
 void th_quiet_log(int severity, const char *msg);
 
+/*
+ * Count the log lines containing needle (every line if NULL) in
+ * th_log_hits, dropping all lines; th_log_last keeps the last one
+ * counted.  Installs itself as the log callback.
+ */
+extern int th_log_hits;
+extern char th_log_last[256];
+void th_log_count(const char *needle);
+
 /* A loopback port free right now (the kernel's pick, released). */
 unsigned short th_free_port(void);
 
@@ -169,5 +178,50 @@ void th_request(struct evhttp_connection *evcon, enum evhttp_cmd_type type,
     const char *uri, const char *body, struct th_result *r);
 /* Assert that GET /hello on evcon gets "hello" (so it is in step). */
 void th_expect_hello(struct evhttp_connection *evcon);
+
+/* ---- a scripted raw server (test_http_fake.c) -------------------------- */
+
+/* What the fake server does after writing a reply. */
+enum th_fake_then { TH_KEEP, TH_CLOSE, TH_RESET };
+
+#define TH_FAKE_MAX	12
+
+/*
+ * A scripted raw server on th_base: the n-th request it reads (its
+ * header block, on whichever connection) gets script[n].reply, then
+ * script[n].then; requests beyond the script are counted in nseen and
+ * get nothing.  Zero it, script it with th_fake_step(), start it.
+ */
+struct th_fake {
+	int lfd;
+	struct event ev_accept;
+	int nconns, nreqs, nsteps;
+	int nseen;		/* header blocks read, scripted or not */
+	struct {
+		const char *reply;
+		size_t len;
+		enum th_fake_then then;
+	} script[TH_FAKE_MAX];
+	struct th_fake_conn {
+		int fd;
+		struct event ev;
+		char in[4096];
+		size_t inlen;
+		struct th_fake *f;
+	} conns[TH_FAKE_MAX];
+};
+
+/* Add a step to the script: reply with text (len bytes), then do then. */
+void th_fake_step(struct th_fake *f, const char *text, size_t len,
+    enum th_fake_then then);
+#define TH_FAKE_STEP(f, lit, then) th_fake_step(f, lit, sizeof(lit) - 1, then)
+/* Start f (zeroed, perhaps scripted) and a client connection to it. */
+struct evhttp_connection *th_fake_start(struct th_fake *f);
+/* Free evcon and stop f. */
+void th_fake_stop(struct th_fake *f, struct evhttp_connection *evcon);
+/* Queue a GET / on evcon, its result going to r. */
+void th_fake_queue(struct evhttp_connection *evcon, struct th_result *r);
+/* A GET / on evcon, run until its callback ran (asserts within 5 s). */
+void th_fake_request(struct evhttp_connection *evcon, struct th_result *r);
 
 #endif /* TEST_HTTP_UTIL_H */
