@@ -25,6 +25,11 @@
 /* The most addresses one callback receives. */
 #define EV__DNS_MAX_ADDRS	32
 
+/* The EDNS0 pseudo-record (RFC 6891). */
+#define EV__DNS_TYPE_OPT	41
+/* What the resolver advertises by default: the 2020 DNS flag day value. */
+#define EV__DNS_EDNS_SIZE	1232
+
 /* Header flag bits. */
 #define EV__DNS_QR		0x8000
 #define EV__DNS_AA		0x0400
@@ -61,6 +66,7 @@ struct ev__dns_query {
 	uint16_t id, flags;
 	int nquestions;
 	struct evdns_server_question **questions;
+	uint16_t edns_size;		/* what an OPT advertised, or 0 */
 };
 
 /* One record a server adds to a reply. */
@@ -150,12 +156,39 @@ int ev__dns_response_build(uint8_t *buf, size_t buflen,
 
 /*
  * Log through evdns_set_log_fn()'s callback or, without one, warnings
- * through the library's log (evdns.c; used by evdns-server.c too).
+ * through the library's log (evdns-log.c; the resolver and the server).
  */
 void ev__dns_log(int warn, const char *fmt, ...)
 #ifdef __GNUC__
 	__attribute__((format(printf, 2, 3)))
 #endif
 	;
+
+/*
+ * Append an OPT record advertising size to the message of len bytes in
+ * buf (of cap bytes), counting it in ARCOUNT (evdns-edns.c).  The new
+ * length, or -1 if it does not fit.
+ */
+int ev__dns_opt_append(uint8_t *buf, size_t cap, size_t len, uint16_t size);
+
+/*
+ * Find an OPT record (root name) in the additional section: 1 and *size
+ * the UDP size it advertises (at least 512), 0 if there is none, -1 if
+ * the message is malformed before one is found.
+ */
+int ev__dns_opt_find(const uint8_t *pkt, size_t len, uint16_t *size);
+
+/*
+ * The first message of a TCP stream of len bytes in buf: 1 and *msglen
+ * its length (it starts at buf + 2), 0 if more bytes are needed, -1 if
+ * the length is too short for a DNS header (a length of 0 among them):
+ * the stream is broken.
+ */
+int ev__dns_frame_next(const uint8_t *buf, size_t len, size_t *msglen);
+
+struct sockaddr_storage;
+/* "1.2.3.4:53" or "[::1]:53" into buf (evdns-log.c); returns buf. */
+const char *ev__dns_addr_str(const struct sockaddr_storage *ss, char *buf,
+    size_t len);
 
 #endif /* EVDNS_INTERNAL_H */

@@ -300,8 +300,9 @@ take_record(const uint8_t *pkt, size_t len, const struct rr *rr,
 			return 0;	/* the first name is the answer */
 		if ((res = rdata_name(pkt, len, rr, a->ptr)) < 0)
 			return -1;
-		/* Dots inside labels or control bytes: not a host name. */
-		if (res != 0 || !printable(a->ptr)) {
+		/* Dots inside labels or control bytes, or the root (no
+		 * name at all): not a host name. */
+		if (res != 0 || a->ptr[0] == '\0' || !printable(a->ptr)) {
 			a->ptr[0] = '\0';
 			return 0;
 		}
@@ -538,6 +539,8 @@ ev__dns_request_parse(const uint8_t *pkt, size_t len, struct ev__dns_query *q)
 		q->questions[q->nquestions++] = qu;
 		off += 4;
 	}
+	if (ev__dns_opt_find(pkt, len, &q->edns_size) != 1)
+		q->edns_size = 0;
 	return 0;
 fail:
 	ev__dns_query_clear(q);

@@ -9,8 +9,9 @@
  * callback run from the event loop.  evdns_shutdown() releases everything.
  *
  * The server half lets a program answer DNS queries arriving on a UDP
- * socket it owns: evdns_add_server_port() hands each parsed request to a
- * callback, which adds answers and calls evdns_server_request_respond().
+ * or listening TCP socket it owns: evdns_add_server_port() hands each
+ * parsed request to a callback, which adds answers and calls
+ * evdns_server_request_respond().
  *
  * struct evdns_server_request and struct evdns_server_question have
  * exactly 1.4.15's layout; programs read their fields directly.
@@ -138,8 +139,14 @@ int evdns_resolve_reverse_ipv6(const struct in6_addr *in, int flags,
 /**
  * Set one option, written as in resolv.conf with its colon: "ndots:",
  * "timeout:" (seconds, fractions allowed), "attempts:", "max-timeouts:",
- * "max-inflight:", "initial-probe-timeout:".  flags (DNS_OPTION_*) says
- * which kinds of option may change.  Returns 0, or -1 on a bad value.
+ * "max-inflight:", "initial-probe-timeout:", and beyond 1.4:
+ * "tcp-fallback:" (1: a truncated answer is asked again over TCP, the
+ * default; 0: DNS_ERR_TRUNCATED), "tcp-only:" (1: every query over TCP,
+ * as resolv.conf's "options use-vc"), "tcp-idle-timeout:" (seconds),
+ * "edns-udp-size:" (advertised in an EDNS0 OPT record, 1232 by default,
+ * 0 for none) and "randomize-case:" (0x20, 1 by default).  flags
+ * (DNS_OPTION_*) says which kinds of option may change.  Returns 0, or
+ * -1 on a bad value.
  */
 int evdns_set_option(const char *option, const char *val, int flags);
 
@@ -232,9 +239,10 @@ typedef void (*evdns_request_callback_fn_type)(struct evdns_server_request *,
 #define EVDNS_CLASS_INET   1
 
 /**
- * Serve DNS on a bound UDP socket (is_tcp must be 0).  The port takes
- * ownership of the socket and closes it when it is freed.  Returns NULL
- * on failure, and if socket is not a datagram socket.
+ * Serve DNS on a bound UDP socket, or on a listening TCP socket (is_tcp
+ * may be 1 only then) whose connections each carry several queries.
+ * The port takes ownership of the socket and closes it when it is
+ * freed.  Returns NULL on failure, and if socket is neither.
  */
 struct evdns_server_port *evdns_add_server_port(int socket, int is_tcp,
     evdns_request_callback_fn_type callback, void *user_data);

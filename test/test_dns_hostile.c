@@ -20,6 +20,7 @@
 #include <evdns.h>
 
 #include "evdns-internal.h"
+#include "evdns-resolv-internal.h"
 #include "test_util.h"
 #include "test_dns_util.h"
 
@@ -100,6 +101,46 @@ test_spoofed_port(void **state)
 	rawns_stop(&ns);
 }
 
+/*
+ * The source check itself, past the connected socket that filters most
+ * spoofed datagrams in the kernel: a perfect answer handed in as from
+ * another port, or another address, is dropped; from the nameserver's
+ * own address and port it is taken.
+ */
+static void
+test_source_check(void **state)
+{
+	struct rawns ns;
+	struct result r;
+	struct pkt p;
+	struct sockaddr_storage from;
+	struct sockaddr_in *sin = (void *)&from;
+	struct nameserver *server;
+
+	rawns_start(&ns);
+	add_ns_port(ns.port);
+	assert_non_null(server = ev__dns_nameserver(0));
+	assert_null(ev__dns_nameserver(1));
+	resolve4("c.example.com", 0, &r);
+	assert_true(run_until(&ns.got, 1, 5000));
+	reply_start(&p, ns.q, ns.qlen, 0x8180, 1);
+	add_a(&p, 6, 6, 6, 6);
+	memset(&from, 0, sizeof(from));
+	loopback_addr(sin, (unsigned short)(ns.port ^ 1));
+	assert_int_equal(ev__dns_ns_datagram(server, &from, p.b, p.n), 0);
+	loopback_addr(sin, ns.port);
+	sin->sin_addr.s_addr = htonl(0x7f000002);
+	assert_int_equal(ev__dns_ns_datagram(server, &from, p.b, p.n), 0);
+	assert_int_equal(r.calls, 0);
+	assert_int_equal(nlog_drop, 2);
+	loopback_addr(sin, ns.port);
+	assert_int_equal(ev__dns_ns_datagram(server, &from, p.b, p.n), 1);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.err, DNS_ERR_NONE);
+	assert_ipv4(&r, 0, "6.6.6.6");
+	rawns_stop(&ns);
+}
+
 static uint16_t
 fixed_id(void)
 {
@@ -172,6 +213,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		DNS_TEST(test_hostile_replies),
 		DNS_TEST(test_spoofed_port),
+		DNS_TEST(test_source_check),
 		DNS_TEST(test_ids_and_ports),
 		DNS_TEST(test_resolve_dotted_owner),
 	};

@@ -141,7 +141,15 @@ test_errors(void **state)
 	assert_true(run_until(&r.calls, 1, 5000));
 	assert_int_equal(r.err, DNS_ERR_UNKNOWN);
 
-	/* 40 records do not fit in 512 bytes: TC is set and reported. */
+	/* 40 records do not fit in 512 bytes, but in the 1232 that EDNS
+	 * advertises, which the server honours. */
+	resolve4("big.example.com", 0, &r);
+	assert_true(run_until(&r.calls, 1, 5000));
+	assert_int_equal(r.err, DNS_ERR_NONE);
+	assert_int_equal(r.count, EV__DNS_MAX_ADDRS);
+	/* Without EDNS, TC is set; this server has no TCP, so the
+	 * truncation is what the caller hears. */
+	dns_option("edns-udp-size:", "0");
 	resolve4("big.example.com", 0, &r);
 	assert_true(run_until(&r.calls, 1, 5000));
 	assert_int_equal(r.err, DNS_ERR_TRUNCATED);
@@ -342,12 +350,15 @@ test_dnsmasq(void **state)
 	unsigned short port;
 	char buf[INET6_ADDRSTRLEN];
 	pid_t pid;
-	int fd;
+	int fd, i;
 
 	fd = mkstemp(hosts);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, hosts_data, sizeof(hosts_data) - 1),
 	    (ssize_t)sizeof(hosts_data) - 1);
+	/* 100 addresses: 1,600 bytes of answers, more than 1232. */
+	for (i = 1; i <= 100; i++)
+		dprintf(fd, "10.3.0.%d many.dns.test\n", i);
 	fchmod(fd, 0644);	/* dnsmasq reads it as another user */
 	close(fd);
 	pid = dnsmasq_start(&port, hosts);
@@ -384,6 +395,14 @@ test_dnsmasq(void **state)
 	resolve4("nx.dns.test", DNS_QUERY_NO_SEARCH, &r);
 	assert_true(run_until(&r.calls, 1, 5000));
 	assert_int_equal(r.err, DNS_ERR_NOTEXIST);
+
+	/* Truncated over UDP, then in full over TCP. */
+	resolve4("many.dns.test", 0, &r);
+	assert_true(run_until(&r.calls, 1, 5000));
+	assert_int_equal(r.err, DNS_ERR_NONE);
+	assert_int_equal(r.count, EV__DNS_MAX_ADDRS);
+	assert_int_equal(r.ttl, 77);
+	assert_int_equal(memcmp(r.addrs, "\12\3\0", 3), 0);
 
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);

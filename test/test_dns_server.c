@@ -323,7 +323,7 @@ test_server_bad_calls(void **state)
 	struct ev__dns_answer a;
 	uint8_t reply[600];
 	unsigned short sport, cport, tport;
-	int cfd, sfd, len, closed, tcp, pfd[2];
+	int cfd, sfd, len, closed, tcp, ctcp, pfd[2];
 
 	sfd = udp_socket(&sport);
 	assert_null(evdns_add_server_port(-1, 0, bad_calls_cb, NULL));
@@ -332,11 +332,16 @@ test_server_bad_calls(void **state)
 	close(closed);
 	assert_null(evdns_add_server_port(closed, 0, bad_calls_cb, NULL));
 	evdns_close_server_port(NULL);
-	/* Not datagram sockets: each would keep the loop busy for ever. */
+	/* Neither a datagram nor a listening socket: each would keep the
+	 * loop busy for ever.  A connected TCP socket is neither. */
 	tcp = tu_listen_loopback(&tport);
-	assert_null(evdns_add_server_port(tcp, 0, bad_calls_cb, NULL));
+	ctcp = tu_connect_loopback(tport);
+	assert_null(evdns_add_server_port(ctcp, 0, bad_calls_cb, NULL));
 	assert_int_equal(pipe(pfd), 0);
 	assert_null(evdns_add_server_port(pfd[0], 0, bad_calls_cb, NULL));
+	/* is_tcp with a datagram socket is a mistake too. */
+	assert_null(evdns_add_server_port(sfd, 1, bad_calls_cb, NULL));
+	close(ctcp);
 	close(tcp);
 	close(pfd[0]);
 	close(pfd[1]);

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,9 @@ int nlog_down, nlog_up, nlog_drop;
 static void
 log_cb(int warn, const char *msg)
 {
+	/* DNS_TEST_LOG=1 shows the resolver's log while debugging a test. */
+	if (getenv("DNS_TEST_LOG") != NULL)
+		fprintf(stderr, "evdns%s: %s\n", warn ? " warning" : "", msg);
 	if (strstr(msg, "is down") != NULL)
 		nlog_down++;
 	if (strstr(msg, "back up") != NULL)
@@ -115,6 +119,29 @@ udp_socket(unsigned short *port)
 	return fd;
 }
 
+int
+udp_tcp_sockets(unsigned short *port, int *tcpfd)
+{
+	struct sockaddr_in sin;
+	int fd, i, one = 1;
+
+	for (i = 0; i < 20; i++) {
+		fd = udp_socket(port);
+		*tcpfd = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(*tcpfd >= 0);
+		setsockopt(*tcpfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		loopback_addr(&sin, *port);
+		if (bind(*tcpfd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+		    listen(*tcpfd, 16) == 0)
+			return fd;
+		/* The number is taken for TCP: another pair. */
+		close(*tcpfd);
+		close(fd);
+	}
+	fail_msg("no port free for both UDP and TCP");
+	return -1;
+}
+
 void
 add_ns_port(unsigned short port)
 {
@@ -190,8 +217,8 @@ tserver_answer(struct evdns_server_request *req,
 {
 	static const uint8_t a1[8] = { 10, 0, 0, 1, 10, 0, 0, 2 };
 	static const uint8_t host[4] = { 10, 1, 1, 1 };
-	uint8_t aaaa[16] = { 0x20, 0x01, 0x0d, 0xb8 }, many[40 * 4];
-	int err = DNS_ERR_NONE, i;
+	uint8_t aaaa[16] = { 0x20, 0x01, 0x0d, 0xb8 }, many[120 * 4];
+	int err = DNS_ERR_NONE, i, n;
 
 	aaaa[15] = 1;
 	if (name_is(q->name, "a.example.com") && q->type == EVDNS_TYPE_A)
@@ -212,14 +239,16 @@ tserver_answer(struct evdns_server_request *req,
 		    (void *)a1, 300);
 	} else if (name_is(q->name, "fail.example.com"))
 		err = DNS_ERR_SERVERFAILED;
-	else if (name_is(q->name, "big.example.com")) {
-		for (i = 0; i < 40; i++) {
+	else if (name_is(q->name, "big.example.com") ||
+	    name_is(q->name, "huge.example.com")) {
+		n = name_is(q->name, "big.example.com") ? 40 : 120;
+		for (i = 0; i < n; i++) {
 			many[4 * i] = 10;
 			many[4 * i + 1] = 2;
-			many[4 * i + 2] = 0;
+			many[4 * i + 2] = (uint8_t)(i / 256);
 			many[4 * i + 3] = (uint8_t)i;
 		}
-		evdns_server_request_add_a_reply(req, q->name, 40, many, 10);
+		evdns_server_request_add_a_reply(req, q->name, n, many, 10);
 	} else if (name_is(q->name, "nodata.example.com"))
 		;
 	else if (name_is(q->name, "host.search1.test"))
@@ -233,6 +262,7 @@ tserver_answer(struct evdns_server_request *req,
 static void
 tserver_cb(struct evdns_server_request *req, void *arg)
 {
+	size_t i;
 	struct tserver *ts = arg;
 	const struct evdns_server_question *q;
 
@@ -249,9 +279,14 @@ tserver_cb(struct evdns_server_request *req, void *arg)
 			evdns_server_request_respond(req, DNS_ERR_NONE);
 		return;
 	}
-	if (ts->nreq < 16)
+	if (ts->nreq < 16) {
+		/* Lower case: the resolver's 0x20 cases letters at random. */
 		snprintf(ts->names[ts->nreq], sizeof(ts->names[0]), "%s",
 		    q->name);
+		for (i = 0; ts->names[ts->nreq][i] != '\0'; i++)
+			ts->names[ts->nreq][i] = (char)tolower(
+			    (unsigned char)ts->names[ts->nreq][i]);
+	}
 	ts->nreq++;
 	assert_int_equal(evdns_server_request_get_requesting_addr(req,
 	    (struct sockaddr *)&ts->from, sizeof(ts->from)),
@@ -276,6 +311,19 @@ tserver_start(struct tserver *ts)
 	fd = udp_socket(&ts->portnum);
 	ts->port = evdns_add_server_port(fd, 0, tserver_cb, ts);
 	assert_non_null(ts->port);
+}
+
+void
+tserver_start_tcp(struct tserver *ts)
+{
+	int fd, tfd;
+
+	memset(ts, 0, sizeof(*ts));
+	fd = udp_tcp_sockets(&ts->portnum, &tfd);
+	ts->port = evdns_add_server_port(fd, 0, tserver_cb, ts);
+	assert_non_null(ts->port);
+	ts->tport = evdns_add_server_port(tfd, 1, tserver_cb, ts);
+	assert_non_null(ts->tport);
 }
 
 /* ---- a raw socket as a nameserver ---- */
@@ -307,6 +355,15 @@ rawns_start(struct rawns *ns)
 {
 	memset(ns, 0, sizeof(*ns));
 	ns->fd = udp_socket(&ns->port);
+	event_set(&ns->ev, ns->fd, EV_READ | EV_PERSIST, rawns_cb, ns);
+	event_add(&ns->ev, NULL);
+}
+
+void
+rawns_start_tcp(struct rawns *ns, int *tcpfd)
+{
+	memset(ns, 0, sizeof(*ns));
+	ns->fd = udp_tcp_sockets(&ns->port, tcpfd);
 	event_set(&ns->ev, ns->fd, EV_READ | EV_PERSIST, rawns_cb, ns);
 	event_add(&ns->ev, NULL);
 }
@@ -353,6 +410,8 @@ void
 reply_start(struct pkt *p, const uint8_t *q, size_t qlen, unsigned flags,
     unsigned ancount)
 {
+	size_t end = 12;
+
 	p->n = 0;
 	p8(p, q[0]);
 	p8(p, q[1]);
@@ -361,8 +420,12 @@ reply_start(struct pkt *p, const uint8_t *q, size_t qlen, unsigned flags,
 	p16(p, ancount);
 	p16(p, 0);
 	p16(p, 0);
-	assert_true(qlen > 12);
-	pbytes(p, q + 12, qlen - 12);
+	/* The question only: the query may end in an OPT record. */
+	while (end < qlen && q[end] != 0)
+		end += 1 + (size_t)q[end];
+	end += 5;
+	assert_true(end <= qlen);
+	pbytes(p, q + 12, end - 12);
 }
 
 void

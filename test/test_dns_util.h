@@ -1,7 +1,8 @@
 /*
  * test_dns_util.h: helpers shared by the DNS test programs
- * (test_dns_parse, test_dns_resolve, test_dns_hostile, test_dns_server,
- * test_dns_conf).
+ * (test_dns_parse, test_dns_resolve, test_dns_requests, test_dns_hostile,
+ * test_dns_server, test_dns_conf, test_dns_tcp, test_dns_server_tcp,
+ * test_dns_edns).
  *
  * Setup and teardown of the resolver with a log counter, a loop driver,
  * loopback UDP sockets, a resolve-result recorder, our own server port
@@ -45,6 +46,12 @@ void loopback_addr(struct sockaddr_in *sin, unsigned short port);
 /* A UDP socket bound to 127.0.0.1, port chosen by the kernel. */
 int udp_socket(unsigned short *port);
 
+/*
+ * A UDP socket and a listening TCP socket (in *tcpfd) on the same
+ * loopback port, as a nameserver has; returns the UDP one.
+ */
+int udp_tcp_sockets(unsigned short *port, int *tcpfd);
+
 /* Add 127.0.0.1:port as a nameserver. */
 void add_ns_port(unsigned short port);
 
@@ -81,12 +88,14 @@ void assert_ipv4(const struct result *r, int i, const char *want);
  * a.example.com (A 10.0.0.1 and .2, TTL 300; AAAA 2001:db8::1, TTL 200),
  * 1.0.0.10.in-addr.arpa (PTR a.example.com), alias.example.com (a CNAME
  * chain to a.example.com), fail.example.com (SERVFAIL), big.example.com
- * (40 A records: truncated), nodata.example.com (no records),
+ * (40 A records 10.2.0.x: over 512 bytes, under 1232), huge.example.com
+ * (120 A records: over 1232 bytes), nodata.example.com (no records),
  * host.search1.test (10.1.1.1); anything else is NXDOMAIN.  Probes
  * ("." NS) are counted apart from other requests.
  */
 struct tserver {
 	struct evdns_server_port *port;
+	struct evdns_server_port *tport;	/* TCP, if started so */
 	unsigned short portnum;
 	int silent;		/* drop every request */
 	int servfail;		/* answer every request with SERVFAIL */
@@ -102,6 +111,9 @@ struct tserver {
 
 /* Bind a tserver to a loopback port and start serving. */
 void tserver_start(struct tserver *ts);
+
+/* The same over UDP and TCP (tport) on one port. */
+void tserver_start_tcp(struct tserver *ts);
 
 /* Answer req's question q as a tserver does, and respond. */
 void tserver_answer(struct evdns_server_request *req,
@@ -122,6 +134,9 @@ struct rawns {
 
 /* Bind a raw nameserver to a loopback port and start reading queries. */
 void rawns_start(struct rawns *ns);
+
+/* The same, with a listening TCP socket on its port in *tcpfd. */
+void rawns_start_tcp(struct rawns *ns, int *tcpfd);
 
 /* Stop reading and close the socket. */
 void rawns_stop(struct rawns *ns);

@@ -769,6 +769,48 @@ test_close_reuse_between_del_and_add(void **state)
 	close(fds[1]);
 }
 
+/*
+ * The same with a reader and a writer: both deleted, the fd closed, its
+ * number reused, and the two added back one at a time (as a DNS client
+ * reconnecting does).  Together they want what the old registration
+ * had, but the kernel forgot it on close: the new socket must be watched.
+ */
+static void
+test_close_reuse_reader_and_writer(void **state)
+{
+	int fds[2], again[2];
+	struct event rd, wr;
+	struct counter cr = { 0 }, cw = { 0 };
+
+	tu_socketpair(fds);
+	set_event(&rd, fds[1], EV_READ | EV_PERSIST, &cr);
+	set_event(&wr, fds[1], EV_WRITE, &cw);
+	event_add(&rd, NULL);
+	event_add(&wr, NULL);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 0);
+	assert_int_equal(cw.calls, 1);
+	event_add(&wr, NULL);
+	event_del(&rd);
+	event_del(&wr);
+	close(fds[1]);
+	close(fds[0]);
+	tu_socketpair(again);
+	assert_true(again[0] == fds[1] || again[1] == fds[1]);
+	fds[1] = again[0] == fds[1] ? again[0] : again[1];
+	fds[0] = again[0] == fds[1] ? again[1] : again[0];
+	set_event(&rd, fds[1], EV_READ | EV_PERSIST, &cr);
+	set_event(&wr, fds[1], EV_WRITE, &cw);
+	assert_int_equal(event_add(&rd, NULL), 0);
+	assert_int_equal(event_add(&wr, NULL), 0);
+	arm_watchdog(2);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_ONCE), 0);
+	event_del(&watchdog);
+	assert_int_equal(cw.calls, 2);
+	event_del(&rd);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 static void
 stop_loop_cb(int fd, short what, void *arg)
 {
@@ -1063,6 +1105,7 @@ main(void)
 		T(test_write_to_closed_peer),
 		T(test_closed_while_registered),
 		T(test_close_reuse_between_del_and_add),
+		T(test_close_reuse_reader_and_writer),
 		T(test_closed_while_shared_after_del),
 		T(test_rearm_every_turn),
 		T(test_bad_input),
