@@ -50,7 +50,7 @@ struct dp_slot {
 	struct event *evwrite;
 	short umask; /* POLLIN/POLLOUT the events want */
 	short kmask; /* POLLIN/POLLOUT the device has */
-	int queued; /* on the change list */
+	int queued;  /* on the change list */
 };
 
 struct devpollop {
@@ -331,5 +331,5 @@ devpoll_dealloc(struct event_base *base, void *arg)
 const struct eventop ev__devpollops = {
 	"devpoll", devpoll_init, devpoll_add, devpoll_del, devpoll_dispatch,
 	devpoll_dealloc, 1, /* need_reinit */
-	NULL, NULL /* signals go through signal.c */
+	NULL, NULL	    /* signals go through signal.c */
 };

@@ -54,19 +54,19 @@
 #include "log.h"
 #include "mm-internal.h"
 
-#define INITIAL_NEVENT 32
-#define INITIAL_NCHANGES 32	/* re-arming a few fds never allocates */
-#define MAX_NEVENT 4096
+#define INITIAL_NEVENT	       32
+#define INITIAL_NCHANGES       32 /* re-arming a few fds never allocates */
+#define MAX_NEVENT	       4096
 #define MAX_EPOLL_TIMEOUT_MSEC (35 * 60 * 1000)
 
 struct epoll_slot {
 	struct event *evread;
 	struct event *evwrite;
-	unsigned char umask;	/* EPOLLIN/EPOLLOUT the events want */
-	unsigned char kmask;	/* EPOLLIN/EPOLLOUT the kernel has */
-	unsigned char queued;	/* on the change list */
-	unsigned char readded;	/* added back over a maybe-stale registration */
-	uint32_t gen;		/* bumped by each fresh registration */
+	unsigned char umask;   /* EPOLLIN/EPOLLOUT the events want */
+	unsigned char kmask;   /* EPOLLIN/EPOLLOUT the kernel has */
+	unsigned char queued;  /* on the change list */
+	unsigned char readded; /* added back over a maybe-stale registration */
+	uint32_t gen;	       /* bumped by each fresh registration */
 };
 
 struct epollop {
@@ -74,10 +74,10 @@ struct epollop {
 	int nfds;
 	struct epoll_event *events;
 	int nevents;
-	int *changes;		/* fds whose kernel state may be stale */
+	int *changes; /* fds whose kernel state may be stale */
 	int nchanges, achanges;
 	int epfd;
-	int rebuild;		/* a registration we cannot remove exists */
+	int rebuild; /* a registration we cannot remove exists */
 };
 
 static void *
@@ -212,7 +212,7 @@ static int __attribute__((noinline))
 queue_change(struct epollop *op, int fd, struct epoll_slot *s)
 {
 	if (ev__grow_array(&op->changes, &op->achanges, op->nchanges + 1,
-	    sizeof(int)) == -1) {
+		sizeof(int)) == -1) {
 		/* No memory for the list: settle it now instead. */
 		s->readded = 0;
 		if (slot_mask(s) == 0) {
@@ -361,7 +361,7 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 	if (op->nchanges)
 		flush_changes(op);
 	if (tv != NULL && (tv->tv_sec | tv->tv_usec) == 0) {
-		ms = 0;		/* polling: the common case when busy */
+		ms = 0; /* polling: the common case when busy */
 	} else if (tv != NULL) {
 		ms = (long long)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000;
 		if (ms > MAX_EPOLL_TIMEOUT_MSEC)
@@ -434,12 +434,7 @@ epoll_dealloc(struct event_base *base, void *arg)
 }
 
 const struct eventop ev__epollops = {
-	"epoll",
-	epoll_init,
-	epoll_add,
-	epoll_del,
-	epoll_dispatch,
-	epoll_dealloc,
-	1,	/* need_reinit */
-	NULL, NULL /* signals go through signal.c */
+	"epoll", epoll_init, epoll_add, epoll_del, epoll_dispatch,
+	epoll_dealloc, 1, /* need_reinit */
+	NULL, NULL	  /* signals go through signal.c */
 };

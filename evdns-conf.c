@@ -20,8 +20,8 @@
 #include "log.h"
 #include "mm-internal.h"
 
-#define MAX_CONF_NS	32	/* nameservers taken from one resolv.conf */
-#define MAX_CONF_SIZE	65535	/* largest resolv.conf read */
+#define MAX_CONF_NS   32    /* nameservers taken from one resolv.conf */
+#define MAX_CONF_SIZE 65535 /* largest resolv.conf read */
 
 struct search_list *
 ev__dns_search_ref(struct search_list *s)
@@ -299,8 +299,10 @@ conf_line(char *line, int flags, int *nadded)
 			return;
 		if (*nadded >= MAX_CONF_NS) {
 			if (*nadded == MAX_CONF_NS)
-				ev__dns_log(1, "resolv.conf: only the first %d "
-				    "nameservers are used", MAX_CONF_NS);
+				ev__dns_log(1,
+				    "resolv.conf: only the first %d "
+				    "nameservers are used",
+				    MAX_CONF_NS);
 			++*nadded;
 			return;
 		}
@@ -318,10 +320,12 @@ conf_line(char *line, int flags, int *nadded)
 			if (strcmp(tok, "use-vc") == 0)
 				evdns_set_option("tcp-only:", "1", flags);
 			if ((val = strchr(tok, ':')) == NULL)
-				continue;	/* "rotate", "edns0"... */
+				continue; /* "rotate", "edns0"... */
 			if (evdns_set_option(tok, val + 1, flags) < 0)
-				ev__dns_log(1, "resolv.conf: bad value "
-				    "in %.32s", tok);
+				ev__dns_log(1,
+				    "resolv.conf: bad value "
+				    "in %.32s",
+				    tok);
 		}
 	}
 }
@@ -390,7 +394,7 @@ evdns_resolv_conf_parse(int flags, const char *const filename)
 			buf[i] = '\n';
 	/* strtok_r skips empty lines, which carry nothing anyway. */
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
+	     line = strtok_r(NULL, "\n", &save))
 		conf_line(line, flags, &nadded);
 	ev__free(buf);
 	if (ev__dns.nomem != nomem)

@@ -13,7 +13,7 @@
 #include "evdns-internal.h"
 
 /* An OPT record: root name, type, class (size), TTL, rdlength. */
-#define OPT_LEN		11
+#define OPT_LEN 11
 
 static uint16_t
 get16(const uint8_t *p)
@@ -35,13 +35,13 @@ ev__dns_opt_append(uint8_t *buf, size_t cap, size_t len, uint16_t size)
 	ar++;
 	buf[10] = (uint8_t)(ar >> 8);
 	buf[11] = (uint8_t)ar;
-	p[0] = 0;				/* the root */
+	p[0] = 0; /* the root */
 	p[1] = 0;
 	p[2] = EV__DNS_TYPE_OPT;
 	p[3] = (uint8_t)(size >> 8);
 	p[4] = (uint8_t)size;
-	p[5] = p[6] = p[7] = p[8] = 0;		/* rcode, version, flags */
-	p[9] = p[10] = 0;			/* no options */
+	p[5] = p[6] = p[7] = p[8] = 0; /* rcode, version, flags */
+	p[9] = p[10] = 0;	       /* no options */
 	return (int)(len + OPT_LEN);
 }
 
@@ -80,8 +80,9 @@ ev__dns_opt_find(const uint8_t *pkt, size_t len, uint16_t *size)
 	if (ev__dns_header_parse(pkt, len, &h) < 0)
 		return -1;
 	for (i = 0; i < h.qdcount; i++) {
-		if (ev__dns_name_parse(pkt, len, &off, name,
-		    sizeof(name)) < 0 || len - off < 4)
+		if (ev__dns_name_parse(pkt, len, &off, name, sizeof(name)) <
+			0 ||
+		    len - off < 4)
 			return -1;
 		off += 4;
 	}
@@ -92,7 +93,7 @@ ev__dns_opt_find(const uint8_t *pkt, size_t len, uint16_t *size)
 		if (i >= rrs && type == EV__DNS_TYPE_OPT && root) {
 			/* Below 512 means 512 (RFC 6891, 6.2.5). */
 			*size = class < EV__DNS_UDP_MAX ? EV__DNS_UDP_MAX :
-			    class;
+							  class;
 			return 1;
 		}
 	}

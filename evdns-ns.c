@@ -26,10 +26,10 @@
 #include "log.h"
 #include "mm-internal.h"
 
-#define READ_BATCH	32	/* datagrams read per callback */
-#define MAX_PROBE_SEC	3600	/* longest wait between probes */
+#define READ_BATCH    32   /* datagrams read per callback */
+#define MAX_PROBE_SEC 3600 /* longest wait between probes */
 
-static uint8_t rbuf[65536];	/* one datagram at a time, never nested */
+static uint8_t rbuf[65536]; /* one datagram at a time, never nested */
 
 static void ns_read_cb(int, short, void *);
 static void probe_timer_cb(int, short, void *);
@@ -181,7 +181,7 @@ parse_addr_port(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 			return -1;
 	} else if ((end = strchr(s, ':')) != NULL &&
 	    strchr(end + 1, ':') == NULL)
-		port = end + 1;		/* one colon: IPv4 with a port */
+		port = end + 1; /* one colon: IPv4 with a port */
 	else
 		end = s + strlen(s);
 	if ((n = (size_t)(end - s)) == 0 || n >= sizeof(host))
@@ -246,7 +246,7 @@ ev__dns_pick_ns(const struct nameserver *avoid)
 		return NULL;
 	for (pass = 0; pass < 4; pass++) {
 		ns = ev__dns.rr_next != NULL ? ev__dns.rr_next :
-		    TAILQ_FIRST(&ev__dns.servers);
+					       TAILQ_FIRST(&ev__dns.servers);
 		for (i = 0; i < ev__dns.nservers; i++) {
 			struct nameserver *cand = ns;
 
@@ -369,8 +369,8 @@ ev__dns_drop_nameservers(struct request_list *to)
 }
 
 int
-ev__dns_ns_datagram(struct nameserver *ns,
-    const struct sockaddr_storage *from, const uint8_t *pkt, size_t len)
+ev__dns_ns_datagram(struct nameserver *ns, const struct sockaddr_storage *from,
+    const uint8_t *pkt, size_t len)
 {
 	char buf[64];
 

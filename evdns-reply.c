@@ -18,7 +18,7 @@
 #include "evdns-resolv-internal.h"
 
 /* Case losses before a nameserver is asked without 0x20. */
-#define CASE_FALLBACKS	3
+#define CASE_FALLBACKS 3
 
 /*
  * An error reply: another nameserver for errors that may be the server's,
@@ -30,8 +30,9 @@ request_failed(struct request *req, int err)
 	struct nameserver *other;
 
 	if ((err == DNS_ERR_SERVERFAILED || err == DNS_ERR_REFUSED ||
-	    err == DNS_ERR_NOTIMPL) && !req->reissued &&
-	    (other = ev__dns_pick_ns(req->ns)) != req->ns && !other->failed) {
+		err == DNS_ERR_NOTIMPL) &&
+	    !req->reissued && (other = ev__dns_pick_ns(req->ns)) != req->ns &&
+	    !other->failed) {
 		req->reissued = 1;
 		req->ns = other;
 		ev__dns_request_transmit(req);
@@ -57,11 +58,14 @@ case_mismatch(struct nameserver *ns, struct request *req)
 {
 	char buf[64];
 
-	ev__dns_log(1, "dropped a reply that lost the case of the question "
-	    "from %s", ev__dns_addr_str(&ns->addr, buf, sizeof(buf)));
+	ev__dns_log(1,
+	    "dropped a reply that lost the case of the question "
+	    "from %s",
+	    ev__dns_addr_str(&ns->addr, buf, sizeof(buf)));
 	if (++ns->case_fallbacks >= CASE_FALLBACKS && !ns->no_case) {
 		ns->no_case = 1;
-		ev__dns_log(1, "nameserver %s does not preserve case; its "
+		ev__dns_log(1,
+		    "nameserver %s does not preserve case; its "
 		    "questions are no longer randomized",
 		    ev__dns_addr_str(&ns->addr, buf, sizeof(buf)));
 	}
@@ -109,16 +113,14 @@ edns_formerr(struct nameserver *ns, const uint8_t *pkt, size_t len, int tcp)
 
 /* The request the reply r answers, or NULL (and logged) if none. */
 static struct request *
-reply_request(struct nameserver *ns, const struct ev__dns_reply *r,
-    int tcp)
+reply_request(struct nameserver *ns, const struct ev__dns_reply *r, int tcp)
 {
 	struct request *req;
 	char buf[64];
 
-	if ((req = ev__dns_find_request(r->hdr.id)) == NULL ||
-	    req->ns != ns || req->tcp != tcp) {
-		ev__dns_log(0, "dropped a reply with unknown ID %u",
-		    r->hdr.id);
+	if ((req = ev__dns_find_request(r->hdr.id)) == NULL || req->ns != ns ||
+	    req->tcp != tcp) {
+		ev__dns_log(0, "dropped a reply with unknown ID %u", r->hdr.id);
 		return NULL;
 	}
 	if (r->qtype != req->qtype || r->qclass != EVDNS_CLASS_INET ||
@@ -150,7 +152,7 @@ ev__dns_handle_reply(struct nameserver *ns, const uint8_t *pkt, size_t len,
 	if ((req = reply_request(ns, &r, tcp)) == NULL)
 		return;
 	if (req->is_probe) {
-		ev__dns_ns_up(ns);	/* any answer will do; frees it */
+		ev__dns_ns_up(ns); /* any answer will do; frees it */
 		return;
 	}
 	/* Only a randomly cased question must come back exactly: a name
@@ -160,7 +162,7 @@ ev__dns_handle_reply(struct nameserver *ns, const uint8_t *pkt, size_t len,
 		return;
 	}
 	if (req->cased)
-		ns->case_fallbacks = 0;		/* case kept */
+		ns->case_fallbacks = 0; /* case kept */
 	rcode = EV__DNS_RCODE(r.hdr.flags);
 	if ((rcode == DNS_ERR_FORMAT || rcode == DNS_ERR_NOTIMPL) &&
 	    req->edns) {
@@ -181,8 +183,8 @@ ev__dns_handle_reply(struct nameserver *ns, const uint8_t *pkt, size_t len,
 	if (rcode != 0) {
 		if (rcode != DNS_ERR_SERVERFAILED && rcode != DNS_ERR_REFUSED)
 			ev__dns_ns_up(ns);
-		request_failed(req, rcode <= DNS_ERR_REFUSED ? rcode :
-		    DNS_ERR_UNKNOWN);
+		request_failed(req,
+		    rcode <= DNS_ERR_REFUSED ? rcode : DNS_ERR_UNKNOWN);
 		return;
 	}
 	if ((res = ev__dns_reply_answers(pkt, len, &r, req->qtype, &a)) < 0) {

@@ -27,10 +27,10 @@
 #include "evdns.h"
 #include "evdns-internal.h"
 
-#define EV__DNS_NBUCKETS	256	/* in-flight requests, hashed by ID */
-#define EV__DNS_MAX_SEARCH	32	/* domains in the search list */
+#define EV__DNS_NBUCKETS   256 /* in-flight requests, hashed by ID */
+#define EV__DNS_MAX_SEARCH 32  /* domains in the search list */
 /* A request's fail_err: send again as if for the first time. */
-#define EV__DNS_RESEND		(-1)
+#define EV__DNS_RESEND (-1)
 
 struct ev__dns_tcp;
 
@@ -41,14 +41,14 @@ struct nameserver {
 	int fd;
 	struct event read_ev;
 	struct event probe_ev;
-	int failed;		/* down: skipped, and probed */
-	int timeouts;		/* consecutive timeouts */
-	int probe_step;		/* probes that failed so far */
-	struct request *probe;	/* the probe in flight, if any */
-	struct ev__dns_tcp *tcp;	/* the TCP connection, if open */
-	int no_edns;		/* answered FORMERR/NOTIMP to an OPT */
-	int case_fallbacks;	/* answers that lost the 0x20 case */
-	int no_case;		/* does not preserve case: not randomized */
+	int failed;		 /* down: skipped, and probed */
+	int timeouts;		 /* consecutive timeouts */
+	int probe_step;		 /* probes that failed so far */
+	struct request *probe;	 /* the probe in flight, if any */
+	struct ev__dns_tcp *tcp; /* the TCP connection, if open */
+	int no_edns;		 /* answered FORMERR/NOTIMP to an OPT */
+	int case_fallbacks;	 /* answers that lost the 0x20 case */
+	int no_case;		 /* does not preserve case: not randomized */
 };
 TAILQ_HEAD(ns_list, nameserver);
 
@@ -63,21 +63,21 @@ struct search_list {
 enum where { NOWHERE, WAITING, INFLIGHT };
 
 struct request {
-	TAILQ_ENTRY(request) next;	/* waiting list or ID bucket */
+	TAILQ_ENTRY(request) next; /* waiting list or ID bucket */
 	enum where where;
 	uint16_t id;
 	uint16_t qtype;
-	char name[EV__DNS_NAME_BUF];	/* the name asked now */
-	char sent[EV__DNS_NAME_BUF];	/* as sent, with 0x20 case */
+	char name[EV__DNS_NAME_BUF]; /* the name asked now */
+	char sent[EV__DNS_NAME_BUF]; /* as sent, with 0x20 case */
 	struct nameserver *ns;
-	int tx_count;			/* transmissions to date */
-	int reissued;			/* sent elsewhere after an error */
-	int tcp;			/* asked over TCP (after a TC) */
-	unsigned tcp_serial;		/* the connection it was sent on */
-	int edns;			/* the last query carried an OPT */
-	int no_case;			/* not to be sent with 0x20 */
-	int cased;			/* sent is randomly cased */
-	int fail_err;			/* what a last failure reports, or
+	int tx_count;	     /* transmissions to date */
+	int reissued;	     /* sent elsewhere after an error */
+	int tcp;	     /* asked over TCP (after a TC) */
+	unsigned tcp_serial; /* the connection it was sent on */
+	int edns;	     /* the last query carried an OPT */
+	int no_case;	     /* not to be sent with 0x20 */
+	int cased;	     /* sent is randomly cased */
+	int fail_err;	     /* what a last failure reports, or
 					 * EV__DNS_RESEND */
 	struct event timeout_ev;
 	evdns_callback_type cb;
@@ -94,22 +94,22 @@ TAILQ_HEAD(request_list, request);
 struct ev__dns_state {
 	int ready;
 	struct ns_list servers;
-	struct nameserver *rr_next;	/* round-robin position */
+	struct nameserver *rr_next; /* round-robin position */
 	int nservers, ngood;
-	unsigned epoch;			/* bumped when nameservers are freed */
+	unsigned epoch; /* bumped when nameservers are freed */
 	struct request_list waiting;
 	struct request_list buckets[EV__DNS_NBUCKETS];
-	int ninflight;			/* user requests in flight */
+	int ninflight; /* user requests in flight */
 	int suspended;
 	struct search_list *search;
 	struct timeval timeout;
 	int max_attempts, max_timeouts, max_inflight;
 	struct timeval probe_initial;
-	int tcp_fallback;		/* retry truncated answers over TCP */
-	int tcp_only;			/* every query over TCP (use-vc) */
-	struct timeval tcp_idle;	/* idle TCP connections close */
-	int edns_size;			/* advertised, or 0: no EDNS */
-	int randomize_case;		/* 0x20 */
+	int tcp_fallback;	 /* retry truncated answers over TCP */
+	int tcp_only;		 /* every query over TCP (use-vc) */
+	struct timeval tcp_idle; /* idle TCP connections close */
+	int edns_size;		 /* advertised, or 0: no EDNS */
+	int randomize_case;	 /* 0x20 */
 	ev_uint16_t (*txid_fn)(void);
 	unsigned nomem; /* allocations failed, ever */
 };
@@ -131,15 +131,15 @@ void ev__dns_request_transmit(struct request *req);
 /* Send again to the same nameserver under a fresh ID. */
 void ev__dns_request_resend(struct request *req);
 /* Report the outcome, free the request, let a waiting one in. */
-void ev__dns_request_finish(struct request *req, int err,
-    struct ev__dns_answer *a);
+void
+ev__dns_request_finish(struct request *req, int err, struct ev__dns_answer *a);
 /* Fail a request as if its wait had timed out now, reporting err. */
 void ev__dns_request_retry(struct request *req, int err);
 
 /* evdns-reply.c */
 /* A reply from ns (over TCP if tcp): checked, matched and acted on. */
-void ev__dns_handle_reply(struct nameserver *ns, const uint8_t *pkt,
-    size_t len, int tcp);
+void ev__dns_handle_reply(struct nameserver *ns, const uint8_t *pkt, size_t len,
+    int tcp);
 
 /* evdns-ns.c */
 int ev__dns_same_addr(const struct sockaddr_storage *a,

@@ -18,37 +18,37 @@
 #include "evdns-internal.h"
 
 /* TCP connections one port serves at once, requests of one at a time. */
-#define EV__DNS_SERVER_MAX_CONNS	64
-#define EV__DNS_SERVER_MAX_PENDING	16
+#define EV__DNS_SERVER_MAX_CONNS   64
+#define EV__DNS_SERVER_MAX_PENDING 16
 
 struct server_conn;
 
 struct server_request {
-	struct evdns_server_request base;	/* what the program sees */
-	TAILQ_ENTRY(server_request) next;	/* queued for writing */
+	struct evdns_server_request base; /* what the program sees */
+	TAILQ_ENTRY(server_request) next; /* queued for writing */
 	struct evdns_server_port *port;
-	struct server_conn *conn;		/* over TCP: its connection */
+	struct server_conn *conn; /* over TCP: its connection */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	struct ev__dns_query query;
 	struct ev__dns_rr *sections[3];
 	struct ev__dns_rr **tails[3];
-	size_t nbytes;				/* data added so far */
-	uint8_t *response;			/* built, waiting to be sent */
+	size_t nbytes;	   /* data added so far */
+	uint8_t *response; /* built, waiting to be sent */
 	size_t resplen;
 };
 
 struct evdns_server_port {
 	int fd;
-	int tcp;		/* a listening TCP socket */
-	int refcnt;		/* the program's, plus one per request */
+	int tcp;    /* a listening TCP socket */
+	int refcnt; /* the program's, plus one per request */
 	int closing;
-	int writing;		/* EV_WRITE is part of ev */
+	int writing; /* EV_WRITE is part of ev */
 	evdns_request_callback_fn_type cb;
 	void *arg;
 	struct event ev;
 	TAILQ_HEAD(, server_request) pending;
-	TAILQ_HEAD(, server_conn) conns;	/* over TCP */
+	TAILQ_HEAD(, server_conn) conns; /* over TCP */
 	int nconns;
 };
 

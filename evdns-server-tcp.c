@@ -34,10 +34,10 @@
 #include "log.h"
 #include "mm-internal.h"
 
-#define MAX_CONNS	EV__DNS_SERVER_MAX_CONNS
-#define MAX_PENDING	EV__DNS_SERVER_MAX_PENDING
-#define MAX_OUTPUT	(256 * 1024)
-#define READ_CHUNK	4096
+#define MAX_CONNS   EV__DNS_SERVER_MAX_CONNS
+#define MAX_PENDING EV__DNS_SERVER_MAX_PENDING
+#define MAX_OUTPUT  (256 * 1024)
+#define READ_CHUNK  4096
 
 struct server_conn {
 	TAILQ_ENTRY(server_conn) next;
@@ -45,8 +45,8 @@ struct server_conn {
 	int fd;
 	int refcnt;
 	int closed;
-	int reading, writing;	/* read_ev, write_ev added */
-	int npending;		/* requests with the program */
+	int reading, writing; /* read_ev, write_ev added */
+	int npending;	      /* requests with the program */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	struct event read_ev, write_ev, idle_ev;
@@ -149,8 +149,8 @@ ev__dns_server_accept(struct evdns_server_port *port)
 
 	for (i = 0; i < MAX_CONNS && !port->closing; i++) {
 		len = sizeof(addr);
-		if ((fd = accept(port->fd, (struct sockaddr *)&addr,
-		    &len)) < 0) {
+		if ((fd = accept(port->fd, (struct sockaddr *)&addr, &len)) <
+		    0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED)
 				event_warn("evdns: server accept");
@@ -161,8 +161,10 @@ ev__dns_server_accept(struct evdns_server_port *port)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (port->nconns >= MAX_CONNS ||
 		    evutil_make_socket_nonblocking(fd) < 0) {
-			ev__dns_log(1, "server has %d TCP connections; "
-			    "refusing another", port->nconns);
+			ev__dns_log(1,
+			    "server has %d TCP connections; "
+			    "refusing another",
+			    port->nconns);
 			close(fd);
 			continue;
 		}
@@ -181,7 +183,7 @@ conn_deliver(struct server_conn *c)
 	c->refcnt++;
 	while (!c->closed && c->npending < MAX_PENDING &&
 	    (bad = ev__dns_frame_next(EVBUFFER_DATA(c->in),
-	    EVBUFFER_LENGTH(c->in), &n)) != 0) {
+		 EVBUFFER_LENGTH(c->in), &n)) != 0) {
 		p = EVBUFFER_DATA(c->in);
 		bad = bad < 0;
 		if (!bad) {
@@ -197,7 +199,8 @@ conn_deliver(struct server_conn *c)
 			}
 		}
 		if (bad) {
-			ev__dns_log(0, "server closed a TCP connection "
+			ev__dns_log(0,
+			    "server closed a TCP connection "
 			    "that sent a malformed request");
 			conn_close(c);
 			break;
@@ -216,9 +219,9 @@ conn_read_cb(int fd, short what, void *arg)
 	int r;
 
 	r = evbuffer_read(c->in, fd, READ_CHUNK);
-	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR)) {
-		conn_deliver(c);	/* woken for what is buffered */
+	if (r < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+		conn_deliver(c); /* woken for what is buffered */
 		return;
 	}
 	if (r < 0)
@@ -254,15 +257,15 @@ conn_idle_cb(int fd, short what, void *arg)
 }
 
 int
-ev__dns_server_conn_reply(struct server_conn *c, const uint8_t *pkt,
-    size_t len)
+ev__dns_server_conn_reply(struct server_conn *c, const uint8_t *pkt, size_t len)
 {
 	uint8_t hdr[2];
 
 	if (c->closed)
-		return 0;	/* the client went away: nobody to tell */
+		return 0; /* the client went away: nobody to tell */
 	if (EVBUFFER_LENGTH(c->out) > MAX_OUTPUT) {
-		ev__dns_log(1, "server closed a TCP connection that does "
+		ev__dns_log(1,
+		    "server closed a TCP connection that does "
 		    "not read its replies");
 		conn_close(c);
 		return 0;

@@ -27,18 +27,18 @@
 #include "log.h"
 #include "mm-internal.h"
 
-#define READ_BATCH	32	/* datagrams read per callback */
-#define MAX_REPLY_DATA	65536	/* bytes one reply may collect */
+#define READ_BATCH     32    /* datagrams read per callback */
+#define MAX_REPLY_DATA 65536 /* bytes one reply may collect */
 
 /* The largest reply over UDP, whatever size a client advertises. */
-#define MAX_UDP_REPLY	4096
+#define MAX_UDP_REPLY 4096
 
-static uint8_t rbuf[65536];	/* one datagram at a time */
-static uint8_t wbuf[65535];	/* one reply at a time */
+static uint8_t rbuf[65536]; /* one datagram at a time */
+static uint8_t wbuf[65535]; /* one reply at a time */
 
 #define SREQ(r) \
-	((struct server_request *)((char *)(r) - \
-	    offsetof(struct server_request, base)))
+	((struct server_request *)(( \
+	    char *)(r)-offsetof(struct server_request, base)))
 
 static void server_port_cb(int, short, void *);
 
@@ -61,8 +61,8 @@ server_port_events(struct evdns_server_port *port, int writing)
 	port->writing = writing;
 	event_del(&port->ev);
 	event_set(&port->ev, port->fd,
-	    EV_READ | EV_PERSIST | (writing ? EV_WRITE : 0),
-	    server_port_cb, port);
+	    EV_READ | EV_PERSIST | (writing ? EV_WRITE : 0), server_port_cb,
+	    port);
 	event_add(&port->ev, NULL);
 }
 
@@ -103,16 +103,17 @@ evdns_add_server_port(int fd, int is_tcp,
 	 * the loop would spin on errors.  A listening one serves TCP. */
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
 	    (type != SOCK_DGRAM && type != SOCK_STREAM)) {
-		ev__dns_log(1, "server port fd %d is not a socket for DNS",
-		    fd);
+		ev__dns_log(1, "server port fd %d is not a socket for DNS", fd);
 		return NULL;
 	}
 	len = sizeof(int);
 	if (type == SOCK_STREAM &&
-	    (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
-	    &len) < 0 || !listening)) {
-		ev__dns_log(1, "server port fd %d is a TCP socket that is "
-		    "not listening", fd);
+	    (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
+		!listening)) {
+		ev__dns_log(1,
+		    "server port fd %d is a TCP socket that is "
+		    "not listening",
+		    fd);
 		return NULL;
 	}
 	if (is_tcp && type != SOCK_STREAM) {
@@ -132,8 +133,7 @@ evdns_add_server_port(int fd, int is_tcp,
 	port->arg = user_data;
 	TAILQ_INIT(&port->pending);
 	TAILQ_INIT(&port->conns);
-	event_set(&port->ev, fd, EV_READ | EV_PERSIST, server_port_cb,
-	    port);
+	event_set(&port->ev, fd, EV_READ | EV_PERSIST, server_port_cb, port);
 	if (event_add(&port->ev, NULL) < 0) {
 		ev__free(port);
 		return NULL;
@@ -187,9 +187,9 @@ server_drain_errors(int fd)
 }
 
 int
-ev__dns_server_request(struct evdns_server_port *port,
-    struct server_conn *conn, const struct sockaddr_storage *from,
-    socklen_t fromlen, const uint8_t *pkt, size_t len)
+ev__dns_server_request(struct evdns_server_port *port, struct server_conn *conn,
+    const struct sockaddr_storage *from, socklen_t fromlen, const uint8_t *pkt,
+    size_t len)
 {
 	struct server_request *sr;
 	int s, perr = 0;
@@ -252,7 +252,7 @@ server_flush(struct evdns_server_port *port)
 
 	while ((sr = TAILQ_FIRST(&port->pending)) != NULL) {
 		if (sendto(port->fd, sr->response, sr->resplen, 0,
-		    (struct sockaddr *)&sr->addr, sr->addrlen) < 0) {
+			(struct sockaddr *)&sr->addr, sr->addrlen) < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)
 				return;
@@ -269,7 +269,7 @@ server_port_cb(int fd, short what, void *arg)
 {
 	struct evdns_server_port *port = arg;
 
-	port->refcnt++;		/* callbacks may close the port */
+	port->refcnt++; /* callbacks may close the port */
 	if (what & EV_WRITE)
 		server_flush(port);
 	if ((what & EV_READ) && port->tcp)
@@ -280,9 +280,9 @@ server_port_cb(int fd, short what, void *arg)
 }
 
 int
-evdns_server_request_add_reply(struct evdns_server_request *req,
-    int section, const char *name, int type, int dns_class, int ttl,
-    int datalen, int is_name, const char *data)
+evdns_server_request_add_reply(struct evdns_server_request *req, int section,
+    const char *name, int type, int dns_class, int ttl, int datalen,
+    int is_name, const char *data)
 {
 	struct server_request *sr;
 	struct ev__dns_rr *rr;
@@ -291,8 +291,8 @@ evdns_server_request_add_reply(struct evdns_server_request *req,
 	if (req == NULL || name == NULL || data == NULL)
 		return -1;
 	sr = SREQ(req);
-	if (sr->response != NULL || section < 0 || section > 2 ||
-	    type < 0 || type > 0xffff || dns_class < 0 || dns_class > 0xffff ||
+	if (sr->response != NULL || section < 0 || section > 2 || type < 0 ||
+	    type > 0xffff || dns_class < 0 || dns_class > 0xffff ||
 	    ev__dns_name_check(name) < 0 ||
 	    (is_name && ev__dns_name_check(data) < 0))
 		return -1;
@@ -335,8 +335,8 @@ add_addrs(struct evdns_server_request *req, const char *name, int n,
 		return -1;
 	for (i = 0; i < n; i++)
 		if (evdns_server_request_add_reply(req, EVDNS_ANSWER_SECTION,
-		    name, type, EVDNS_CLASS_INET, ttl, size, 0,
-		    (const char *)addrs + (size_t)i * (size_t)size) < 0)
+			name, type, EVDNS_CLASS_INET, ttl, size, 0,
+			(const char *)addrs + (size_t)i * (size_t)size) < 0)
 			return -1;
 	return 0;
 }
@@ -357,8 +357,7 @@ evdns_server_request_add_aaaa_reply(struct evdns_server_request *req,
 
 int
 evdns_server_request_add_ptr_reply(struct evdns_server_request *req,
-    struct in_addr *in, const char *inaddr_name, const char *hostname,
-    int ttl)
+    struct in_addr *in, const char *inaddr_name, const char *hostname, int ttl)
 {
 	char buf[32];
 	const uint8_t *b;
@@ -380,8 +379,8 @@ int
 evdns_server_request_add_cname_reply(struct evdns_server_request *req,
     const char *name, const char *cname, int ttl)
 {
-	return evdns_server_request_add_reply(req, EVDNS_ANSWER_SECTION,
-	    name, EVDNS_TYPE_CNAME, EVDNS_CLASS_INET, ttl, -1, 1, cname);
+	return evdns_server_request_add_reply(req, EVDNS_ANSWER_SECTION, name,
+	    EVDNS_TYPE_CNAME, EVDNS_CLASS_INET, ttl, -1, 1, cname);
 }
 
 /*
@@ -397,7 +396,8 @@ reply_cap(const struct server_request *sr)
 		return sizeof(wbuf);
 	if (sr->query.edns_size > cap)
 		cap = sr->query.edns_size < MAX_UDP_REPLY ?
-		    sr->query.edns_size : MAX_UDP_REPLY;
+		    sr->query.edns_size :
+		    MAX_UDP_REPLY;
 	return cap;
 }
 
@@ -440,7 +440,7 @@ evdns_server_request_respond(struct evdns_server_request *req, int err)
 		return 0;
 	}
 	if (sendto(sr->port->fd, wbuf, (size_t)len, 0,
-	    (struct sockaddr *)&sr->addr, sr->addrlen) >= 0) {
+		(struct sockaddr *)&sr->addr, sr->addrlen) >= 0) {
 		server_request_free(sr);
 		return 0;
 	}

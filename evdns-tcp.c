@@ -36,16 +36,16 @@
 #include "log.h"
 #include "mm-internal.h"
 
-#define READ_CHUNK	4096	/* bytes read per callback */
+#define READ_CHUNK 4096 /* bytes read per callback */
 
 struct ev__dns_tcp {
 	struct nameserver *ns;
 	int fd;
 	int connecting;
 	unsigned serial;
-	int npending;		/* requests waiting on this connection */
-	int nanswers;		/* messages it brought */
-	int writing;		/* write_ev is added */
+	int npending; /* requests waiting on this connection */
+	int nanswers; /* messages it brought */
+	int writing;  /* write_ev is added */
 	struct event read_ev, write_ev, idle_ev;
 	struct evbuffer *in, *out;
 };
@@ -111,15 +111,14 @@ conn_open(struct nameserver *ns)
 	/* Queries are small and often several in flight: Nagle's delay
 	 * against the server's delayed ACK would cost 40 ms each time. */
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(c->fd, (const struct sockaddr *)&ns->addr,
-	    ns->addrlen) < 0) {
+	if (connect(c->fd, (const struct sockaddr *)&ns->addr, ns->addrlen) <
+	    0) {
 		if (errno != EINPROGRESS && errno != EINTR)
 			goto fail;
 		c->connecting = 1;
 	}
 	event_set(&c->read_ev, c->fd, EV_READ | EV_PERSIST, tcp_read_cb, c);
-	event_set(&c->write_ev, c->fd, EV_WRITE | EV_PERSIST, tcp_write_cb,
-	    c);
+	event_set(&c->write_ev, c->fd, EV_WRITE | EV_PERSIST, tcp_write_cb, c);
 	if (event_add(&c->read_ev, NULL) < 0)
 		goto fail;
 	ev__dns_log(0, "TCP connection to %s",
@@ -135,8 +134,8 @@ fail:
 }
 
 int
-ev__dns_tcp_send(struct nameserver *ns, struct request *req,
-    const uint8_t *pkt, size_t len)
+ev__dns_tcp_send(struct nameserver *ns, struct request *req, const uint8_t *pkt,
+    size_t len)
 {
 	struct ev__dns_tcp *c = ns->tcp;
 	uint8_t hdr[2];
@@ -274,7 +273,7 @@ deliver(struct ev__dns_tcp *c)
 	int res;
 
 	while ((res = ev__dns_frame_next(EVBUFFER_DATA(c->in),
-	    EVBUFFER_LENGTH(c->in), &n)) == 1) {
+		    EVBUFFER_LENGTH(c->in), &n)) == 1) {
 		p = EVBUFFER_DATA(c->in);
 		c->nanswers++;
 		ev__dns_handle_reply(ns, p + 2, n, 1);

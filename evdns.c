@@ -52,7 +52,7 @@
 
 struct ev__dns_state ev__dns;
 
-#define BUCKET(id)	(&ev__dns.buckets[(id) % EV__DNS_NBUCKETS])
+#define BUCKET(id) (&ev__dns.buckets[(id) % EV__DNS_NBUCKETS])
 
 void
 ev__dns_set_defaults(void)
@@ -263,11 +263,11 @@ ev__dns_request_transmit(struct request *req)
 	len = ev__dns_query_build(pkt, sizeof(pkt), req->id, req->sent,
 	    req->qtype);
 	if (len < 0)
-		return;		/* names are checked before; cannot happen */
+		return; /* names are checked before; cannot happen */
 	req->edns = 0;
 	if (!req->tcp && ev__dns.edns_size > 0 && !ns->no_edns &&
 	    (len = ev__dns_opt_append(pkt, sizeof(pkt), (size_t)len,
-	    (uint16_t)ev__dns.edns_size)) > 0)
+		 (uint16_t)ev__dns.edns_size)) > 0)
 		req->edns = 1;
 	if (len < 0)
 		return;
@@ -352,8 +352,7 @@ ev__dns_pump_waiting(void)
 
 /* Report the outcome, free the request, let a waiting one in. */
 void
-ev__dns_request_finish(struct request *req, int err,
-    struct ev__dns_answer *a)
+ev__dns_request_finish(struct request *req, int err, struct ev__dns_answer *a)
 {
 	evdns_callback_type cb = req->cb;
 	void *arg = req->arg, *data;
@@ -371,8 +370,10 @@ ev__dns_request_finish(struct request *req, int err,
 		data = &ptr;
 	} else
 		data = a->addrs;
-	cb(DNS_ERR_NONE, qtype == EVDNS_TYPE_A ? DNS_IPv4_A :
-	    qtype == EVDNS_TYPE_AAAA ? DNS_IPv6_AAAA : DNS_PTR,
+	cb(DNS_ERR_NONE,
+	    qtype == EVDNS_TYPE_A	 ? DNS_IPv4_A :
+		qtype == EVDNS_TYPE_AAAA ? DNS_IPv6_AAAA :
+					   DNS_PTR,
 	    a->count, (int)a->ttl, data, arg);
 }
 
@@ -394,7 +395,7 @@ ev__dns_request_timeout_cb(int fd, short what, void *arg)
 	err = req->fail_err != 0 ? req->fail_err : DNS_ERR_TIMEOUT;
 	req->fail_err = 0;
 	if (err == EV__DNS_RESEND) {
-		req->tx_count--;	/* the server's doing, not the try's */
+		req->tx_count--; /* the server's doing, not the try's */
 		ev__dns_request_transmit(req);
 		return;
 	}
@@ -412,8 +413,7 @@ ev__dns_request_retry(struct request *req, int err)
 		return;
 	}
 	/* A broken TCP connection counted once, not per request. */
-	if (err == DNS_ERR_TIMEOUT &&
-	    ++ns->timeouts >= ev__dns.max_timeouts)
+	if (err == DNS_ERR_TIMEOUT && ++ns->timeouts >= ev__dns.max_timeouts)
 		ev__dns_ns_failed(ns, "too many timeouts");
 	if (req->tx_count >= ev__dns.max_attempts) {
 		ev__dns_request_finish(req, err, NULL);
@@ -446,8 +446,8 @@ count_dots(const char *s)
 }
 
 static int
-resolve(const char *name, int flags, uint16_t qtype,
-    evdns_callback_type cb, void *arg)
+resolve(const char *name, int flags, uint16_t qtype, evdns_callback_type cb,
+    void *arg)
 {
 	struct request *req;
 	size_t n;
@@ -471,7 +471,7 @@ resolve(const char *name, int flags, uint16_t qtype,
 	evtimer_set(&req->timeout_ev, ev__dns_request_timeout_cb, req);
 	memcpy(req->name, name, n + 1);
 	if (name[n - 1] == '.')
-		req->name[n - 1] = '\0';	/* absolute: no search */
+		req->name[n - 1] = '\0'; /* absolute: no search */
 	else if (!(flags & DNS_QUERY_NO_SEARCH) && qtype != EVDNS_TYPE_PTR &&
 	    ev__dns.search != NULL && ev__dns.search->n > 0) {
 		if ((req->base_name = ev__strdup(name)) == NULL) {
@@ -516,8 +516,8 @@ evdns_resolve_reverse(const struct in_addr *in, int flags,
 	if (in == NULL)
 		return -1;
 	b = (const uint8_t *)&in->s_addr;
-	evutil_snprintf(buf, sizeof(buf), "%u.%u.%u.%u.in-addr.arpa",
-	    b[3], b[2], b[1], b[0]);
+	evutil_snprintf(buf, sizeof(buf), "%u.%u.%u.%u.in-addr.arpa", b[3],
+	    b[2], b[1], b[0]);
 	return resolve(buf, flags | DNS_QUERY_NO_SEARCH, EVDNS_TYPE_PTR,
 	    callback, ptr);
 }
@@ -610,17 +610,17 @@ const char *
 evdns_err_to_string(int err)
 {
 	switch (err) {
-	case DNS_ERR_NONE:		return "no error";
-	case DNS_ERR_FORMAT:		return "the query was misformatted";
-	case DNS_ERR_SERVERFAILED:	return "the server failed";
-	case DNS_ERR_NOTEXIST:		return "no such name";
-	case DNS_ERR_NOTIMPL:		return "query not implemented";
-	case DNS_ERR_REFUSED:		return "the server refused the query";
-	case DNS_ERR_TRUNCATED:		return "the reply was truncated";
-	case DNS_ERR_UNKNOWN:		return "unknown error or no answer";
-	case DNS_ERR_TIMEOUT:		return "no reply before the timeout";
-	case DNS_ERR_SHUTDOWN:		return "the resolver was shut down";
-	default:			return "unknown error code";
+	case DNS_ERR_NONE: return "no error";
+	case DNS_ERR_FORMAT: return "the query was misformatted";
+	case DNS_ERR_SERVERFAILED: return "the server failed";
+	case DNS_ERR_NOTEXIST: return "no such name";
+	case DNS_ERR_NOTIMPL: return "query not implemented";
+	case DNS_ERR_REFUSED: return "the server refused the query";
+	case DNS_ERR_TRUNCATED: return "the reply was truncated";
+	case DNS_ERR_UNKNOWN: return "unknown error or no answer";
+	case DNS_ERR_TIMEOUT: return "no reply before the timeout";
+	case DNS_ERR_SHUTDOWN: return "the resolver was shut down";
+	default: return "unknown error code";
 	}
 }
 

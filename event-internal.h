@@ -51,25 +51,25 @@ struct eventop {
 
 struct event_base {
 	const struct eventop *evsel;
-	void *evbase;			/* the backend's state */
+	void *evbase; /* the backend's state */
 
-	int event_count;		/* non-internal events in any queue */
-	int event_count_active;		/* events on the active queues */
+	int event_count;	/* non-internal events in any queue */
+	int event_count_active; /* events on the active queues */
 
-	int event_gotterm;		/* loopexit: stop after this turn */
-	volatile int event_break;	/* loopbreak: stop now */
-	volatile int in_dispatch;	/* blocked (or about to) in dispatch */
+	int event_gotterm;	  /* loopexit: stop after this turn */
+	volatile int event_break; /* loopbreak: stop now */
+	volatile int in_dispatch; /* blocked (or about to) in dispatch */
 
-	struct event_list **activequeues;	/* one queue per priority */
+	struct event_list **activequeues; /* one queue per priority */
 	int nactivequeues;
 
-	struct ev__signal_info *sig;	/* signal.c's state (evsignal.h) */
+	struct ev__signal_info *sig; /* signal.c's state (evsignal.h) */
 	/* Set by the signal handler when any signal arrived for this base. */
 	volatile sig_atomic_t sig_any_caught;
 
-	struct event_list eventqueue;	/* every inserted I/O/signal event */
+	struct event_list eventqueue; /* every inserted I/O/signal event */
 
-	struct timeval event_tv;	/* time before dispatch (clock jumps) */
+	struct timeval event_tv; /* time before dispatch (clock jumps) */
 	int use_monotonic;
 
 	struct min_heap timeheap;
@@ -97,7 +97,6 @@ void ev__sig_wakeup(struct event_base *base);
 int ev__sig_reinit(struct event_base *base);
 /* Remove every signal registration of the base and close its socketpair. */
 void ev__sig_dealloc(struct event_base *base);
-
 
 /*
  * Make ev active with the flags res, ncalls times (signals may have been

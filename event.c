@@ -124,7 +124,7 @@ static void
 deadline_after(const struct timeval *now, const struct timeval *tv,
     struct timeval *out)
 {
-	const time_t far = (time_t)1 << 40;	/* ~35,000 years */
+	const time_t far = (time_t)1 << 40; /* ~35,000 years */
 	time_t sec = tv->tv_sec;
 	long usec = tv->tv_usec;
 
@@ -295,8 +295,8 @@ event_reinit(struct event_base *base)
 	 */
 	if (evsel->need_reinit) {
 		if ((evbase = evsel->init(base)) == NULL) {
-			event_warnx("%s: could not reinitialize %s",
-			    __func__, evsel->name);
+			event_warnx("%s: could not reinitialize %s", __func__,
+			    evsel->name);
 			return -1;
 		}
 		evsel->dealloc(base, base->evbase);
@@ -439,7 +439,8 @@ event_set(struct event *ev, int fd, short events,
 	min_heap_elem_init(ev);
 	/* The middle priority by default, as in 1.4. */
 	ev->ev_pri = current_base ?
-	    (int)((unsigned)current_base->nactivequeues >> 1) : 0;
+	    (int)((unsigned)current_base->nactivequeues >> 1) :
+	    0;
 }
 
 int
@@ -469,13 +470,14 @@ event_usable(const struct event *ev, const char *fn)
 {
 	if (ev == NULL || !(ev->ev_flags & EVLIST_INIT) ||
 	    (ev->ev_flags & ~EVLIST_ALL)) {
-		event_warnx("%s: event %p was not set with event_set()",
-		    fn, (const void *)ev);
+		event_warnx("%s: event %p was not set with event_set()", fn,
+		    (const void *)ev);
 		return 0;
 	}
 	if (ev->ev_base == NULL) {
 		event_warnx("%s: event %p has no base (call event_init() or "
-		    "event_base_set())", fn, (const void *)ev);
+			    "event_base_set())",
+		    fn, (const void *)ev);
 		return 0;
 	}
 	return 1;
@@ -489,7 +491,7 @@ register_fd_or_signal(struct event_base *base, struct event *ev)
 	if (ev->ev_events & EV_SIGNAL) {
 		if (ev->ev_events & (EV_READ | EV_WRITE)) {
 			event_warnx("event_add: EV_SIGNAL cannot be combined "
-			    "with EV_READ or EV_WRITE");
+				    "with EV_READ or EV_WRITE");
 			return -1;
 		}
 		res = ev__sig_add(ev);
@@ -518,7 +520,8 @@ event_add(struct event *ev, const struct timeval *tv)
 	 */
 	if (tv == NULL && ev != NULL &&
 	    (ev->ev_flags & (~EVLIST_ALL | EVLIST_INIT | EVLIST_INSERTED)) ==
-	    EVLIST_INIT && (base = ev->ev_base) != NULL &&
+		EVLIST_INIT &&
+	    (base = ev->ev_base) != NULL &&
 	    (ev->ev_events & (EV_READ | EV_WRITE | EV_SIGNAL)) != 0 &&
 	    !(ev->ev_events & EV_SIGNAL) && ev->ev_fd >= 0) {
 		if (base->evsel->add(base->evbase, ev) == -1)
@@ -592,8 +595,9 @@ event_del(struct event *ev)
 
 	/* The common case: an added I/O event with no timeout, not active. */
 	if (ev != NULL && (base = ev->ev_base) != NULL &&
-	    (ev->ev_flags & (EVLIST_INSERTED | EVLIST_TIMEOUT |
-	    EVLIST_ACTIVE)) == EVLIST_INSERTED &&
+	    (ev->ev_flags &
+		(EVLIST_INSERTED | EVLIST_TIMEOUT | EVLIST_ACTIVE)) ==
+		EVLIST_INSERTED &&
 	    !(ev->ev_events & EV_SIGNAL) && ev->ev_ncalls == 0) {
 		/* event_queue_remove(), its checks already made above. */
 		if (!(ev->ev_flags & EVLIST_INTERNAL))
@@ -606,8 +610,7 @@ event_del(struct event *ev)
 }
 
 /* Everything else event_del() does: timers, active events, signals. */
-static int __attribute__((noinline))
-event_del_slow(struct event *ev)
+static int __attribute__((noinline)) event_del_slow(struct event *ev)
 {
 	struct event_base *base;
 	int res = 0;
@@ -722,8 +725,7 @@ event_once(int fd, short events, void (*callback)(int, short, void *),
 
 int
 event_base_once(struct event_base *base, int fd, short events,
-    void (*callback)(int, short, void *), void *arg,
-    const struct timeval *tv)
+    void (*callback)(int, short, void *), void *arg, const struct timeval *tv)
 {
 	struct event_once *eonce;
 	struct timeval zero;

@@ -38,13 +38,13 @@
 #include "mm-internal.h"
 
 #define INITIAL_NEVENT 32
-#define MAX_NEVENT 4096
+#define MAX_NEVENT     4096
 
 struct port_slot {
 	struct event *evread;
 	struct event *evwrite;
 	short umask; /* POLLIN/POLLOUT the events want */
-	int fired; /* retrieved, association used up */
+	int fired;   /* retrieved, association used up */
 };
 
 struct evportop {
@@ -273,5 +273,5 @@ evport_dealloc(struct event_base *base, void *arg)
 const struct eventop ev__evportops = {
 	"evport", evport_init, evport_add, evport_del, evport_dispatch,
 	evport_dealloc, 1, /* need_reinit */
-	NULL, NULL /* signals go through signal.c */
+	NULL, NULL	   /* signals go through signal.c */
 };

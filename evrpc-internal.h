@@ -36,7 +36,7 @@ struct ev__rpc_hooks {
 struct ev__rpc_reqstate {
 	struct evrpc_req_generic g;
 	TAILQ_ENTRY(ev__rpc_reqstate) next;
-	struct evrpc_base *base;	/* NULL once evrpc_free() ran */
+	struct evrpc_base *base; /* NULL once evrpc_free() ran */
 };
 
 TAILQ_HEAD(evrpc_list, evrpc);
@@ -76,10 +76,10 @@ struct evrpc_pool {
 	/* requests waiting for a free connection, oldest first */
 	TAILQ_HEAD(, evrpc_request_wrapper) requests;
 
-	int timeout;		/* seconds; -1: none */
+	int timeout; /* seconds; -1: none */
 
-	int busy;		/* entry points that may run callbacks */
-	int freed;		/* evrpc_pool_free() ran from one of them */
+	int busy;  /* entry points that may run callbacks */
+	int freed; /* evrpc_pool_free() ran from one of them */
 };
 
 /* Run the hooks of list over buf; -1 if one of them refused. */

@@ -87,7 +87,7 @@ evrpc_pool_free(struct evrpc_pool *pool)
 	}
 	ev__rpc_hooks_free(&pool->common);
 	if (pool->busy > 0)
-		pool->freed = 1;	/* a callback of ours is running */
+		pool->freed = 1; /* a callback of ours is running */
 	else
 		ev__free(pool);
 }
@@ -124,7 +124,7 @@ schedule_request(struct evrpc_pool *pool, struct ev__rpc_conn *conn,
 		goto fail;
 	ctx->evcon = conn->evcon;
 	if (ev__rpc_process_hooks(&pool->common.output_hooks, req,
-	    req->output_buffer) == -1)
+		req->output_buffer) == -1)
 		goto fail;
 	if (pool->timeout > 0) {
 		tv.tv_sec = pool->timeout;
@@ -282,7 +282,7 @@ reply_done(struct evhttp_request *req, void *arg)
 	if (req == NULL)
 		status.error = EVRPC_STATUS_ERR_TIMEOUT;
 	else if (ev__rpc_process_hooks(&pool->common.input_hooks, req,
-	    req->input_buffer) == -1)
+		     req->input_buffer) == -1)
 		status.error = EVRPC_STATUS_ERR_HOOKABORTED;
 	else if (req->response_code != HTTP_OK ||
 	    ctx->reply_unmarshal(ctx->reply, req->input_buffer) == -1)

@@ -27,7 +27,7 @@
 #include "log.h"
 #include "mm-internal.h"
 
-#define RPC_URI_PREFIX	"/.rpc."
+#define RPC_URI_PREFIX "/.rpc."
 
 char *
 ev__rpc_uri(const char *name)
@@ -97,10 +97,8 @@ hook_list(void *vbase, enum EVRPC_HOOK_TYPE hook_type)
 	struct ev__rpc_hooks *hooks = vbase;
 
 	switch (hook_type) {
-	case EVRPC_INPUT:
-		return &hooks->input_hooks;
-	case EVRPC_OUTPUT:
-		return &hooks->output_hooks;
+	case EVRPC_INPUT: return &hooks->input_hooks;
+	case EVRPC_OUTPUT: return &hooks->output_hooks;
 	}
 	event_warnx("%s: bad hook type %d", __func__, (int)hook_type);
 	return NULL;
@@ -108,8 +106,7 @@ hook_list(void *vbase, enum EVRPC_HOOK_TYPE hook_type)
 
 void *
 evrpc_add_hook(void *vbase, enum EVRPC_HOOK_TYPE hook_type,
-    int (*cb)(struct evhttp_request *, struct evbuffer *, void *),
-    void *cb_arg)
+    int (*cb)(struct evhttp_request *, struct evbuffer *, void *), void *cb_arg)
 {
 	struct ev__rpc_hook_list *list;
 	struct ev__rpc_hook *hook;
@@ -287,8 +284,7 @@ evrpc_register_rpc(struct evrpc_base *base, struct evrpc *rpc,
 		goto fail;
 	}
 	if (rpc_find(base, rpc->uri) != NULL) {
-		event_warnx("%s: %s is already registered", __func__,
-		    rpc->uri);
+		event_warnx("%s: %s is already registered", __func__, rpc->uri);
 		goto fail;
 	}
 	if ((uri = ev__rpc_uri(rpc->uri)) == NULL)
@@ -392,8 +388,8 @@ request_done(struct evrpc_req_generic *g)
 	}
 	if (ev__rpc_marshal(data, rpc->reply_marshal, g->reply) == -1)
 		goto error;
-	if (ev__rpc_process_hooks(&st->base->common.output_hooks, req,
-	    data) == -1)
+	if (ev__rpc_process_hooks(&st->base->common.output_hooks, req, data) ==
+	    -1)
 		goto error;
 	reqstate_free(st, 1);
 	evhttp_send_reply(req, HTTP_OK, "OK", data);
@@ -427,13 +423,13 @@ request_cb(struct evhttp_request *req, void *arg)
 	st->g.http_req = req;
 	st->g.done = request_done;
 	if (ev__rpc_process_hooks(&base->common.input_hooks, req,
-	    req->input_buffer) == -1)
+		req->input_buffer) == -1)
 		goto error;
 	if ((st->g.request = rpc->request_new()) == NULL)
 		goto error;
 	if (rpc->request_unmarshal(st->g.request, req->input_buffer) == -1) {
-		event_warnx("%s: %s: the request does not unmarshal",
-		    __func__, rpc->uri);
+		event_warnx("%s: %s: the request does not unmarshal", __func__,
+		    rpc->uri);
 		goto error;
 	}
 	if ((st->g.reply = rpc->reply_new()) == NULL)

@@ -29,13 +29,13 @@ struct ev__sig_watcher {
 };
 
 struct ev__signal_info {
-	struct event ev_wakeup;		/* internal read event on pair[1] */
-	int pair[2];			/* [0] written by handler, [1] read */
+	struct event ev_wakeup; /* internal read event on pair[1] */
+	int pair[2];		/* [0] written by handler, [1] read */
 	int wakeup_added;
 	/* Events per signal, linked through ev_signal_next. */
 	struct event_list evsigevents[EV__NSIG];
 	struct ev__sig_watcher watchers[EV__NSIG];
-	volatile sig_atomic_t caught[EV__NSIG];	/* arrivals since last look */
+	volatile sig_atomic_t caught[EV__NSIG]; /* arrivals since last look */
 };
 
 #endif /* EVSIGNAL_H */

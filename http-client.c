@@ -42,8 +42,8 @@
 #include "mm-internal.h"
 
 /* The first retry waits this long; each next one twice as long. */
-#define RETRY_FIRST_MSECS	250
-#define RETRY_MAX_SECS		60
+#define RETRY_FIRST_MSECS 250
+#define RETRY_MAX_SECS	  60
 
 static void request_dispatch(struct evhttp_connection *evcon);
 static void client_connected(struct evhttp_connection *evcon);
@@ -55,8 +55,8 @@ evhttp_connection_new(const char *address, unsigned short port)
 
 	if (address == NULL)
 		return NULL;
-	if ((evcon = ev__http_connection_alloc(NULL,
-	    &ev__http_client_role)) == NULL)
+	if ((evcon = ev__http_connection_alloc(NULL, &ev__http_client_role)) ==
+	    NULL)
 		return NULL;
 	if ((evcon->address = ev__strdup(address)) == NULL) {
 		event_warn("%s: strdup", __func__);
@@ -94,7 +94,8 @@ evhttp_connection_set_max_headers_size(struct evhttp_connection *evcon,
     ssize_t new_max_headers_size)
 {
 	evcon->max_headers_size = new_max_headers_size < 0 ?
-	    (size_t)-1 : (size_t)new_max_headers_size;
+	    (size_t)-1 :
+	    (size_t)new_max_headers_size;
 }
 
 void
@@ -102,7 +103,8 @@ evhttp_connection_set_max_body_size(struct evhttp_connection *evcon,
     ssize_t new_max_body_size)
 {
 	evcon->max_body_size = new_max_body_size < 0 ?
-	    (ev_uint64_t)-1 : (ev_uint64_t)new_max_body_size;
+	    (ev_uint64_t)-1 :
+	    (ev_uint64_t)new_max_body_size;
 }
 
 /* Resolve host:port for family (AF_UNSPEC: any).  NULL on failure. */
@@ -135,8 +137,8 @@ bind_local(struct evhttp_connection *evcon, int fd, int family)
 
 	if (evcon->bind_address == NULL && evcon->bind_port == 0)
 		return 0;
-	if ((ai = resolve(evcon->bind_address, evcon->bind_port, family,
-	    1)) == NULL)
+	if ((ai = resolve(evcon->bind_address, evcon->bind_port, family, 1)) ==
+	    NULL)
 		return -1;
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	r = bind(fd, ai->ai_addr, ai->ai_addrlen);
@@ -160,13 +162,14 @@ connection_connect(struct evhttp_connection *evcon)
 	evcon->flags &= ~(EVHTTP_CON_GOTDATA | EVHTTP_CON_WROTE);
 	if ((ai = resolve(evcon->address, evcon->port, AF_UNSPEC, 0)) != NULL)
 		fd = socket(ai->ai_family, SOCK_STREAM, 0);
-	if (fd != -1 && (evutil_make_socket_nonblocking(fd) == -1 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
-	    bind_local(evcon, fd, ai->ai_family) == -1 ||
-	    (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
-	    errno != EINPROGRESS))) {
-		event_debug(("%s: connect to %s: %s", __func__,
-		    evcon->address, strerror(errno)));
+	if (fd != -1 &&
+	    (evutil_make_socket_nonblocking(fd) == -1 ||
+		fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+		bind_local(evcon, fd, ai->ai_family) == -1 ||
+		(connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
+		    errno != EINPROGRESS))) {
+		event_debug(("%s: connect to %s: %s", __func__, evcon->address,
+		    strerror(errno)));
 		close(fd);
 		fd = -1;
 	}
@@ -212,8 +215,8 @@ client_connected(struct evhttp_connection *evcon)
 
 	if (getsockopt(evcon->fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1 ||
 	    error != 0) {
-		event_debug(("%s: connect to %s: %s", __func__,
-		    evcon->address, strerror(error)));
+		event_debug(("%s: connect to %s: %s", __func__, evcon->address,
+		    strerror(error)));
 		connect_failed(evcon);
 		return;
 	}
@@ -228,9 +231,7 @@ static void
 client_timeout(struct evhttp_connection *evcon)
 {
 	switch (evcon->state) {
-	case EVCON_CONNECTING:
-		connect_failed(evcon);
-		break;
+	case EVCON_CONNECTING: connect_failed(evcon); break;
 	case EVCON_DISCONNECTED:
 		/* The retry backoff is over. */
 		if (TAILQ_FIRST(&evcon->requests) != NULL)
@@ -242,8 +243,7 @@ client_timeout(struct evhttp_connection *evcon)
 	case EVCON_WRITING:
 		evhttp_connection_fail(evcon, EVCON_HTTP_TIMEOUT);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -323,8 +323,8 @@ request_dispatch(struct evhttp_connection *evcon)
 		event_add(&evcon->ev_read, NULL);
 		return;
 	}
-	evcon->flags &= ~(EVHTTP_CON_CLOSEDETECT | EVHTTP_CON_GOTDATA |
-	    EVHTTP_CON_WROTE);
+	evcon->flags &= ~(
+	    EVHTTP_CON_CLOSEDETECT | EVHTTP_CON_GOTDATA | EVHTTP_CON_WROTE);
 	event_del(&evcon->ev_read);
 	evbuffer_drain(evcon->input_buffer,
 	    EVBUFFER_LENGTH(evcon->input_buffer));
@@ -356,8 +356,8 @@ uri_ok(const char *uri)
 }
 
 int
-evhttp_make_request(struct evhttp_connection *evcon,
-    struct evhttp_request *req, enum evhttp_cmd_type type, const char *uri)
+evhttp_make_request(struct evhttp_connection *evcon, struct evhttp_request *req,
+    enum evhttp_cmd_type type, const char *uri)
 {
 	char *copy;
 
@@ -376,7 +376,7 @@ evhttp_make_request(struct evhttp_connection *evcon,
 	req->evcon = evcon;
 	TAILQ_INSERT_TAIL(&evcon->requests, req, next);
 	if (TAILQ_FIRST(&evcon->requests) != req)
-		return 0;	/* sent after the ones before it */
+		return 0; /* sent after the ones before it */
 	if (evcon->state == EVCON_IDLE)
 		request_dispatch(evcon);
 	else if (evcon->state == EVCON_DISCONNECTED &&
@@ -389,13 +389,12 @@ evhttp_make_request(struct evhttp_connection *evcon,
 static int
 response_closes(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
-	if (evcon->parser.body == EV__BODY_CLOSE ||
-	    req->response_code == 101 ||
+	if (evcon->parser.body == EV__BODY_CLOSE || req->response_code == 101 ||
 	    EVBUFFER_LENGTH(evcon->input_buffer) > 0 ||
 	    ev__http_header_has_token(req->output_headers, "Connection",
-	    "close") ||
+		"close") ||
 	    ev__http_header_has_token(req->input_headers, "Connection",
-	    "close"))
+		"close"))
 		return 1;
 	if (req->major == 1 && req->minor == 0)
 		return !ev__http_header_has_token(req->input_headers,
@@ -404,8 +403,7 @@ response_closes(struct evhttp_connection *evcon, struct evhttp_request *req)
 }
 
 static void
-client_done(struct evhttp_connection *evcon,
-    struct evhttp_request *req)
+client_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	int closing = response_closes(evcon, req);
 
@@ -414,7 +412,7 @@ client_done(struct evhttp_connection *evcon,
 	evcon->flags &= ~EVHTTP_CON_RESENT;
 	evcon->state = EVCON_IDLE;
 	if (closing && ev__http_connection_reset(evcon) == -1)
-		evcon = NULL;	/* its close callback freed it */
+		evcon = NULL; /* its close callback freed it */
 	/* (A close callback may already have queued and connected.) */
 	if (evcon != NULL && evcon->state == EVCON_IDLE)
 		request_dispatch(evcon);
@@ -442,8 +440,7 @@ may_resend(struct evhttp_connection *evcon, struct evhttp_request *req,
 	if (error != EVCON_HTTP_EOF ||
 	    (evcon->flags & (EVHTTP_CON_RESENT | EVHTTP_CON_GOTDATA)))
 		return 0;
-	if (evcon->state == EVCON_WRITING &&
-	    !(evcon->flags & EVHTTP_CON_WROTE))
+	if (evcon->state == EVCON_WRITING && !(evcon->flags & EVHTTP_CON_WROTE))
 		return 1;
 	if (evcon->state != EVCON_WRITING &&
 	    evcon->state != EVCON_READING_FIRSTLINE)
@@ -453,8 +450,7 @@ may_resend(struct evhttp_connection *evcon, struct evhttp_request *req,
 }
 
 static void
-client_fail(struct evhttp_connection *evcon,
-    enum evhttp_connection_error error)
+client_fail(struct evhttp_connection *evcon, enum evhttp_connection_error error)
 {
 	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
 	void (*cb)(struct evhttp_request *, void *);
@@ -473,7 +469,7 @@ client_fail(struct evhttp_connection *evcon,
 	}
 	cb = req->cb;
 	cb_arg = req->cb_arg;
-	evcon->flags &= ~EVHTTP_CON_RESENT;	/* the next request starts anew */
+	evcon->flags &= ~EVHTTP_CON_RESENT; /* the next request starts anew */
 	ev__http_request_detach(req);
 	ev__http_request_free(req);
 	if (ev__http_connection_reset(evcon) == 0 &&
@@ -492,8 +488,7 @@ client_got_bytes(struct evhttp_connection *evcon, size_t n)
 }
 
 static void
-client_message_done(struct evhttp_connection *evcon,
-    struct evhttp_request *req)
+client_message_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	event_del(&evcon->ev_read);
 	client_done(evcon, req);

@@ -110,8 +110,8 @@ parse_version(const char *s, size_t len, char *major, char *minor)
 {
 	if (len != 8 || memcmp(s, "HTTP/", 5) != 0)
 		return -1;
-	if ((s[5] != '0' && s[5] != '1') || s[6] != '.' ||
-	    s[7] < '0' || s[7] > '9')
+	if ((s[5] != '0' && s[5] != '1') || s[6] != '.' || s[7] < '0' ||
+	    s[7] > '9')
 		return -1;
 	*major = (char)(s[5] - '0');
 	*minor = (char)(s[7] - '0');
@@ -158,9 +158,9 @@ parse_request_line(struct evhttp_request *req, const char *line, size_t len)
 		return 400;
 	ulen = (size_t)(sp2 - uri);
 	/* Only HTTP/1.0 and 1.1: 0.9 has no headers, as 1.4 knew. */
-	if (parse_version(sp2 + 1, len - mlen - ulen - 2,
-	    &req->major, &req->minor) == -1 || req->major != 1 ||
-	    req->minor > 1)
+	if (parse_version(sp2 + 1, len - mlen - ulen - 2, &req->major,
+		&req->minor) == -1 ||
+	    req->major != 1 || req->minor > 1)
 		return 400;
 	if (check_uri(req, uri, ulen) == -1)
 		return 400;
@@ -221,8 +221,8 @@ parse_status_line(struct evhttp_request *req, const char *line, size_t len)
 }
 
 enum message_read_status
-ev__http_parse_firstline(struct ev__http_parser *p,
-    struct evhttp_request *req, struct evbuffer *buf)
+ev__http_parse_firstline(struct ev__http_parser *p, struct evhttp_request *req,
+    struct evbuffer *buf)
 {
 	size_t len;
 	int r, status;
@@ -232,8 +232,7 @@ ev__http_parse_firstline(struct ev__http_parser *p,
 		if (r == 0)
 			return MORE_DATA_EXPECTED;
 		if (r < 0) {
-			p->error = r == -2 ?
-			    (p->used == 0 ? 414 : 431) : 400;
+			p->error = r == -2 ? (p->used == 0 ? 414 : 431) : 400;
 			return DATA_CORRUPTED;
 		}
 		p->used += len + 2;
@@ -247,7 +246,9 @@ ev__http_parse_firstline(struct ev__http_parser *p,
 		    (const char *)EVBUFFER_DATA(buf), len);
 	} else {
 		status = parse_status_line(req,
-		    (const char *)EVBUFFER_DATA(buf), len) == 0 ? 0 : 400;
+			     (const char *)EVBUFFER_DATA(buf), len) == 0 ?
+		    0 :
+		    400;
 	}
 	evbuffer_drain(buf, len + 2);
 	if (status != 0) {
@@ -388,8 +389,8 @@ parse_header_block(struct ev__http_parser *p, struct evkeyvalq *headers,
 }
 
 enum message_read_status
-ev__http_parse_headers(struct ev__http_parser *p,
-    struct evhttp_request *req, struct evbuffer *buf)
+ev__http_parse_headers(struct ev__http_parser *p, struct evhttp_request *req,
+    struct evbuffer *buf)
 {
 	return parse_header_block(p, req->input_headers,
 	    req->kind == EVHTTP_REQUEST, buf);
@@ -456,7 +457,8 @@ transfer_encoding(const struct evkeyvalq *headers)
 			s = trim(s, &len);
 			if (len == 0)
 				continue;
-			chunked_last = len == 7 && strncasecmp(s, "chunked", 7) == 0;
+			chunked_last = len == 7 &&
+			    strncasecmp(s, "chunked", 7) == 0;
 			if (chunked_last)
 				nchunked++;
 			else
@@ -645,8 +647,7 @@ check_chunk_ext(const char *s, size_t len, size_t i)
  * Returns 0 with the size and the number of digits, or -1.
  */
 static int
-parse_chunk_size(const char *s, size_t len, ev_uint64_t *size,
-    size_t *digits)
+parse_chunk_size(const char *s, size_t len, ev_uint64_t *size, size_t *digits)
 {
 	ev_uint64_t v = 0;
 	size_t i;
@@ -672,7 +673,7 @@ parse_chunk_size(const char *s, size_t len, ev_uint64_t *size,
 }
 
 /* read_chunked_step(): a step is done, take the next one. */
-#define CHUNK_AGAIN	3
+#define CHUNK_AGAIN 3
 
 /*
  * One step of the chunked decoder; returns as ev__http_read_body(), or
@@ -731,8 +732,8 @@ read_chunked_step(struct ev__http_parser *p, struct evhttp_request *req,
 		p->chunk = EV__CHUNK_SIZE;
 		return CHUNK_AGAIN;
 	case EV__CHUNK_TRAILER:
-		return parse_header_block(p, NULL,
-		    req->kind == EVHTTP_REQUEST, buf);
+		return parse_header_block(p, NULL, req->kind == EVHTTP_REQUEST,
+		    buf);
 	}
 	return r == 0 ? MORE_DATA_EXPECTED : DATA_CORRUPTED;
 }
@@ -744,8 +745,7 @@ ev__http_read_body(struct ev__http_parser *p, struct evhttp_request *req,
 	int r;
 
 	switch (p->body) {
-	case EV__BODY_NONE:
-		return ALL_DATA_READ;
+	case EV__BODY_NONE: return ALL_DATA_READ;
 	case EV__BODY_CLOSE:
 		if (move_body(p, req, buf, (ev_uint64_t)-1) == -1)
 			return DATA_CORRUPTED;
@@ -759,9 +759,7 @@ ev__http_read_body(struct ev__http_parser *p, struct evhttp_request *req,
 			return DATA_CORRUPTED;
 		req->ntoread = (ev_int64_t)p->left;
 		return p->left == 0 ? ALL_DATA_READ : MORE_DATA_EXPECTED;
-	case EV__BODY_CHUNKED:
-		do {
-			r = read_chunked_step(p, req, buf);
+	case EV__BODY_CHUNKED: do { r = read_chunked_step(p, req, buf);
 		} while (r == CHUNK_AGAIN);
 		if (r == DATA_CORRUPTED && p->error == 0)
 			p->error = 400;

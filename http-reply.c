@@ -27,8 +27,9 @@ static int
 client_closes(struct evhttp_request *req)
 {
 	/* A list holding close closes, whatever else it holds. */
-	if (req->major != 1 || ev__http_header_has_token(req->input_headers,
-	    "Connection", "close"))
+	if (req->major != 1 ||
+	    ev__http_header_has_token(req->input_headers, "Connection",
+		"close"))
 		return 1;
 	if (req->minor == 0)
 		return !ev__http_header_has_token(req->input_headers,
@@ -43,7 +44,7 @@ must_close(struct evhttp_connection *evcon, struct evhttp_request *req)
 	if (evcon->flags & EVHTTP_CON_CLOSEAFTER)
 		return 1;
 	if (ev__http_header_has_token(req->output_headers, "Connection",
-	    "close"))
+		"close"))
 		return 1;
 	return client_closes(req);
 }
@@ -76,10 +77,12 @@ warn_own_length(const struct evkeyvalq *h, const char *real, size_t len)
 {
 	const char *v = evhttp_find_header(h, "Content-Length");
 
-	if (v != NULL && (!own_length_ok(h) ||
-	    strtoull(v, NULL, 10) != (unsigned long long)len))
+	if (v != NULL &&
+	    (!own_length_ok(h) ||
+		strtoull(v, NULL, 10) != (unsigned long long)len))
 		event_warnx("evhttp_send_reply: replacing the Content-Length "
-		    "\"%.32s\" set by the program with the body's %s", v, real);
+			    "\"%.32s\" set by the program with the body's %s",
+		    v, real);
 }
 
 /*
@@ -197,9 +200,9 @@ send_done(struct evhttp_connection *evcon)
 	 * a FIN, and lingering would only cost system calls.  Anything
 	 * unread would turn the close into a reset, so then we linger.
 	 */
-	quiet = !(evcon->flags & (EVHTTP_CON_LINGER |
-	    EVHTTP_CON_READPENDING)) && client_closes(req) &&
-	    EVBUFFER_LENGTH(evcon->input_buffer) == 0;
+	quiet = !(evcon->flags &
+		    (EVHTTP_CON_LINGER | EVHTTP_CON_READPENDING)) &&
+	    client_closes(req) && EVBUFFER_LENGTH(evcon->input_buffer) == 0;
 	ev__http_request_detach(req);
 	ev__http_request_free(req);
 	evcon->nrequests++;
@@ -223,8 +226,8 @@ send_done(struct evhttp_connection *evcon)
 	    EVBUFFER_LENGTH(evcon->input_buffer));
 	event_add(&evcon->ev_read, NULL);
 	secs = ev__http_timeout(evcon, EV__HTTP_LINGER_SECS);
-	ev__http_timer_add(evcon, secs < EV__HTTP_LINGER_SECS ?
-	    secs : EV__HTTP_LINGER_SECS, 0);
+	ev__http_timer_add(evcon,
+	    secs < EV__HTTP_LINGER_SECS ? secs : EV__HTTP_LINGER_SECS, 0);
 }
 
 /*
@@ -365,11 +368,11 @@ ev__http_send_error_page(struct evhttp_connection *evcon,
 
 	evcon->flags |= EVHTTP_CON_CLOSEAFTER | EVHTTP_CON_LINGER;
 	set_response_code(req, code, reason);
-	escaped = evhttp_htmlescape(req->response_code_line ?
-	    req->response_code_line : "");
-	evbuffer_drain(req->output_buffer,
-	    EVBUFFER_LENGTH(req->output_buffer));
-	evbuffer_add_printf(req->output_buffer, "<html><head><title>%d %s"
+	escaped = evhttp_htmlescape(
+	    req->response_code_line ? req->response_code_line : "");
+	evbuffer_drain(req->output_buffer, EVBUFFER_LENGTH(req->output_buffer));
+	evbuffer_add_printf(req->output_buffer,
+	    "<html><head><title>%d %s"
 	    "</title></head><body>\n<h1>%d %s</h1>\n</body></html>\n",
 	    code, escaped ? escaped : "", code, escaped ? escaped : "");
 	ev__free(escaped);
@@ -395,7 +398,7 @@ evhttp_send_reply_start(struct evhttp_request *req, int code,
 	struct evhttp_connection *evcon = req->evcon;
 
 	if (orphaned(req, 0))
-		return;		/* the pieces are dropped; the end frees it */
+		return; /* the pieces are dropped; the end frees it */
 	if (!can_reply(req, __func__))
 		return;
 	set_response_code(req, code, reason);
@@ -404,7 +407,7 @@ evhttp_send_reply_start(struct evhttp_request *req, int code,
 	if (req->type != EVHTTP_REQ_HEAD && !status_without_body(code)) {
 		if (req->major == 1 && req->minor >= 1)
 			req->chunked = 1;
-		else	/* An HTTP/1.0 client reads until we close. */
+		else /* An HTTP/1.0 client reads until we close. */
 			evcon->flags |= EVHTTP_CON_CLOSEAFTER;
 	}
 	/* Anything already in the output buffer goes out as a piece. */
@@ -421,8 +424,8 @@ evhttp_send_reply_chunk(struct evhttp_request *req, struct evbuffer *databuf)
 		evbuffer_drain(databuf, len);
 		return;
 	}
-	if (evcon == NULL || evcon->state != EVCON_WRITING ||
-	    req->userdone || len == 0)
+	if (evcon == NULL || evcon->state != EVCON_WRITING || req->userdone ||
+	    len == 0)
 		return;
 	if (evcon->flags & EVHTTP_CON_BROKEN) {
 		evbuffer_drain(databuf, len); /* dropped, as if sent */

@@ -24,7 +24,7 @@
  * asked for the connection to close is closed as soon as its reply is
  * out (it has promised to send nothing more, so no lingering is needed).
  */
-#define _GNU_SOURCE	/* accept4, SOCK_NONBLOCK, SOCK_CLOEXEC */
+#define _GNU_SOURCE /* accept4, SOCK_NONBLOCK, SOCK_CLOEXEC */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -47,14 +47,14 @@
 #include "mm-internal.h"
 
 /* Connections accepted per wake-up, so one listener cannot starve. */
-#define ACCEPT_BURST		64
+#define ACCEPT_BURST 64
 /* How long the listeners pause when accept() hits a resource limit. */
-#define ACCEPT_PAUSE_MSECS	250
-#define LISTEN_BACKLOG		1024
+#define ACCEPT_PAUSE_MSECS 250
+#define LISTEN_BACKLOG	   1024
 /* Descriptors the default connection cap leaves to the rest of a program. */
-#define FD_RESERVE_MIN		16
+#define FD_RESERVE_MIN 16
 /* Log lines a peer may cause per second and server; the rest are counted. */
-#define PEER_LOG_PER_SEC	10
+#define PEER_LOG_PER_SEC 10
 
 static void accept_cb(int fd, short what, void *arg);
 static void accept_retry_cb(int fd, short what, void *arg);
@@ -71,8 +71,8 @@ default_max_connections(void)
 	struct rlimit rl;
 	rlim_t n, reserve;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY ||
-	    rl.rlim_cur > (rlim_t)1 << 30)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)1 << 30)
 		return 1 << 30;
 	n = rl.rlim_cur;
 	reserve = n / 16 > FD_RESERVE_MIN ? n / 16 : FD_RESERVE_MIN;
@@ -84,8 +84,8 @@ default_max_connections(void)
  * most PEER_LOG_PER_SEC a second per server; the count of the lines
  * dropped is logged with the next line of a later second.
  */
-static void EV_CHECK_FMT(2, 3)
-peer_log(struct evhttp *http, const char *fmt, ...)
+static void
+    EV_CHECK_FMT(2, 3) peer_log(struct evhttp *http, const char *fmt, ...)
 {
 	struct timespec ts;
 	char msg[256];
@@ -327,7 +327,7 @@ void
 evhttp_set_max_connections(struct evhttp *http, int max_connections)
 {
 	http->max_connections = max_connections > 0 ? max_connections :
-	    default_max_connections();
+						      default_max_connections();
 	if (http->full && http->nconnections < http->max_connections) {
 		http->full = 0;
 		listeners_on(http);
@@ -360,14 +360,15 @@ void
 evhttp_set_max_headers_size(struct evhttp *http, ssize_t max_headers_size)
 {
 	http->max_headers_size = max_headers_size < 0 ?
-	    (size_t)-1 : (size_t)max_headers_size;
+	    (size_t)-1 :
+	    (size_t)max_headers_size;
 }
 
 void
 evhttp_set_max_body_size(struct evhttp *http, ssize_t max_body_size)
 {
-	http->max_body_size = max_body_size < 0 ?
-	    (ev_uint64_t)-1 : (ev_uint64_t)max_body_size;
+	http->max_body_size = max_body_size < 0 ? (ev_uint64_t)-1 :
+						  (ev_uint64_t)max_body_size;
 }
 
 /* Stop accepting for a moment: the process is out of descriptors. */
@@ -409,7 +410,7 @@ static int
 accept_nonblock(int fd, struct sockaddr *sa, socklen_t *len, int *ready)
 {
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
-	static int no_accept4;	/* atomic: servers in several threads */
+	static int no_accept4; /* atomic: servers in several threads */
 	int nfd;
 
 	if (!__atomic_load_n(&no_accept4, __ATOMIC_RELAXED)) {
@@ -428,22 +429,22 @@ accept_nonblock(int fd, struct sockaddr *sa, socklen_t *len, int *ready)
 
 /* Take an accepted socket into a new connection, reading a request. */
 static void
-get_request(struct evhttp *http, int fd, struct sockaddr *sa,
-    socklen_t salen, int ready)
+get_request(struct evhttp *http, int fd, struct sockaddr *sa, socklen_t salen,
+    int ready)
 {
 	struct evhttp_connection *evcon;
 	char host[NI_MAXHOST], serv[NI_MAXSERV];
 
 	if ((!ready && evutil_make_socket_nonblocking(fd) == -1) ||
 	    (evcon = ev__http_connection_alloc(http->base,
-	    &ev__http_server_role)) == NULL) {
+		 &ev__http_server_role)) == NULL) {
 		close(fd);
 		return;
 	}
 	if (!ready)
 		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (getnameinfo(sa, salen, host, sizeof(host), serv, sizeof(serv),
-	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
 		strcpy(host, "unknown");
 		strcpy(serv, "0");
 	}
@@ -461,8 +462,10 @@ get_request(struct evhttp *http, int fd, struct sockaddr *sa,
 	TAILQ_INSERT_TAIL(&http->connections, evcon, next);
 	if (++http->nconnections >= http->max_connections && !http->full) {
 		/* At the cap: accept again when one closes (as on EMFILE). */
-		peer_log(http, "evhttp: %d connections; not accepting more "
-		    "until one closes", http->nconnections);
+		peer_log(http,
+		    "evhttp: %d connections; not accepting more "
+		    "until one closes",
+		    http->nconnections);
 		http->full = 1;
 		listeners_off(http);
 	}
@@ -495,17 +498,12 @@ accept_cb(int fd, short what, void *arg)
 			return;
 		case EINTR:
 		case ECONNABORTED:
-		case EPROTO:
-			continue;
+		case EPROTO: continue;
 		case EMFILE:
 		case ENFILE:
 		case ENOBUFS:
-		case ENOMEM:
-			pause_accepting(l->http);
-			return;
-		default:
-			event_warn("%s: accept", __func__);
-			return;
+		case ENOMEM: pause_accepting(l->http); return;
+		default: event_warn("%s: accept", __func__); return;
 		}
 	}
 }
@@ -531,15 +529,14 @@ server_new_request(struct evhttp_connection *evcon)
 }
 
 static int
-server_headers_done(struct evhttp_connection *evcon,
-    struct evhttp_request *req)
+server_headers_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	/* Tell a client waiting for permission to send its body. */
 	if (req->major == 1 && req->minor >= 1 &&
 	    evcon->parser.body != EV__BODY_NONE &&
 	    EVBUFFER_LENGTH(evcon->input_buffer) == 0 &&
 	    ev__http_header_has_token(req->input_headers, "Expect",
-	    "100-continue")) {
+		"100-continue")) {
 		evbuffer_add_printf(evcon->output_buffer,
 		    "HTTP/1.1 100 Continue\r\n\r\n");
 		ev__http_connection_write(evcon, NULL);
@@ -557,7 +554,8 @@ find_callback(struct evhttp *http, const char *uri)
 	size_t len = strcspn(uri, "?");
 
 	TAILQ_FOREACH(hcb, &http->callbacks, next) {
-		if (strlen(hcb->what) == len && memcmp(hcb->what, uri, len) == 0)
+		if (strlen(hcb->what) == len &&
+		    memcmp(hcb->what, uri, len) == 0)
 			return hcb;
 	}
 	return NULL;
@@ -577,17 +575,18 @@ send_not_found(struct evhttp_request *req)
 		evhttp_send_error(req, 503, NULL);
 		return;
 	}
-	evbuffer_add_printf(buf, "<html><head><title>404 Not Found</title>"
+	evbuffer_add_printf(buf,
+	    "<html><head><title>404 Not Found</title>"
 	    "</head><body>\n<h1>Not Found</h1>\n<p>Nothing is served at %s."
-	    "</p>\n</body></html>\n", escaped);
+	    "</p>\n</body></html>\n",
+	    escaped);
 	ev__free(escaped);
 	evhttp_send_reply(req, HTTP_NOTFOUND, "Not Found", buf);
 	evbuffer_free(buf);
 }
 
 static void
-server_dispatch(struct evhttp_connection *evcon,
-    struct evhttp_request *req)
+server_dispatch(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	struct evhttp *http = evcon->http_server;
 	struct evhttp_cb *hcb;
@@ -644,8 +643,7 @@ server_timeout(struct evhttp_connection *evcon)
 		}
 		evhttp_connection_free(evcon);
 		return;
-	case EVCON_WAITING:
-		return;
+	case EVCON_WAITING: return;
 	default:
 		/* A reply stalled: the program may still be streaming it. */
 		ev__http_release_held_request(evcon);
@@ -712,8 +710,7 @@ server_got_bytes(struct evhttp_connection *evcon, size_t n)
 }
 
 static void
-server_message_done(struct evhttp_connection *evcon,
-    struct evhttp_request *req)
+server_message_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	/*
 	 * The read event stays registered (read_cb() switches it off if

@@ -37,7 +37,7 @@
 #include "mm-internal.h"
 
 /* Bytes asked of the socket per read. */
-#define READ_SIZE	32768
+#define READ_SIZE 32768
 
 static void read_cb(int fd, short what, void *arg);
 static void write_cb(int fd, short what, void *arg);
@@ -94,8 +94,7 @@ ev__http_connection_setfd(struct evhttp_connection *evcon, int fd)
 {
 	evcon->fd = fd;
 	event_set(&evcon->ev_read, fd, EV_READ | EV_PERSIST, read_cb, evcon);
-	event_set(&evcon->ev_write, fd, EV_WRITE | EV_PERSIST, write_cb,
-	    evcon);
+	event_set(&evcon->ev_write, fd, EV_WRITE | EV_PERSIST, write_cb, evcon);
 	if (evcon->base != NULL) {
 		event_base_set(evcon->base, &evcon->ev_read);
 		event_base_set(evcon->base, &evcon->ev_write);
@@ -196,12 +195,13 @@ ev__http_connection_reset(struct evhttp_connection *evcon)
 		evcon->fd = -1;
 	}
 	event_del(&evcon->ev_timer);
-	evbuffer_drain(evcon->input_buffer, EVBUFFER_LENGTH(evcon->input_buffer));
+	evbuffer_drain(evcon->input_buffer,
+	    EVBUFFER_LENGTH(evcon->input_buffer));
 	evbuffer_drain(evcon->output_buffer,
 	    EVBUFFER_LENGTH(evcon->output_buffer));
 	evcon->state = EVCON_DISCONNECTED;
-	evcon->flags &= ~(EVHTTP_CON_CLOSEDETECT | EVHTTP_CON_GOTDATA |
-	    EVHTTP_CON_READEOF);
+	evcon->flags &= ~(
+	    EVHTTP_CON_CLOSEDETECT | EVHTTP_CON_GOTDATA | EVHTTP_CON_READEOF);
 	evcon->write_done = NULL;
 	evcon->nrequests = 0;
 	if (was_connected)
@@ -217,8 +217,7 @@ evhttp_connection_set_timeout(struct evhttp_connection *evcon,
 }
 
 void
-evhttp_connection_set_retries(struct evhttp_connection *evcon,
-    int retry_max)
+evhttp_connection_set_retries(struct evhttp_connection *evcon, int retry_max)
 {
 	evcon->retry_max = retry_max;
 }
@@ -250,8 +249,8 @@ evhttp_connection_set_base(struct evhttp_connection *evcon,
 }
 
 void
-evhttp_connection_get_peer(struct evhttp_connection *evcon,
-    char **address, u_short *port)
+evhttp_connection_get_peer(struct evhttp_connection *evcon, char **address,
+    u_short *port)
 {
 	*address = evcon->address;
 	*port = evcon->port;
@@ -301,7 +300,7 @@ message_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 static int
 deliver_chunk(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
-	if (req->chunk_cb == NULL)	/* (never set on a server's requests) */
+	if (req->chunk_cb == NULL) /* (never set on a server's requests) */
 		return 0;
 	evcon->flags |= EVHTTP_CON_INCALLBACK;
 	(*req->chunk_cb)(req, req->cb_arg);
@@ -328,8 +327,8 @@ headers_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 		/* An interim response: the real one follows (soon). */
 		if (++evcon->ninterim > EV__HTTP_MAX_INTERIM) {
 			event_warnx("%s: more than %d interim responses from "
-			    "%s", __func__, EV__HTTP_MAX_INTERIM,
-			    evcon->address);
+				    "%s",
+			    __func__, EV__HTTP_MAX_INTERIM, evcon->address);
 			evhttp_connection_fail(evcon,
 			    EVCON_HTTP_INVALID_HEADER);
 			return -1;
@@ -380,7 +379,8 @@ process_input(struct evhttp_connection *evcon)
 			break;
 		case EVCON_READING_HEADERS:
 			r = ev__http_parse_headers(&evcon->parser, req, in);
-			if (r == ALL_DATA_READ && headers_done(evcon, req) == -1)
+			if (r == ALL_DATA_READ &&
+			    headers_done(evcon, req) == -1)
 				return;
 			break;
 		default:
@@ -417,9 +417,7 @@ handle_eof(struct evhttp_connection *evcon)
 	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
 
 	switch (evcon->state) {
-	case EVCON_LINGERING:
-		evhttp_connection_free(evcon);
-		return;
+	case EVCON_LINGERING: evhttp_connection_free(evcon); return;
 	case EVCON_IDLE:
 		/* A kept-alive client connection the server closed. */
 		(void)ev__http_connection_reset(evcon);
@@ -430,8 +428,7 @@ handle_eof(struct evhttp_connection *evcon)
 			return;
 		}
 		break;
-	default:
-		break;
+	default: break;
 	}
 	evhttp_connection_fail(evcon, EVCON_HTTP_EOF);
 }
@@ -461,8 +458,8 @@ read_cb(int fd, short what, void *arg)
 				process_input(evcon);
 			return;
 		}
-		event_debug(("%s: read on %d: %s", __func__, fd,
-		    strerror(errno)));
+		event_debug(
+		    ("%s: read on %d: %s", __func__, fd, strerror(errno)));
 		if (evcon->state == EVCON_LINGERING ||
 		    evcon->state == EVCON_IDLE) {
 			handle_eof(evcon);
@@ -553,8 +550,8 @@ write_cb(int fd, short what, void *arg)
 		if (n > 0)
 			evcon->flags |= EVHTTP_CON_WROTE;
 		if (evcon->state == EVCON_WRITING)
-			ev__http_timer_add(evcon, ev__http_timeout(evcon,
-			    EV__HTTP_WRITE_TIMEOUT), 0);
+			ev__http_timer_add(evcon,
+			    ev__http_timeout(evcon, EV__HTTP_WRITE_TIMEOUT), 0);
 		if (EVBUFFER_LENGTH(out) > 0) {
 			/* The socket is full: wait until it takes more. */
 			event_add(&evcon->ev_write, NULL);

@@ -51,7 +51,7 @@
 #include "mm-internal.h"
 
 #define INITIAL_NEVENT 64
-#define MAX_NEVENT 4096
+#define MAX_NEVENT     4096
 
 struct kq_slot {
 	struct event *evread;

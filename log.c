@@ -35,11 +35,11 @@ emit(int severity, const char *msg)
 		return;
 	}
 	switch (severity) {
-	case _EVENT_LOG_DEBUG:	what = "debug"; break;
-	case _EVENT_LOG_MSG:	what = "msg"; break;
-	case _EVENT_LOG_WARN:	what = "warn"; break;
-	case _EVENT_LOG_ERR:	what = "err"; break;
-	default:		what = "???"; break;
+	case _EVENT_LOG_DEBUG: what = "debug"; break;
+	case _EVENT_LOG_MSG: what = "msg"; break;
+	case _EVENT_LOG_WARN: what = "warn"; break;
+	case _EVENT_LOG_ERR: what = "err"; break;
+	default: what = "???"; break;
 	}
 	(void)fprintf(stderr, "[%s] %s\n", what, msg);
 }

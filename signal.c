@@ -53,8 +53,8 @@
 static struct ev__sig_watcher *volatile sig_watchers[EV__NSIG];
 static struct sigaction sig_saved[EV__NSIG];
 static int sig_nbases[EV__NSIG];
-static int sig_lock;		/* guards the three arrays above */
-static int sig_inflight;	/* handlers running, in any thread */
+static int sig_lock;	 /* guards the three arrays above */
+static int sig_inflight; /* handlers running, in any thread */
 
 static void
 lock_watchers(void)
@@ -93,7 +93,7 @@ sig_handler(int sig)
 		__atomic_fetch_add(&b->sig->caught[sig], 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&b->sig_any_caught, 1, __ATOMIC_RELEASE);
 		n = write(b->sig->pair[0], "", 1);
-		(void)n;	/* a full pipe already wakes the loop */
+		(void)n; /* a full pipe already wakes the loop */
 	}
 	__atomic_fetch_sub(&sig_inflight, 1, __ATOMIC_SEQ_CST);
 	errno = saved_errno;
@@ -247,11 +247,9 @@ unwatch_signal(struct event_base *base, int sig)
 			sig_nbases[sig]--;
 		}
 	} else {
-		for (pp = &sig_watchers[sig]; *pp != NULL;
-		    pp = &(*pp)->next) {
+		for (pp = &sig_watchers[sig]; *pp != NULL; pp = &(*pp)->next) {
 			if (*pp == w) {
-				__atomic_store_n(pp, w->next,
-				    __ATOMIC_SEQ_CST);
+				__atomic_store_n(pp, w->next, __ATOMIC_SEQ_CST);
 				__atomic_store_n(&w->base, NULL,
 				    __ATOMIC_RELEASE);
 				sig_nbases[sig]--;
@@ -339,15 +337,15 @@ ev__sig_process(struct event_base *base)
 
 	__atomic_store_n(&base->sig_any_caught, 0, __ATOMIC_SEQ_CST);
 	for (sig = 1; sig < EV__NSIG; sig++) {
-		if (__atomic_load_n(&base->sig->caught[sig], __ATOMIC_RELAXED)
-		    == 0)
+		if (__atomic_load_n(&base->sig->caught[sig],
+			__ATOMIC_RELAXED) == 0)
 			continue;
 		n = __atomic_exchange_n(&base->sig->caught[sig], 0,
 		    __ATOMIC_ACQ_REL);
 		if (n > SHRT_MAX)
 			n = SHRT_MAX;
 		for (ev = TAILQ_FIRST(&base->sig->evsigevents[sig]); ev != NULL;
-		    ev = next) {
+		     ev = next) {
 			next = TAILQ_NEXT(ev, ev_signal_next);
 			if (!(ev->ev_events & EV_PERSIST))
 				event_del(ev);
@@ -361,7 +359,7 @@ ev__sig_wakeup(struct event_base *base)
 {
 	ssize_t n = write(base->sig->pair[0], "", 1);
 
-	(void)n;	/* a full socketpair wakes the loop just as well */
+	(void)n; /* a full socketpair wakes the loop just as well */
 }
 
 int

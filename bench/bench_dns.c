@@ -38,7 +38,7 @@
 #include <event.h>
 #include <evdns.h>
 
-#define NAMES 256
+#define NAMES	  256
 #define BIG_NAMES 16
 #define BIG_ADDRS 100
 
@@ -139,11 +139,9 @@ free_port(void)
 static int
 wait_ready(pid_t pid, unsigned short port)
 {
-	static const unsigned char q[] = {
-		0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+	static const unsigned char q[] = { 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0,
 		2, 'h', '0', 5, 'b', 'e', 'n', 'c', 'h', 4, 't', 'e', 's', 't',
-		0, 0, 1, 0, 1
-	};
+		0, 0, 1, 0, 1 };
 	struct sockaddr_in sin;
 	struct timeval tv = { 0, 100000 };
 	unsigned char buf[512];
@@ -191,9 +189,9 @@ start_dnsmasq(const char *path, const char *hosts, unsigned short *port)
 			execl(path, "dnsmasq", "--keep-in-foreground", "-C",
 			    "/dev/null", "--no-resolv", "--no-hosts", hostsarg,
 			    portarg, "--listen-address=127.0.0.1",
-			    "--bind-interfaces", "--pid-file=",
-			    "--local=/bench.test/", "--log-facility=-",
-			    (char *)NULL);
+			    "--bind-interfaces",
+			    "--pid-file=", "--local=/bench.test/",
+			    "--log-facility=-", (char *)NULL);
 			_exit(127);
 		}
 		if (wait_ready(pid, *port) == 0)
@@ -227,7 +225,8 @@ main(int argc, char **argv)
 		case 'T': big = 1; break;
 		case 'V': vc = 1; break;
 		default:
-			fprintf(stderr, "usage: bench_dns [-n inflight] "
+			fprintf(stderr,
+			    "usage: bench_dns [-n inflight] "
 			    "[-t seconds] [-d dnsmasq] [-6] [-T] [-V]\n");
 			return 1;
 		}
@@ -248,15 +247,14 @@ main(int argc, char **argv)
 	if (big) {
 		/* big0.bench.test ...: BIG_ADDRS addresses each. */
 		for (i = 0; i < BIG_NAMES; i++) {
-			snprintf(names[i], sizeof(names[i]),
-			    "big%d.bench.test", i);
+			snprintf(names[i], sizeof(names[i]), "big%d.bench.test",
+			    i);
 			for (c = 0; c < BIG_ADDRS; c++)
 				fprintf(f, "10.78.%d.%d %s\nfd01::%x:%x %s\n",
-				    i, c + 1, names[i], i + 1, c + 1,
-				    names[i]);
+				    i, c + 1, names[i], i + 1, c + 1, names[i]);
 		}
 	}
-	fchmod(fd, 0644);	/* dnsmasq may read it as another user */
+	fchmod(fd, 0644); /* dnsmasq may read it as another user */
 	fclose(f);
 	/* The first name must be "h0.bench.test" for wait_ready(). */
 	pid = start_dnsmasq(dnsmasq, hosts, &port);
@@ -289,9 +287,8 @@ main(int argc, char **argv)
 	waitpid(pid, NULL, 0);
 	unlink(hosts);
 	printf("bench_dns: %s%s%s, %d in flight, %.2f s: %ld answered, "
-	    "%ld failed, %.0f queries/s\n", ipv6 ? "AAAA" : "A",
-	    big ? " (big: TCP)" : "", vc ? " (all over TCP)" : "", n, el,
-	    ok, failed,
-	    (double)ok / el);
+	       "%ld failed, %.0f queries/s\n",
+	    ipv6 ? "AAAA" : "A", big ? " (big: TCP)" : "",
+	    vc ? " (all over TCP)" : "", n, el, ok, failed, (double)ok / el);
 	return failed > 0 ? 2 : 0;
 }

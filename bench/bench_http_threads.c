@@ -35,7 +35,7 @@
 
 #include "bench_util.h"
 
-#define USAGE "usage: bench_http_threads [-n threads] [-t max_seconds]"
+#define USAGE	    "usage: bench_http_threads [-n threads] [-t max_seconds]"
 #define MAX_THREADS 64
 
 struct server {

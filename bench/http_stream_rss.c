@@ -67,7 +67,7 @@ serve(int lfd, unsigned long long total, int chunked)
 		if (chunked)
 			memcpy(block + off + n, "\r\n", 2);
 		if (write(fd, block, off + n + (chunked ? 2 : 0)) <= 0)
-			_exit(0);	/* the client gave up */
+			_exit(0); /* the client gave up */
 		sent += n;
 	}
 	if (chunked)
@@ -78,8 +78,8 @@ serve(int lfd, unsigned long long total, int chunked)
 int
 main(int argc, char **argv)
 {
-	unsigned long long total = (argc > 1 ? strtoull(argv[1], NULL, 10) :
-	    2048) << 20;
+	unsigned long long total =
+	    (argc > 1 ? strtoull(argv[1], NULL, 10) : 2048) << 20;
 	int chunked = argc > 2 && strcmp(argv[2], "chunked") == 0;
 	struct sockaddr_in sin;
 	socklen_t len = sizeof(sin);

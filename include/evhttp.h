@@ -23,14 +23,14 @@ extern "C" {
 #endif
 
 /* Response codes a server commonly sends. */
-#define HTTP_OK			200	/* request completed */
-#define HTTP_NOCONTENT		204	/* request has no content */
-#define HTTP_MOVEPERM		301	/* the uri moved permanently */
-#define HTTP_MOVETEMP		302	/* the uri moved temporarily */
-#define HTTP_NOTMODIFIED	304	/* the page was not modified */
-#define HTTP_BADREQUEST		400	/* invalid http request */
-#define HTTP_NOTFOUND		404	/* could not find the content */
-#define HTTP_SERVUNAVAIL	503	/* the server is not available */
+#define HTTP_OK		 200 /* request completed */
+#define HTTP_NOCONTENT	 204 /* request has no content */
+#define HTTP_MOVEPERM	 301 /* the uri moved permanently */
+#define HTTP_MOVETEMP	 302 /* the uri moved temporarily */
+#define HTTP_NOTMODIFIED 304 /* the page was not modified */
+#define HTTP_BADREQUEST	 400 /* invalid http request */
+#define HTTP_NOTFOUND	 404 /* could not find the content */
+#define HTTP_SERVUNAVAIL 503 /* the server is not available */
 
 struct evhttp;
 struct evhttp_request;
@@ -48,8 +48,7 @@ struct evhttp *evhttp_new(struct event_base *base);
  * Listen on address (numeric, or a name to resolve) and port.  May be
  * called several times for several sockets.  Returns 0, or -1 on failure.
  */
-int evhttp_bind_socket(struct evhttp *http, const char *address,
-    u_short port);
+int evhttp_bind_socket(struct evhttp *http, const char *address, u_short port);
 
 /**
  * Accept connections on fd, a socket that is already listening.  The
@@ -117,15 +116,15 @@ void evhttp_set_max_body_size(struct evhttp *, ssize_t max_body_size);
  * reason (e.g. HTTP_NOTFOUND, "Not Found").  The connection closes after
  * it.  req is freed once the reply is sent.
  */
-void evhttp_send_error(struct evhttp_request *req, int error,
-    const char *reason);
+void
+evhttp_send_error(struct evhttp_request *req, int error, const char *reason);
 
 /**
  * Answer req with the status code and reason and the contents of databuf
  * (which is emptied; may be NULL).  req is freed once the reply is sent.
  */
-void evhttp_send_reply(struct evhttp_request *req, int code,
-    const char *reason, struct evbuffer *databuf);
+void evhttp_send_reply(struct evhttp_request *req, int code, const char *reason,
+    struct evbuffer *databuf);
 
 /**
  * Start a reply whose body follows in pieces through
@@ -182,11 +181,11 @@ struct evhttp_request {
 	/* the connection the request travels on */
 	struct evhttp_connection *evcon;
 	int flags;
-#define EVHTTP_REQ_OWN_CONNECTION	0x0001	/* free evcon with the request */
-#define EVHTTP_PROXY_REQUEST		0x0002	/* the uri is absolute */
+#define EVHTTP_REQ_OWN_CONNECTION 0x0001 /* free evcon with the request */
+#define EVHTTP_PROXY_REQUEST	  0x0002 /* the uri is absolute */
 
-	struct evkeyvalq *input_headers;	/* headers received */
-	struct evkeyvalq *output_headers;	/* headers to send */
+	struct evkeyvalq *input_headers;  /* headers received */
+	struct evkeyvalq *output_headers; /* headers to send */
 
 	/* where the connection came from (server side) */
 	char *remote_host;
@@ -195,20 +194,20 @@ struct evhttp_request {
 	enum evhttp_request_kind kind;
 	enum evhttp_cmd_type type;
 
-	char *uri;			/* the request's uri, as received */
+	char *uri; /* the request's uri, as received */
 
-	char major;			/* HTTP major version */
-	char minor;			/* HTTP minor version */
+	char major; /* HTTP major version */
+	char minor; /* HTTP minor version */
 
-	int response_code;		/* status code */
-	char *response_code_line;	/* reason phrase */
+	int response_code;	  /* status code */
+	char *response_code_line; /* reason phrase */
 
-	struct evbuffer *input_buffer;	/* body received */
-	ev_int64_t ntoread;		/* body bytes still expected */
-	unsigned int chunked:1,		/* the body is chunked */
-	    userdone:1;			/* the program finished its reply */
+	struct evbuffer *input_buffer; /* body received */
+	ev_int64_t ntoread;	       /* body bytes still expected */
+	unsigned int chunked : 1,      /* the body is chunked */
+	    userdone : 1;	       /* the program finished its reply */
 
-	struct evbuffer *output_buffer;	/* body to send */
+	struct evbuffer *output_buffer; /* body to send */
 
 	/* called when the request (or, client side, its reply) is complete */
 	void (*cb)(struct evhttp_request *, void *);
@@ -226,8 +225,8 @@ struct evhttp_request {
  * Create a request for evhttp_make_request(); cb(req, arg) will get the
  * response, or NULL on failure.  Returns NULL on failure.
  */
-struct evhttp_request *evhttp_request_new(
-    void (*cb)(struct evhttp_request *, void *), void *arg);
+struct evhttp_request *
+evhttp_request_new(void (*cb)(struct evhttp_request *, void *), void *arg);
 
 /** Have the response body delivered piece by piece to cb (client side). */
 void evhttp_request_set_chunked_cb(struct evhttp_request *,
@@ -242,16 +241,16 @@ void evhttp_request_set_chunked_cb(struct evhttp_request *,
 void evhttp_request_free(struct evhttp_request *req);
 
 /** The connection a request travels on (NULL if none). */
-struct evhttp_connection *evhttp_request_get_connection(
-    struct evhttp_request *req);
+struct evhttp_connection *
+evhttp_request_get_connection(struct evhttp_request *req);
 
 /**
  * Create a client connection to address (numeric, or a name resolved
  * when connecting) and port.  Nothing is sent until a request is made.
  * Returns NULL on failure.
  */
-struct evhttp_connection *evhttp_connection_new(
-    const char *address, unsigned short port);
+struct evhttp_connection *
+evhttp_connection_new(const char *address, unsigned short port);
 
 /**
  * Close a connection and free it and the requests queued on it (their
@@ -278,8 +277,8 @@ void evhttp_connection_set_timeout(struct evhttp_connection *evcon,
  * Retry a failed connect up to retry_max times (-1: forever), waiting
  * longer each time.  The default is 0.
  */
-void evhttp_connection_set_retries(struct evhttp_connection *evcon,
-    int retry_max);
+void
+evhttp_connection_set_retries(struct evhttp_connection *evcon, int retry_max);
 
 /**
  * Limit the bytes of a response's status line and headers (each interim
@@ -317,8 +316,8 @@ void evhttp_connection_set_base(struct evhttp_connection *evcon,
 /**
  * Store the peer's address (a string the connection owns) and port.
  */
-void evhttp_connection_get_peer(struct evhttp_connection *evcon,
-    char **address, u_short *port);
+void evhttp_connection_get_peer(struct evhttp_connection *evcon, char **address,
+    u_short *port);
 
 /**
  * Send req (of the given method, for uri) on evcon, after the requests
@@ -327,8 +326,7 @@ void evhttp_connection_get_peer(struct evhttp_connection *evcon,
  * still the caller's).
  */
 int evhttp_make_request(struct evhttp_connection *evcon,
-    struct evhttp_request *req,
-    enum evhttp_cmd_type type, const char *uri);
+    struct evhttp_request *req, enum evhttp_cmd_type type, const char *uri);
 
 /** The request's uri. */
 const char *evhttp_request_uri(struct evhttp_request *req);

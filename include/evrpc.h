@@ -102,94 +102,97 @@ struct evrpc_req_generic {
  * evrpc_send_request_rpcname() for an RPC whose request is struct
  * reqstruct and whose reply is struct rplystruct.
  */
-#define EVRPC_HEADER(rpcname, reqstruct, rplystruct)			\
-EVRPC_STRUCT(rpcname) {							\
-	struct reqstruct *request;					\
-	struct rplystruct *reply;					\
-	struct evrpc *rpc;						\
-	struct evhttp_request *http_req;				\
-	void (*done)(struct evrpc_status *,				\
-	    struct evrpc *rpc, void *request, void *reply);		\
-};									\
-int evrpc_send_request_##rpcname(struct evrpc_pool *,			\
-    struct reqstruct *, struct rplystruct *,				\
-    void (*)(struct evrpc_status *,					\
-	struct reqstruct *, struct rplystruct *, void *cbarg),		\
-    void *);
+#define EVRPC_HEADER(rpcname, reqstruct, rplystruct) \
+	EVRPC_STRUCT(rpcname) \
+	{ \
+		struct reqstruct *request; \
+		struct rplystruct *reply; \
+		struct evrpc *rpc; \
+		struct evhttp_request *http_req; \
+		void (*done)(struct evrpc_status *, struct evrpc * rpc, \
+		    void *request, void *reply); \
+	}; \
+	int evrpc_send_request_##rpcname(struct evrpc_pool *, \
+	    struct reqstruct *, struct rplystruct *, \
+	    void (*)(struct evrpc_status *, struct reqstruct *, \
+		struct rplystruct *, void *cbarg), \
+	    void *);
 
 /*
  * Defines evrpc_send_request_rpcname() (in one source file).  If the
  * request cannot even be queued, cb runs at once with
  * EVRPC_STATUS_ERR_UNSTARTED and the function returns -1.
  */
-#define EVRPC_GENERATE(rpcname, reqstruct, rplystruct)			\
-int evrpc_send_request_##rpcname(struct evrpc_pool *pool,		\
-    struct reqstruct *request, struct rplystruct *reply,		\
-    void (*cb)(struct evrpc_status *,					\
-	struct reqstruct *, struct rplystruct *, void *cbarg),		\
-    void *cbarg) {							\
-	struct evrpc_status status;					\
-	struct evrpc_request_wrapper *ctx;				\
-	ctx = (struct evrpc_request_wrapper *)				\
-	    malloc(sizeof(struct evrpc_request_wrapper));		\
-	if (ctx == NULL)						\
-		goto error;						\
-	ctx->pool = pool;						\
-	ctx->evcon = NULL;						\
-	ctx->name = strdup(#rpcname);					\
-	if (ctx->name == NULL) {					\
-		free(ctx);						\
-		goto error;						\
-	}								\
-	ctx->cb = (void (*)(struct evrpc_status *,			\
-		void *, void *, void *))cb;				\
-	ctx->cb_arg = cbarg;						\
-	ctx->request = (void *)request;					\
-	ctx->reply = (void *)reply;					\
-	ctx->request_marshal = (void (*)(struct evbuffer *, void *))	\
-	    reqstruct##_marshal;					\
-	ctx->reply_clear = (void (*)(void *))rplystruct##_clear;	\
-	ctx->reply_unmarshal = (int (*)(void *, struct evbuffer *))	\
-	    rplystruct##_unmarshal;					\
-	return (evrpc_make_request(ctx));				\
-error:									\
-	memset(&status, 0, sizeof(status));				\
-	status.error = EVRPC_STATUS_ERR_UNSTARTED;			\
-	(*(cb))(&status, request, reply, cbarg);			\
-	return (-1);							\
-}
+#define EVRPC_GENERATE(rpcname, reqstruct, rplystruct) \
+	int evrpc_send_request_##rpcname(struct evrpc_pool *pool, \
+	    struct reqstruct *request, struct rplystruct *reply, \
+	    void (*cb)(struct evrpc_status *, struct reqstruct *, \
+		struct rplystruct *, void *cbarg), \
+	    void *cbarg) \
+	{ \
+		struct evrpc_status status; \
+		struct evrpc_request_wrapper *ctx; \
+		ctx = (struct evrpc_request_wrapper *)malloc( \
+		    sizeof(struct evrpc_request_wrapper)); \
+		if (ctx == NULL) \
+			goto error; \
+		ctx->pool = pool; \
+		ctx->evcon = NULL; \
+		ctx->name = strdup(#rpcname); \
+		if (ctx->name == NULL) { \
+			free(ctx); \
+			goto error; \
+		} \
+		ctx->cb = (void (*)(struct evrpc_status *, void *, void *, \
+		    void *))cb; \
+		ctx->cb_arg = cbarg; \
+		ctx->request = (void *)request; \
+		ctx->reply = (void *)reply; \
+		ctx->request_marshal = (void (*)(struct evbuffer *, \
+		    void *))reqstruct##_marshal; \
+		ctx->reply_clear = (void (*)(void *))rplystruct##_clear; \
+		ctx->reply_unmarshal = (int (*)(void *, \
+		    struct evbuffer *))rplystruct##_unmarshal; \
+		return (evrpc_make_request(ctx)); \
+	error: \
+		memset(&status, 0, sizeof(status)); \
+		status.error = EVRPC_STATUS_ERR_UNSTARTED; \
+		(*(cb))(&status, request, reply, cbarg); \
+		return (-1); \
+	}
 
 /* The HTTP request a server-side request state answers. */
 #define EVRPC_REQUEST_HTTP(rpc_req) (rpc_req)->http_req
 
 /* Sends the reply of a server-side request and frees its state. */
-#define EVRPC_REQUEST_DONE(rpc_req) do {				\
-	struct evrpc_req_generic *_req =				\
-	    (struct evrpc_req_generic *)(rpc_req);			\
-	_req->done(_req);						\
-} while (0)
+#define EVRPC_REQUEST_DONE(rpc_req) \
+	do { \
+		struct evrpc_req_generic *_req = \
+		    (struct evrpc_req_generic *)(rpc_req); \
+		_req->done(_req); \
+	} while (0)
 
 /*
  * Fills in rpc for the RPC called name with request and reply structures
  * of the generated types request and reply.  Exits the program if the
  * name cannot be copied, as 1.4 did.
  */
-#define EVRPC_REGISTER_OBJECT(rpc, name, request, reply)		\
-	do {								\
-		(rpc)->uri = strdup(#name);				\
-		if ((rpc)->uri == NULL) {				\
-			fprintf(stderr, "failed to register object\n");	\
-			exit(1);					\
-		}							\
-		(rpc)->request_new = (void *(*)(void))request##_new;	\
-		(rpc)->request_free = (void (*)(void *))request##_free;	\
-		(rpc)->request_unmarshal =				\
-		    (int (*)(void *, struct evbuffer *))request##_unmarshal; \
-		(rpc)->reply_new = (void *(*)(void))reply##_new;	\
-		(rpc)->reply_free = (void (*)(void *))reply##_free;	\
+#define EVRPC_REGISTER_OBJECT(rpc, name, request, reply) \
+	do { \
+		(rpc)->uri = strdup(#name); \
+		if ((rpc)->uri == NULL) { \
+			fprintf(stderr, "failed to register object\n"); \
+			exit(1); \
+		} \
+		(rpc)->request_new = (void *(*)(void))request##_new; \
+		(rpc)->request_free = (void (*)(void *))request##_free; \
+		(rpc)->request_unmarshal = (int (*)(void *, \
+		    struct evbuffer *))request##_unmarshal; \
+		(rpc)->reply_new = (void *(*)(void))reply##_new; \
+		(rpc)->reply_free = (void (*)(void *))reply##_free; \
 		(rpc)->reply_complete = (int (*)(void *))reply##_complete; \
-		(rpc)->reply_marshal =					\
-		    (void (*)(struct evbuffer *, void *))reply##_marshal; \
+		(rpc)->reply_marshal = (void (*)(struct evbuffer *, \
+		    void *))reply##_marshal; \
 	} while (0)
 
 /**
@@ -210,14 +213,14 @@ void evrpc_free(struct evrpc_base *base);
  * generated structures request and reply; callback(rpc_req, cbarg) runs
  * for each request.
  */
-#define EVRPC_REGISTER(base, name, request, reply, callback, cbarg)	\
-	do {								\
-		struct evrpc *rpc =					\
-		    (struct evrpc *)calloc(1, sizeof(struct evrpc));	\
-		EVRPC_REGISTER_OBJECT(rpc, name, request, reply);	\
-		evrpc_register_rpc(base, rpc,				\
+#define EVRPC_REGISTER(base, name, request, reply, callback, cbarg) \
+	do { \
+		struct evrpc *rpc = (struct evrpc *)calloc(1, \
+		    sizeof(struct evrpc)); \
+		EVRPC_REGISTER_OBJECT(rpc, name, request, reply); \
+		evrpc_register_rpc(base, rpc, \
 		    (void (*)(struct evrpc_req_generic *, void *))callback, \
-		    cbarg);						\
+		    cbarg); \
 	} while (0)
 
 /**
@@ -240,11 +243,11 @@ int evrpc_unregister_rpc(struct evrpc_base *base, const char *name);
 
 /* What a client callback learns about its request. */
 struct evrpc_status {
-#define EVRPC_STATUS_ERR_NONE		0	/* the reply is filled in */
-#define EVRPC_STATUS_ERR_TIMEOUT	1	/* timed out or failed */
-#define EVRPC_STATUS_ERR_BADPAYLOAD	2	/* no valid reply came */
-#define EVRPC_STATUS_ERR_UNSTARTED	3	/* the request was not sent */
-#define EVRPC_STATUS_ERR_HOOKABORTED	4	/* an input hook refused */
+#define EVRPC_STATUS_ERR_NONE	     0 /* the reply is filled in */
+#define EVRPC_STATUS_ERR_TIMEOUT     1 /* timed out or failed */
+#define EVRPC_STATUS_ERR_BADPAYLOAD  2 /* no valid reply came */
+#define EVRPC_STATUS_ERR_UNSTARTED   3 /* the request was not sent */
+#define EVRPC_STATUS_ERR_HOOKABORTED 4 /* an input hook refused */
 	int error;
 
 	/* the HTTP request, for looking at headers (NULL on timeout) */
@@ -271,8 +274,8 @@ struct evrpc_request_wrapper {
 	char *name;
 
 	/* run once with the outcome */
-	void (*cb)(struct evrpc_status *, void *request, void *reply,
-	    void *arg);
+	void (
+	    *cb)(struct evrpc_status *, void *request, void *reply, void *arg);
 	void *cb_arg;
 
 	void *request;
@@ -289,7 +292,7 @@ struct evrpc_request_wrapper {
 };
 
 /* Sends request on pool; cb(status, request, reply, cbarg) gets the outcome. */
-#define EVRPC_MAKE_REQUEST(name, pool, request, reply, cb, cbarg)	\
+#define EVRPC_MAKE_REQUEST(name, pool, request, reply, cb, cbarg) \
 	evrpc_send_request_##name(pool, request, reply, cb, cbarg)
 
 /**
@@ -318,8 +321,7 @@ void evrpc_pool_free(struct evrpc_pool *pool);
  * it from now on (if it cannot be added it is freed, with a log line).
  * A queued request goes out on it at once.
  */
-void evrpc_pool_add_connection(struct evrpc_pool *,
-    struct evhttp_connection *);
+void evrpc_pool_add_connection(struct evrpc_pool *, struct evhttp_connection *);
 
 /**
  * Give each request of pool timeout_in_secs seconds for its reply
@@ -331,12 +333,12 @@ void evrpc_pool_set_timeout(struct evrpc_pool *pool, int timeout_in_secs);
 
 /* Which bytes a hook sees. */
 enum EVRPC_HOOK_TYPE {
-	EVRPC_INPUT,	/* bytes received (request on a server, reply on a pool) */
-	EVRPC_OUTPUT	/* bytes sent (reply on a server, request on a pool) */
+	EVRPC_INPUT, /* bytes received (request on a server, reply on a pool) */
+	EVRPC_OUTPUT /* bytes sent (reply on a server, request on a pool) */
 };
 
 /* 1.4's short names. */
-#define INPUT EVRPC_INPUT
+#define INPUT  EVRPC_INPUT
 #define OUTPUT EVRPC_OUTPUT
 
 /**
@@ -355,8 +357,8 @@ void *evrpc_add_hook(void *vbase, enum EVRPC_HOOK_TYPE hook_type,
  * Remove the hook handle of type hook_type from vbase.  Returns 1 if it
  * was there, 0 if not.
  */
-int evrpc_remove_hook(void *vbase, enum EVRPC_HOOK_TYPE hook_type,
-    void *handle);
+int
+evrpc_remove_hook(void *vbase, enum EVRPC_HOOK_TYPE hook_type, void *handle);
 
 #ifdef __cplusplus
 }

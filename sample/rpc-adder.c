@@ -59,7 +59,7 @@ EVRPC_GENERATE(Add, add_request, add_reply)
 
 /* The server: add the terms, greet whoever asked. */
 static void
-add_cb(EVRPC_STRUCT(Add) *rpc, void *arg)
+add_cb(EVRPC_STRUCT(Add) * rpc, void *arg)
 {
 	struct add_request *req = rpc->request;
 	struct add_reply *reply = rpc->reply;

@@ -48,8 +48,8 @@
 
 #include <event.h>
 
-#define DEFAULT_QUEUE 256 /* sockets waiting for one worker, at most */
-#define HIGH_WATER (64 * 1024) /* unsent bytes before we stop reading */
+#define DEFAULT_QUEUE 256	  /* sockets waiting for one worker, at most */
+#define HIGH_WATER    (64 * 1024) /* unsent bytes before we stop reading */
 
 struct conn {
 	int fd;
@@ -66,11 +66,11 @@ struct worker {
 	struct event ev_notify;
 
 	pthread_mutex_t lock; /* guards the fields up to the blank line */
-	int *queue; /* ring of accepted sockets */
+	int *queue;	      /* ring of accepted sockets */
 	int qhead, qlen, qcap;
 	int dead; /* the worker has left its loop */
 
-	int fault; /* injected by the tests: see below */
+	int fault;	    /* injected by the tests: see below */
 	struct conn *conns; /* the worker's own connections */
 };
 

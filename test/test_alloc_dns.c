@@ -33,7 +33,7 @@ server_cb(struct evdns_server_request *req, void *arg)
 		addrs[i] = htonl(0x0a000000U + (unsigned)i);
 	if (req->nquestions != 1 ||
 	    evdns_server_request_add_a_reply(req, req->questions[0]->name,
-	    NADDRS, addrs, 60) != 0 ||
+		NADDRS, addrs, 60) != 0 ||
 	    evdns_server_request_respond(req, DNS_ERR_NONE) != 0)
 		if (evdns_server_request_respond(req, DNS_ERR_SERVERFAILED))
 			evdns_server_request_drop(req);
@@ -61,8 +61,8 @@ static int
 lookup(struct event_base *base, struct answer *a)
 {
 	memset(a, 0, sizeof(*a));
-	if (evdns_resolve_ipv4("big.alloc.test", DNS_QUERY_NO_SEARCH,
-	    answer_cb, a) != 0)
+	if (evdns_resolve_ipv4("big.alloc.test", DNS_QUERY_NO_SEARCH, answer_cb,
+		a) != 0)
 		return 0;
 	assert_true(ta_run_until(base, &a->done, 5000));
 	assert_int_equal(a->done, 1);
@@ -84,9 +84,11 @@ sockets(int *udp, int *tcp, unsigned short *port)
 		sin.sin_family = AF_INET;
 		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		assert_int_equal(bind(*udp, (struct sockaddr *)&sin,
-		    sizeof(sin)), 0);
+				     sizeof(sin)),
+		    0);
 		assert_int_equal(getsockname(*udp, (struct sockaddr *)&sin,
-		    &len), 0);
+				     &len),
+		    0);
 		setsockopt(*tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(*tcp, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
 		    listen(*tcp, 8) == 0) {
@@ -112,8 +114,7 @@ test_dns_tcp(void **state)
 	(void)state;
 	assert_non_null(base = event_init());
 	sockets(&udp, &tcp, &pnum);
-	assert_non_null(uport = evdns_add_server_port(udp, 0, server_cb,
-	    NULL));
+	assert_non_null(uport = evdns_add_server_port(udp, 0, server_cb, NULL));
 	for (n = 1;; n++) {
 		ta_arm(n);
 		tport = evdns_add_server_port(tcp, 1, server_cb, NULL);
@@ -126,7 +127,8 @@ test_dns_tcp(void **state)
 	assert_int_equal(evdns_set_option("timeout:", "0.2", DNS_OPTIONS_ALL),
 	    0);
 	assert_int_equal(evdns_set_option("max-timeouts:", "100",
-	    DNS_OPTIONS_ALL), 0);
+			     DNS_OPTIONS_ALL),
+	    0);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", (unsigned)pnum);
 	assert_int_equal(evdns_nameserver_ip_add(addr), 0);
 	/* Once cleanly, so the base's tables have grown to what it takes. */

@@ -63,13 +63,13 @@ enum { FREE_NONE, FREE_IN_READ, FREE_IN_WRITE, FREE_IN_ERROR };
 struct side {
 	struct bufferevent *bev;
 	int reads, writes, errors;
-	short what;			/* last errorcb flags */
-	int err;			/* errno at the last errorcb */
-	size_t maxin;			/* largest input seen by readcb */
-	size_t out_at_write;		/* output length at last writecb */
-	struct evbuffer *got;		/* data readcb took, if collecting */
-	int collect;			/* readcb moves input into got */
-	int free_in;			/* free the bufferevent in a callback */
+	short what;	      /* last errorcb flags */
+	int err;	      /* errno at the last errorcb */
+	size_t maxin;	      /* largest input seen by readcb */
+	size_t out_at_write;  /* output length at last writecb */
+	struct evbuffer *got; /* data readcb took, if collecting */
+	int collect;	      /* readcb moves input into got */
+	int free_in;	      /* free the bufferevent in a callback */
 	int freed;
 };
 
@@ -177,8 +177,8 @@ stuff(int fd, size_t n, char c)
 
 	memset(chunk, c, sizeof(chunk));
 	while (done < n) {
-		w = write(fd, chunk, n - done < sizeof(chunk) ?
-		    n - done : sizeof(chunk));
+		w = write(fd, chunk,
+		    n - done < sizeof(chunk) ? n - done : sizeof(chunk));
 		if (w <= 0)
 			break;
 		done += (size_t)w;
@@ -425,8 +425,8 @@ test_read_low_watermark(void **state)
 /* A reader that takes its input only when told to. */
 struct slow {
 	struct side s;
-	int fd;			/* the peer's end */
-	size_t total;		/* bytes taken out of the input */
+	int fd;	      /* the peer's end */
+	size_t total; /* bytes taken out of the input */
 };
 
 static int
@@ -476,7 +476,8 @@ test_read_high_watermark(void **state)
 		run_ready(1);
 	/* All but the 30 bytes drained above. */
 	assert_int_equal(EVBUFFER_LENGTH(sl.s.got) +
-	    EVBUFFER_LENGTH(sl.s.bev->input), 970);
+		EVBUFFER_LENGTH(sl.s.bev->input),
+	    970);
 	side_close(&sl.s);
 	close(fds[0]);
 	close(fds[1]);
@@ -703,8 +704,9 @@ make_reset_pair(int *mine)
 	assert_true(peer >= 0);
 	close(lfd);
 	assert_int_equal(setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg,
-	    sizeof(lg)), 0);
-	close(peer);		/* sends RST */
+			     sizeof(lg)),
+	    0);
+	close(peer); /* sends RST */
 	assert_int_equal(evutil_make_socket_nonblocking(*mine), 0);
 }
 
@@ -860,7 +862,7 @@ test_global_base(void **state)
 struct drip {
 	struct event ev;
 	int fd, left;
-	int64_t last;		/* when the last byte went */
+	int64_t last; /* when the last byte went */
 };
 
 static void
@@ -954,8 +956,8 @@ test_enable_disable_in_callbacks(void **state)
 	assert_int_equal(write(fds[0], "a", 1), 1);
 	assert_true(run_until(has_read, &s, 5000));
 	assert_int_equal(write(fds[0], "b", 1), 1);
-	assert_false(event_pending(&s.bev->ev_read, EV_READ | EV_TIMEOUT,
-	    NULL));
+	assert_false(
+	    event_pending(&s.bev->ev_read, EV_READ | EV_TIMEOUT, NULL));
 	assert_true(run_until(has_written, &s, 5000));
 	/* Re-enabled from writecb: the second byte arrives. */
 	assert_true(event_pending(&s.bev->ev_read, EV_READ, NULL));

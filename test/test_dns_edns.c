@@ -42,7 +42,8 @@ query_name(const struct rawns *ns, char *out)
 	size_t off = EV__DNS_HDR_LEN;
 
 	assert_int_equal(ev__dns_name_parse(ns->q, ns->qlen, &off, out,
-	    EV__DNS_NAME_BUF), 0);
+			     EV__DNS_NAME_BUF),
+	    0);
 }
 
 static void
@@ -86,7 +87,8 @@ test_edns_query(void **state)
 	answer(&ns, 0, 1);
 	assert_true(run_until(&r.calls, 1, 5000));
 	assert_int_equal(evdns_set_option("edns-udp-size:", "100",
-	    DNS_OPTIONS_ALL), -1);
+			     DNS_OPTIONS_ALL),
+	    -1);
 	rawns_stop(&ns);
 }
 
@@ -111,7 +113,7 @@ test_edns_rejected(void **state)
 		reply_start(&p, ns.q, ns.qlen, 0x8181, 0);
 		if (noquestion) {
 			p.n = 12;
-			p.b[5] = 0;		/* QDCOUNT 0 */
+			p.b[5] = 0; /* QDCOUNT 0 */
 		}
 		send_from(ns.fd, &ns, &p);
 		assert_true(run_until(&ns.got, 2, 5000));
@@ -138,10 +140,13 @@ static void
 test_server_edns_size(void **state)
 {
 	static const struct {
-		unsigned size;		/* 0: no OPT */
+		unsigned size; /* 0: no OPT */
 		int tc, an;
 	} cases[] = {
-		{ 0, 1, 29 }, { 700, 0, 40 }, { 600, 1, 34 }, { 100, 1, 29 },
+		{ 0, 1, 29 },
+		{ 700, 0, 40 },
+		{ 600, 1, 34 },
+		{ 100, 1, 29 },
 	};
 	struct tserver ts;
 	uint8_t q[600], reply[2000];
@@ -164,12 +169,13 @@ test_server_edns_size(void **state)
 		assert_true(qlen > 0);
 		ts.nreq = 0;
 		assert_int_equal(sendto(fd, q, (size_t)qlen, 0,
-		    (struct sockaddr *)&sin, sizeof(sin)), qlen);
+				     (struct sockaddr *)&sin, sizeof(sin)),
+		    qlen);
 		assert_true(run_until(&ts.nreq, 1, 5000));
 		len = (int)recv(fd, reply, sizeof(reply), MSG_DONTWAIT);
 		assert_true(len > 0);
-		assert_true((unsigned)len <= (cases[i].size > 512 ?
-		    cases[i].size : 512));
+		assert_true((unsigned)len <=
+		    (cases[i].size > 512 ? cases[i].size : 512));
 		assert_int_equal(ev__dns_header_parse(reply, (size_t)len, &h),
 		    0);
 		assert_int_equal((h.flags & EV__DNS_TC) != 0, cases[i].tc);
@@ -322,7 +328,7 @@ test_ptr_root(void **state)
 	reply_start(&p, ns.q, ns.qlen, 0x8180, 1);
 	p16(&p, 0xc00c);
 	rr_fixed(&p, EVDNS_TYPE_PTR, 1);
-	p8(&p, 0);			/* the root */
+	p8(&p, 0); /* the root */
 	send_from(ns.fd, &ns, &p);
 	assert_true(run_until(&r.calls, 1, 5000));
 	assert_int_equal(r.err, DNS_ERR_UNKNOWN);
@@ -343,11 +349,12 @@ test_opt_wire(void **state)
 	assert_int_equal(ev__dns_opt_find(q, (size_t)len, &size), 0);
 	/* No room: nothing written. */
 	assert_int_equal(ev__dns_opt_append(q, (size_t)len + 10, (size_t)len,
-	    1232), -1);
+			     1232),
+	    -1);
 	assert_int_equal(q[11], 0);
 	n = ev__dns_opt_append(q, sizeof(q), (size_t)len, 1232);
 	assert_int_equal(n, len + 11);
-	assert_int_equal(q[11], 1);			/* ARCOUNT */
+	assert_int_equal(q[11], 1); /* ARCOUNT */
 	b = exact(q, (size_t)n);
 	assert_int_equal(ev__dns_opt_find(b, (size_t)n, &size), 1);
 	assert_int_equal(size, 1232);
@@ -366,7 +373,7 @@ test_opt_wire(void **state)
 	/* Not the root name, or in the answer section: no OPT. */
 	memset(&p, 0, sizeof(p));
 	pbytes(&p, q, 12);
-	p.b[5] = 0;				/* no question */
+	p.b[5] = 0; /* no question */
 	p.b[11] = 1;
 	pbytes(&p, "\1x", 3);
 	p16(&p, EV__DNS_TYPE_OPT);
@@ -377,7 +384,7 @@ test_opt_wire(void **state)
 	memset(&p, 0, sizeof(p));
 	pbytes(&p, q, 12);
 	p.b[5] = 0;
-	p.b[7] = 1;				/* ANCOUNT */
+	p.b[7] = 1; /* ANCOUNT */
 	p.b[11] = 0;
 	p8(&p, 0);
 	p16(&p, EV__DNS_TYPE_OPT);

@@ -67,7 +67,7 @@ test_hostile_replies(void **state)
 	p.b[0] ^= 0x5a;
 	send_from(ns.fd, &ns, &p);
 	reply_start(&p, ns.q, ns.qlen, 0x8180, 1);
-	p.b[13] = 'z';			/* h.example.com -> z.example.com */
+	p.b[13] = 'z'; /* h.example.com -> z.example.com */
 	add_a(&p, 6, 6, 6, 6);
 	send_from(ns.fd, &ns, &p);
 	reply_start(&p, ns.q, ns.qlen, 0x0100, 1);
@@ -194,15 +194,15 @@ test_resolve_dotted_owner(void **state)
 	add_ns_port(ns.port);
 	fast_options();
 	memset(&r, 0, sizeof(r));
-	assert_int_equal(evdns_resolve_ipv4("h.example.com", 0, result_cb,
-	    &r), 0);
+	assert_int_equal(evdns_resolve_ipv4("h.example.com", 0, result_cb, &r),
+	    0);
 	assert_true(run_until(&ns.got, 1, 5000));
 	dotted_owner_reply(&p, ns.q, ns.qlen);
 	send_from(ns.fd, &ns, &p);
 	assert_true(run_until(&r.calls, 1, 5000));
 	assert_int_equal(r.err, DNS_ERR_NONE);
 	assert_memory_equal(r.addrs, "\12\11\10\7", 4);
-	assert_int_equal(ns.got, 1);		/* not sent again */
+	assert_int_equal(ns.got, 1); /* not sent again */
 	assert_int_equal(nlog_drop, 0);
 	rawns_stop(&ns);
 }

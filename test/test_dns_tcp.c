@@ -28,7 +28,12 @@
 #include "test_dns_util.h"
 
 enum mode {
-	ANSWER, ANSWER_ONE, SILENT, CLOSE_MID, ZERO_LEN, SHORT_CLOSE,
+	ANSWER,
+	ANSWER_ONE,
+	SILENT,
+	CLOSE_MID,
+	ZERO_LEN,
+	SHORT_CLOSE,
 	SHORT_OPEN
 };
 
@@ -37,7 +42,7 @@ struct rawtcp {
 	int lfd, fd;
 	struct event lev, ev;
 	enum mode mode;
-	int nrecords;		/* A records per answer */
+	int nrecords; /* A records per answer */
 	int accepts, queries, eofs;
 	uint8_t in[4096];
 	size_t inlen;
@@ -88,15 +93,12 @@ tcp_answer(struct rawtcp *t, const uint8_t *q, size_t qlen)
 		send_all(t->fd, p.b, p.n);
 		tcp_conn_close(t);
 		break;
-	case SILENT:
-		break;
+	case SILENT: break;
 	case CLOSE_MID:
 		send_all(t->fd, big, 1);
 		tcp_conn_close(t);
 		break;
-	case ZERO_LEN:
-		send_all(t->fd, zero, 2);
-		break;
+	case ZERO_LEN: send_all(t->fd, zero, 2); break;
 	case SHORT_CLOSE:
 	case SHORT_OPEN:
 		memset(junk, 0x42, sizeof(junk));
@@ -142,7 +144,7 @@ tcp_accept_cb(int fd, short what, void *arg)
 	if ((c = accept(fd, NULL, NULL)) < 0)
 		return;
 	if (t->fd >= 0)
-		tcp_conn_close(t);	/* one at a time */
+		tcp_conn_close(t); /* one at a time */
 	t->accepts++;
 	t->fd = c;
 	t->inlen = 0;

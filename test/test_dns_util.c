@@ -289,13 +289,14 @@ tserver_cb(struct evdns_server_request *req, void *arg)
 	}
 	ts->nreq++;
 	assert_int_equal(evdns_server_request_get_requesting_addr(req,
-	    (struct sockaddr *)&ts->from, sizeof(ts->from)),
+			     (struct sockaddr *)&ts->from, sizeof(ts->from)),
 	    (int)sizeof(struct sockaddr_in));
 	if (ts->silent)
 		evdns_server_request_drop(req);
 	else if (ts->servfail)
 		assert_int_equal(evdns_server_request_respond(req,
-		    DNS_ERR_SERVERFAILED), 0);
+				     DNS_ERR_SERVERFAILED),
+		    0);
 	else if (ts->defer && ts->nheld < 8)
 		ts->held[ts->nheld++] = req;
 	else
@@ -471,26 +472,22 @@ hostile_reply(struct pkt *p, const struct rawns *ns, int which)
 	reply_start(p, ns->q, ns->qlen, 0x8180, 1);
 	at = p->n;
 	switch (which) {
-	case 0:	/* a label longer than what is left (CVE-2016-10195) */
+	case 0: /* a label longer than what is left (CVE-2016-10195) */
 		p8(p, 0x3f);
 		p8(p, 'a');
 		break;
-	case 1:	/* a pointer to itself */
-		p16(p, 0xc000 | (unsigned)at);
-		break;
-	case 2:	/* two pointers pointing at each other */
+	case 1: /* a pointer to itself */ p16(p, 0xc000 | (unsigned)at); break;
+	case 2: /* two pointers pointing at each other */
 		p16(p, 0xc000 | (unsigned)(at + 2));
 		p16(p, 0xc000 | (unsigned)at);
 		break;
-	case 3:	/* a label, then a pointer back to that label */
+	case 3: /* a label, then a pointer back to that label */
 		p8(p, 1);
 		p8(p, 'x');
 		p16(p, 0xc000 | (unsigned)at);
 		break;
-	case 4:	/* a pointer past the end */
-		p16(p, 0xc000 | 0x3ff);
-		break;
-	case 5:	/* a name longer than 255 bytes */
+	case 4: /* a pointer past the end */ p16(p, 0xc000 | 0x3ff); break;
+	case 5: /* a name longer than 255 bytes */
 		for (i = 0; i < 5; i++) {
 			p8(p, 63);
 			for (j = 0; j < 63; j++)
@@ -500,20 +497,20 @@ hostile_reply(struct pkt *p, const struct rawns *ns, int which)
 		rr_fixed(p, EVDNS_TYPE_A, 4);
 		p32(p, 0x06060606);
 		break;
-	case 6:	/* more answers announced than the packet holds */
+	case 6: /* more answers announced than the packet holds */
 		p->b[7] = 50;
 		add_a(p, 6, 6, 6, 6);
 		break;
-	case 7:	/* a 12-byte packet */
+	case 7: /* a 12-byte packet */
 		p->n = 12;
 		p->b[5] = 1;
 		break;
-	case 8:	/* rdlength past the end */
+	case 8: /* rdlength past the end */
 		p16(p, 0xc00c);
 		rr_fixed(p, EVDNS_TYPE_A, 400);
 		p32(p, 0x06060606);
 		break;
-	case 9:	/* an A record with 3 bytes of data */
+	case 9: /* an A record with 3 bytes of data */
 		p16(p, 0xc00c);
 		rr_fixed(p, EVDNS_TYPE_A, 3);
 		p8(p, 6);
@@ -527,7 +524,8 @@ void
 send_from(int fd, const struct rawns *ns, const struct pkt *p)
 {
 	assert_int_equal(sendto(fd, p->b, p->n, 0,
-	    (const struct sockaddr *)&ns->from, sizeof(ns->from)),
+			     (const struct sockaddr *)&ns->from,
+			     sizeof(ns->from)),
 	    (ssize_t)p->n);
 }
 

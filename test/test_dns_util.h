@@ -69,13 +69,12 @@ struct result {
 	int count;
 	int ttl;
 	uint8_t addrs[EV__DNS_MAX_ADDRS * 16];
-	char name[256];			/* the PTR target */
-	void (*then)(struct result *);	/* run inside the callback */
+	char name[256];		       /* the PTR target */
+	void (*then)(struct result *); /* run inside the callback */
 };
 
 /* The evdns_callback_type that fills in the struct result at arg. */
-void result_cb(int err, char type, int count, int ttl, void *addrs,
-    void *arg);
+void result_cb(int err, char type, int count, int ttl, void *addrs, void *arg);
 
 /* Clear r and start evdns_resolve_ipv4(name, flags) into it. */
 void resolve4(const char *name, int flags, struct result *r);
@@ -95,15 +94,15 @@ void assert_ipv4(const struct result *r, int i, const char *want);
  */
 struct tserver {
 	struct evdns_server_port *port;
-	struct evdns_server_port *tport;	/* TCP, if started so */
+	struct evdns_server_port *tport; /* TCP, if started so */
 	unsigned short portnum;
-	int silent;		/* drop every request */
-	int servfail;		/* answer every request with SERVFAIL */
-	int defer;		/* keep requests in held[] */
-	int nreq;		/* requests other than probes */
+	int silent;   /* drop every request */
+	int servfail; /* answer every request with SERVFAIL */
+	int defer;    /* keep requests in held[] */
+	int nreq;     /* requests other than probes */
 	int nprobe;
-	int64_t probe_at[8];	/* when the first probes came (tu_now_usec) */
-	char names[16][256];	/* the first questions, in order */
+	int64_t probe_at[8]; /* when the first probes came (tu_now_usec) */
+	char names[16][256]; /* the first questions, in order */
 	struct evdns_server_request *held[8];
 	int nheld;
 	struct sockaddr_in from;
@@ -127,8 +126,8 @@ struct rawns {
 	uint8_t q[512];
 	size_t qlen;
 	struct sockaddr_in from;
-	int got, dups;		/* queries received; IDs seen before */
-	uint16_t ids[32];	/* IDs of the first 32 queries, in order */
+	int got, dups;	  /* queries received; IDs seen before */
+	uint16_t ids[32]; /* IDs of the first 32 queries, in order */
 	uint8_t seen[65536 / 8];
 };
 
@@ -160,8 +159,8 @@ void p32(struct pkt *p, uint32_t v);
 void pbytes(struct pkt *p, const void *b, size_t n);
 
 /* Start a reply: the ID and question of the query q, flags, ancount. */
-void reply_start(struct pkt *p, const uint8_t *q, size_t qlen,
-    unsigned flags, unsigned ancount);
+void reply_start(struct pkt *p, const uint8_t *q, size_t qlen, unsigned flags,
+    unsigned ancount);
 
 /* Type, class, TTL 60 and rdlength of a record whose name is written. */
 void rr_fixed(struct pkt *p, unsigned type, unsigned rdlen);

@@ -172,7 +172,10 @@ test_del_other_in_callback(void **state)
 	/* Both are ready in the same turn. */
 	assert_int_equal(event_base_loop(tu_base, EVLOOP_ONCE), 0);
 	assert_int_equal(ca.calls + cb.calls, 1);
-	close(a[0]); close(a[1]); close(b[0]); close(b[1]);
+	close(a[0]);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
 }
 
 static void
@@ -245,7 +248,7 @@ static int norder;
 struct prio_ev {
 	struct event ev;
 	char tag;
-	int again;	/* re-activate itself this many times */
+	int again; /* re-activate itself this many times */
 };
 
 static void
@@ -507,7 +510,8 @@ test_event_once(void **state)
 	tu_socketpair(fds);
 	once_calls = 0;
 	assert_int_equal(event_base_once(tu_base, fds[1], EV_READ, once_cb,
-	    &once_calls, NULL), 0);
+			     &once_calls, NULL),
+	    0);
 	assert_int_equal(write(fds[0], "x", 1), 1);
 	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(once_calls, 1);
@@ -515,20 +519,23 @@ test_event_once(void **state)
 	assert_int_equal(read(fds[1], buf, sizeof(buf)), 1);
 
 	assert_int_equal(event_base_once(tu_base, -1, EV_TIMEOUT, once_cb,
-	    &once_calls, &tv), 0);
+			     &once_calls, &tv),
+	    0);
 	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(once_calls, 2);
 	assert_int_equal(once_what, EV_TIMEOUT);
 
 	/* A read with a timeout that expires first. */
 	assert_int_equal(event_base_once(tu_base, fds[1], EV_READ, once_cb,
-	    &once_calls, &tv), 0);
+			     &once_calls, &tv),
+	    0);
 	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(once_calls, 3);
 	assert_int_equal(once_what, EV_TIMEOUT);
 
 	assert_int_equal(event_base_once(tu_base, SIGUSR1, EV_SIGNAL, once_cb,
-	    &once_calls, NULL), -1);
+			     &once_calls, NULL),
+	    -1);
 	/* Nor persistence, an fd to wait on that is none, no callback,
 	 * no base, or nothing to wait for. */
 	r = event_base_once(tu_base, fds[1], EV_READ | EV_PERSIST, once_cb,
@@ -556,8 +563,8 @@ test_event_once_global(void **state)
 
 	assert_non_null(g);
 	once_calls = 0;
-	assert_int_equal(event_once(-1, EV_TIMEOUT, once_cb, &once_calls,
-	    &tv), 0);
+	assert_int_equal(event_once(-1, EV_TIMEOUT, once_cb, &once_calls, &tv),
+	    0);
 	assert_int_equal(event_dispatch(), 1);
 	assert_int_equal(once_calls, 1);
 	assert_string_equal(event_get_method(), tu_backend());
@@ -590,7 +597,10 @@ test_two_bases(void **state)
 	assert_int_equal(event_base_dispatch(other), 1);
 	assert_int_equal(cb.calls, 1);
 	event_base_free(other);
-	close(a[0]); close(a[1]); close(b[0]); close(b[1]);
+	close(a[0]);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
 }
 
 static void
@@ -607,7 +617,7 @@ raise_nofile(rlim_t want)
 		skip();
 }
 
-#define NPAIRS 5000	/* 10,000 fds */
+#define NPAIRS 5000 /* 10,000 fds */
 
 static void
 test_many_fds(void **state)
@@ -902,7 +912,7 @@ test_bad_input(void **state)
 
 	memset(&never, 0, sizeof(never));
 	assert_int_equal(event_add(&never, NULL), -1);
-	event_active(&never, EV_READ, 1);	/* logged, ignored */
+	event_active(&never, EV_READ, 1); /* logged, ignored */
 
 	/* A negative fd cannot be watched for I/O. */
 	set_event(&ev, -1, EV_READ, &c);

@@ -23,8 +23,8 @@
 #include "test_util.h"
 #include "test_http_util.h"
 
-#define OK_A	"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"
-#define OK_B	"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"
+#define OK_A "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"
+#define OK_B "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"
 
 /* Queue a request of type with a small body on evcon, into r. */
 static void
@@ -63,10 +63,10 @@ test_post_never_resent(void **state)
 	struct evhttp_connection *evcon;
 
 	memset(&f, 0, sizeof(f));
-	TH_FAKE_STEP(&f, "", TH_CLOSE);		/* the POST, fresh */
-	TH_FAKE_STEP(&f, OK_A, TH_KEEP);	/* a GET */
-	TH_FAKE_STEP(&f, "", TH_CLOSE);		/* the POST, reused */
-	TH_FAKE_STEP(&f, "", TH_CLOSE);		/* (a duplicate would be here) */
+	TH_FAKE_STEP(&f, "", TH_CLOSE);	 /* the POST, fresh */
+	TH_FAKE_STEP(&f, OK_A, TH_KEEP); /* a GET */
+	TH_FAKE_STEP(&f, "", TH_CLOSE);	 /* the POST, reused */
+	TH_FAKE_STEP(&f, "", TH_CLOSE);	 /* (a duplicate would be here) */
 	evcon = th_fake_start(&f);
 	assert_int_equal(request_type(evcon, EVHTTP_REQ_POST), -1);
 	assert_int_equal(f.nseen, 1);
@@ -90,15 +90,15 @@ test_get_resent_once(void **state)
 
 	memset(&f, 0, sizeof(f));
 	TH_FAKE_STEP(&f, OK_A, TH_KEEP);
-	TH_FAKE_STEP(&f, "", TH_CLOSE);		/* reused: closed */
-	TH_FAKE_STEP(&f, OK_B, TH_KEEP);	/* resent: answered */
-	TH_FAKE_STEP(&f, "", TH_CLOSE);		/* HEAD, reused: closed */
-	TH_FAKE_STEP(&f, "", TH_CLOSE);		/* resent: closed again */
-	TH_FAKE_STEP(&f, "", TH_CLOSE);		/* fresh: closed */
-	TH_FAKE_STEP(&f, OK_A, TH_KEEP);	/* fresh */
-	TH_FAKE_STEP(&f, "", TH_CLOSE);		/* reused: closed */
-	TH_FAKE_STEP(&f, OK_B, TH_KEEP);	/* resent: a failure before */
-						/* does not use up the resend */
+	TH_FAKE_STEP(&f, "", TH_CLOSE);	 /* reused: closed */
+	TH_FAKE_STEP(&f, OK_B, TH_KEEP); /* resent: answered */
+	TH_FAKE_STEP(&f, "", TH_CLOSE);	 /* HEAD, reused: closed */
+	TH_FAKE_STEP(&f, "", TH_CLOSE);	 /* resent: closed again */
+	TH_FAKE_STEP(&f, "", TH_CLOSE);	 /* fresh: closed */
+	TH_FAKE_STEP(&f, OK_A, TH_KEEP); /* fresh */
+	TH_FAKE_STEP(&f, "", TH_CLOSE);	 /* reused: closed */
+	TH_FAKE_STEP(&f, OK_B, TH_KEEP); /* resent: a failure before */
+					 /* does not use up the resend */
 	evcon = th_fake_start(&f);
 	assert_int_equal(request_type(evcon, EVHTTP_REQ_GET), 200);
 	assert_int_equal(request_type(evcon, EVHTTP_REQ_GET), 200);
@@ -127,8 +127,8 @@ test_connect_retries(void **state)
 	queue_type(evcon, EVHTTP_REQ_POST, &r);
 	assert_true(th_run_until(th_base, &r.done, 5000));
 	assert_int_equal(r.code, -1);
-	assert_true(tu_now_usec() - t0 < 200000);	/* no retry by default */
-	evhttp_connection_set_retries(evcon, 2);	/* 250 + 500 ms */
+	assert_true(tu_now_usec() - t0 < 200000); /* no retry by default */
+	evhttp_connection_set_retries(evcon, 2);  /* 250 + 500 ms */
 	memset(&r, 0, sizeof(r));
 	t0 = tu_now_usec();
 	queue_type(evcon, EVHTTP_REQ_POST, &r);
@@ -146,15 +146,17 @@ test_max_headers(void **state)
 	struct evhttp_connection *evcon;
 
 	memset(&f, 0, sizeof(f));
-	TH_FAKE_STEP(&f, "HTTP/1.1 200 OK\r\nX-Pad: 0123456789012345678901"
-	    "23456789\r\nContent-Length: 1\r\n\r\na", TH_KEEP);
+	TH_FAKE_STEP(&f,
+	    "HTTP/1.1 200 OK\r\nX-Pad: 0123456789012345678901"
+	    "23456789\r\nContent-Length: 1\r\n\r\na",
+	    TH_KEEP);
 	TH_FAKE_STEP(&f, OK_A, TH_KEEP);
 	evcon = th_fake_start(&f);
 	event_set_log_callback(th_quiet_log);
 	evhttp_connection_set_max_headers_size(evcon, 60);
 	assert_int_equal(request_type(evcon, EVHTTP_REQ_GET), -1);
 	assert_int_equal(request_type(evcon, EVHTTP_REQ_GET), 200);
-	assert_int_equal(f.nconns, 2);		/* the first one closed */
+	assert_int_equal(f.nconns, 2); /* the first one closed */
 	th_fake_stop(&f, evcon);
 }
 
@@ -187,12 +189,13 @@ request_streamed(struct evhttp_connection *evcon)
 	return code;
 }
 
-#define CHUNK600	"258\r\n" PAD600 "\r\n"
-#define PAD100	"0123456789012345678901234567890123456789" \
-		"0123456789012345678901234567890123456789" \
-		"01234567890123456789"
+#define CHUNK600 "258\r\n" PAD600 "\r\n"
+#define PAD100 \
+	"0123456789012345678901234567890123456789" \
+	"0123456789012345678901234567890123456789" \
+	"01234567890123456789"
 #define PAD600	PAD100 PAD100 PAD100 PAD100 PAD100 PAD100
-#define CHUNKED	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+#define CHUNKED "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 
 /*
  * A body over the limit fails the request as soon as it is known to be
@@ -214,9 +217,11 @@ test_max_body(void **state)
 	TH_FAKE_STEP(&f, CHUNKED CHUNK600 CHUNK600 "0\r\n\r\n", TH_KEEP);
 	TH_FAKE_STEP(&f, CHUNKED CHUNK600 CHUNK600 CHUNK600 "0\r\n\r\n",
 	    TH_KEEP);
-	TH_FAKE_STEP(&f, CHUNKED "3e9\r\n", TH_KEEP);	/* 1001 */
-	TH_FAKE_STEP(&f, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
-	    PAD600 PAD100 PAD100 PAD100 PAD100, TH_KEEP);
+	TH_FAKE_STEP(&f, CHUNKED "3e9\r\n", TH_KEEP); /* 1001 */
+	TH_FAKE_STEP(&f,
+	    "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" PAD600 PAD100
+		PAD100 PAD100 PAD100,
+	    TH_KEEP);
 	evcon = th_fake_start(&f);
 	event_set_log_callback(th_quiet_log);
 	evhttp_connection_set_max_body_size(evcon, 1000);
@@ -234,7 +239,7 @@ test_max_body(void **state)
 	th_fake_stop(&f, evcon);
 }
 
-#define CONTINUE	"HTTP/1.1 100 Continue\r\n\r\n"
+#define CONTINUE "HTTP/1.1 100 Continue\r\n\r\n"
 
 /* At most 8 interim responses per request: a server cannot stall us. */
 static void
@@ -244,10 +249,14 @@ test_interim_bound(void **state)
 	struct evhttp_connection *evcon;
 
 	memset(&f, 0, sizeof(f));
-	TH_FAKE_STEP(&f, CONTINUE CONTINUE CONTINUE CONTINUE CONTINUE CONTINUE
-	    CONTINUE CONTINUE OK_A, TH_KEEP);
-	TH_FAKE_STEP(&f, CONTINUE CONTINUE CONTINUE CONTINUE CONTINUE CONTINUE
-	    CONTINUE CONTINUE CONTINUE OK_A, TH_KEEP);
+	TH_FAKE_STEP(&f,
+	    CONTINUE CONTINUE CONTINUE CONTINUE CONTINUE CONTINUE CONTINUE
+		CONTINUE OK_A,
+	    TH_KEEP);
+	TH_FAKE_STEP(&f,
+	    CONTINUE CONTINUE CONTINUE CONTINUE CONTINUE CONTINUE CONTINUE
+		CONTINUE CONTINUE OK_A,
+	    TH_KEEP);
 	evcon = th_fake_start(&f);
 	th_log_count("interim");
 	assert_int_equal(request_type(evcon, EVHTTP_REQ_GET), 200);
@@ -267,8 +276,10 @@ test_bad_content_length(void **state)
 	memset(&f, 0, sizeof(f));
 	TH_FAKE_STEP(&f, "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
 	    TH_KEEP);
-	TH_FAKE_STEP(&f, "HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n"
-	    "0123456789", TH_KEEP);
+	TH_FAKE_STEP(&f,
+	    "HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n"
+	    "0123456789",
+	    TH_KEEP);
 	TH_FAKE_STEP(&f, "HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\na",
 	    TH_KEEP);
 	TH_FAKE_STEP(&f, OK_A, TH_KEEP);
@@ -289,10 +300,14 @@ test_http10_close_listed(void **state)
 	struct evhttp_connection *evcon;
 
 	memset(&f, 0, sizeof(f));
-	TH_FAKE_STEP(&f, "HTTP/1.0 200 OK\r\nConnection: close, keep-alive\r\n"
-	    "Content-Length: 1\r\n\r\na", TH_KEEP);
-	TH_FAKE_STEP(&f, "HTTP/1.0 200 OK\r\nConnection: keep-alive, Close\r\n"
-	    "Content-Length: 1\r\n\r\na", TH_KEEP);
+	TH_FAKE_STEP(&f,
+	    "HTTP/1.0 200 OK\r\nConnection: close, keep-alive\r\n"
+	    "Content-Length: 1\r\n\r\na",
+	    TH_KEEP);
+	TH_FAKE_STEP(&f,
+	    "HTTP/1.0 200 OK\r\nConnection: keep-alive, Close\r\n"
+	    "Content-Length: 1\r\n\r\na",
+	    TH_KEEP);
 	TH_FAKE_STEP(&f, OK_B, TH_KEEP);
 	evcon = th_fake_start(&f);
 	assert_int_equal(request_type(evcon, EVHTTP_REQ_GET), 200);
@@ -332,16 +347,18 @@ test_request_free_misuse(void **state)
 	req[0] = evhttp_request_new(free_in_callback_cb, &r[0]);
 	req[1] = evhttp_request_new(th_result_cb, &r[1]);
 	assert_int_equal(evhttp_make_request(evcon, req[0], EVHTTP_REQ_GET,
-	    "/"), 0);
+			     "/"),
+	    0);
 	assert_int_equal(evhttp_make_request(evcon, req[1], EVHTTP_REQ_GET,
-	    "/"), 0);
-	evhttp_request_free(req[0]);		/* in progress */
-	evhttp_request_free(req[1]);		/* queued */
+			     "/"),
+	    0);
+	evhttp_request_free(req[0]); /* in progress */
+	evhttp_request_free(req[1]); /* queued */
 	assert_int_equal(th_log_hits, 2);
 	assert_true(th_run_until(th_base, &r[1].done, 5000));
 	assert_string_equal(r[0].body, "a");
 	assert_string_equal(r[1].body, "b");
-	assert_int_equal(th_log_hits, 3);	/* and in its callback */
+	assert_int_equal(th_log_hits, 3); /* and in its callback */
 	th_result_clear(&r[0]);
 	th_result_clear(&r[1]);
 	th_fake_stop(&f, evcon);
@@ -358,7 +375,7 @@ struct streamer {
 	int chunked;
 	ev_uint64_t total, sent;
 	int head_sent, done;
-	long rss_base, rss_max;		/* KiB */
+	long rss_base, rss_max; /* KiB */
 };
 
 /* Resident set size of this process in KiB (Linux), or 0. */
@@ -391,7 +408,8 @@ streamer_write_cb(int fd, short what, void *arg)
 	while (read(fd, block, sizeof(block)) > 0)
 		continue;
 	if (!st->head_sent) {
-		const char *h = st->chunked ? CHUNKED : "HTTP/1.1 200 OK\r\n\r\n";
+		const char *h = st->chunked ? CHUNKED :
+					      "HTTP/1.1 200 OK\r\n\r\n";
 		assert_int_equal(send(fd, h, strlen(h), MSG_NOSIGNAL),
 		    (ssize_t)strlen(h));
 		st->head_sent = 1;
@@ -413,7 +431,7 @@ streamer_write_cb(int fd, short what, void *arg)
 		memcpy(block + off + n, "\r\n", 2);
 	w = send(fd, block, off + n + (st->chunked ? 2 : 0), MSG_NOSIGNAL);
 	if (w == -1 && errno == EAGAIN)
-		return;		/* (nothing of it went out) */
+		return; /* (nothing of it went out) */
 	if (w != (ssize_t)(off + n + (st->chunked ? 2 : 0))) {
 		/* The client gave up (or took part of a block): stop. */
 		event_del(&st->ev_write);
@@ -468,12 +486,13 @@ stream_to_client(int chunked, long *grew_kib)
 	code = request_streamed(evcon);
 	assert_true(th_run_until(th_base, &st.done, 5000));
 	*grew_kib = st.rss_max - st.rss_base;
-	if (env != NULL)	/* figures for the README */
-		fprintf(stderr, "stream of %s MiB (%s): status %d, %llu MiB "
+	if (env != NULL) /* figures for the README */
+		fprintf(stderr,
+		    "stream of %s MiB (%s): status %d, %llu MiB "
 		    "sent, RSS %ld KiB before, at most %ld KiB during\n",
-		    env, chunked ? "chunked, chunk callback" :
-		    "close-delimited", code,
-		    (unsigned long long)(st.sent >> 20), st.rss_base,
+		    env,
+		    chunked ? "chunked, chunk callback" : "close-delimited",
+		    code, (unsigned long long)(st.sent >> 20), st.rss_base,
 		    st.rss_max);
 	if (chunked)
 		assert_int_equal(piece_bytes, st.total);

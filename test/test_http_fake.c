@@ -129,8 +129,8 @@ th_fake_queue(struct evhttp_connection *evcon, struct th_result *r)
 {
 	struct evhttp_request *req = evhttp_request_new(th_result_cb, r);
 
-	assert_int_equal(evhttp_make_request(evcon, req, EVHTTP_REQ_GET,
-	    "/"), 0);
+	assert_int_equal(evhttp_make_request(evcon, req, EVHTTP_REQ_GET, "/"),
+	    0);
 }
 
 void
@@ -139,4 +139,3 @@ th_fake_request(struct evhttp_connection *evcon, struct th_result *r)
 	th_fake_queue(evcon, r);
 	assert_true(th_run_until(th_base, &r->done, 5000));
 }
-

@@ -31,8 +31,8 @@ count_closecb(struct evhttp_connection *evcon, void *arg)
 	closes++;
 }
 
-#define OK_A	"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"
-#define OK_B	"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"
+#define OK_A "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"
+#define OK_B "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"
 
 /*
  * A hostile server: bytes after a response are never taken as the next
@@ -42,17 +42,19 @@ count_closecb(struct evhttp_connection *evcon, void *arg)
 static void
 test_client_hostile_server(void **state)
 {
-	static const char injected[] = "HTTP/1.1 200 OK\r\n"
+	static const char injected[] =
+	    "HTTP/1.1 200 OK\r\n"
 	    "Content-Length: 5\r\n\r\nhello"
 	    "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\ninjected";
-	static const char conflict[] = "HTTP/1.1 200 OK\r\n"
+	static const char conflict[] =
+	    "HTTP/1.1 200 OK\r\n"
 	    "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "3\r\nabc\r\n0\r\n\r\n";
 	struct th_fake f;
 	struct evhttp_connection *evcon;
 	struct th_result r = { 0 };
 	char *huge;
-	size_t hlen = 100 * 1024;	/* over 64 KiB; fits in the socket */
+	size_t hlen = 100 * 1024; /* over 64 KiB; fits in the socket */
 
 	memset(&f, 0, sizeof(f));
 	huge = malloc(hlen);
@@ -70,10 +72,10 @@ test_client_hostile_server(void **state)
 	assert_int_equal(r.code, 200);
 	assert_string_equal(r.body, "hello");
 	th_result_clear(&r);
-	th_fake_request(evcon, &r);	/* new connection: not "injected" */
+	th_fake_request(evcon, &r); /* new connection: not "injected" */
 	assert_int_equal(r.code, -1);
 	th_result_clear(&r);
-	th_fake_request(evcon, &r);	/* headers over the limit */
+	th_fake_request(evcon, &r); /* headers over the limit */
 	assert_int_equal(r.code, -1);
 	th_result_clear(&r);
 	th_fake_request(evcon, &r);
@@ -94,8 +96,10 @@ test_interim_responses(void **state)
 	struct th_result r = { 0 };
 
 	memset(&f, 0, sizeof(f));
-	TH_FAKE_STEP(&f, "HTTP/1.1 100 Continue\r\n\r\n"
-	    "HTTP/1.1 102 Processing\r\nX-Interim: 1\r\n\r\n" OK_A, TH_KEEP);
+	TH_FAKE_STEP(&f,
+	    "HTTP/1.1 100 Continue\r\n\r\n"
+	    "HTTP/1.1 102 Processing\r\nX-Interim: 1\r\n\r\n" OK_A,
+	    TH_KEEP);
 	evcon = th_fake_start(&f);
 	th_fake_request(evcon, &r);
 	assert_int_equal(r.code, 200);
@@ -113,9 +117,12 @@ test_http10_responses(void **state)
 	struct th_result r = { 0 };
 
 	memset(&f, 0, sizeof(f));
-	TH_FAKE_STEP(&f, "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n"
-	    "Content-Length: 1\r\n\r\na", TH_KEEP);
-	TH_FAKE_STEP(&f, "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nb", TH_KEEP);
+	TH_FAKE_STEP(&f,
+	    "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n"
+	    "Content-Length: 1\r\n\r\na",
+	    TH_KEEP);
+	TH_FAKE_STEP(&f, "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nb",
+	    TH_KEEP);
 	TH_FAKE_STEP(&f, OK_A, TH_KEEP);
 	evcon = th_fake_start(&f);
 	th_fake_request(evcon, &r);
@@ -216,7 +223,9 @@ test_stale_connection_resent(void **state)
 	TH_FAKE_STEP(&f, OK_B, TH_KEEP);
 	chained_evcon = th_fake_start(&f);
 	assert_int_equal(evhttp_make_request(chained_evcon,
-	    evhttp_request_new(then_request_cb, r), EVHTTP_REQ_GET, "/"), 0);
+			     evhttp_request_new(then_request_cb, r),
+			     EVHTTP_REQ_GET, "/"),
+	    0);
 	assert_true(th_run_until(th_base, &r[1].done, 5000));
 	assert_string_equal(r[0].body, "a");
 	assert_int_equal(r[1].code, 200);
@@ -267,8 +276,10 @@ test_queue_survives(void **state)
 	memset(&f, 0, sizeof(f));
 	memset(r, 0, sizeof(r));
 	TH_FAKE_STEP(&f, "HTTP/1.1 2x0 Bad\r\n\r\n", TH_KEEP);
-	TH_FAKE_STEP(&f, "HTTP/1.1 200 OK\r\nConnection: close\r\n"
-	    "Content-Length: 1\r\n\r\na", TH_CLOSE);
+	TH_FAKE_STEP(&f,
+	    "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+	    "Content-Length: 1\r\n\r\na",
+	    TH_CLOSE);
 	TH_FAKE_STEP(&f, OK_B, TH_KEEP);
 	evcon = th_fake_start(&f);
 	event_set_log_callback(th_quiet_log);

@@ -35,8 +35,9 @@ test_connection_cap(void **state)
 	th_log_count("not accepting more");
 	for (i = 0; i < 3; i++) {
 		c[i] = th_client();
-		evhttp_make_request(c[i], evhttp_request_new(th_result_cb,
-		    &r[i]), EVHTTP_REQ_GET, "/hello");
+		evhttp_make_request(c[i],
+		    evhttp_request_new(th_result_cb, &r[i]), EVHTTP_REQ_GET,
+		    "/hello");
 		if (i < 2)
 			assert_true(th_run_until(th_base, &r[i].done, 5000));
 	}
@@ -68,13 +69,14 @@ test_connection_cap_raised(void **state)
 	event_set_log_callback(th_quiet_log);
 	for (i = 0; i < 2; i++) {
 		c[i] = th_client();
-		evhttp_make_request(c[i], evhttp_request_new(th_result_cb,
-		    &r[i]), EVHTTP_REQ_GET, "/hello");
+		evhttp_make_request(c[i],
+		    evhttp_request_new(th_result_cb, &r[i]), EVHTTP_REQ_GET,
+		    "/hello");
 	}
 	assert_true(th_run_until(th_base, &r[0].done, 5000));
 	th_run_for(th_base, 200);
 	assert_false(r[1].done);
-	evhttp_set_max_connections(th_http, 0);		/* the default */
+	evhttp_set_max_connections(th_http, 0); /* the default */
 	assert_true(th_run_until(th_base, &r[1].done, 5000));
 	assert_int_equal(r[1].code, 200);
 	for (i = 0; i < 2; i++) {
@@ -103,8 +105,7 @@ bad_request(void)
 	const char *q = "GET / HTTP/9.9\r\n\r\n";
 	struct th_raw rc = { 0 };
 
-	assert_true(th_raw_exchange(&rc, th_base, th_port, q, strlen(q),
-	    5000));
+	assert_true(th_raw_exchange(&rc, th_base, th_port, q, strlen(q), 5000));
 	assert_int_equal(th_status(rc.in), 400);
 	th_raw_free(&rc);
 }

@@ -37,13 +37,13 @@ struct th_raw {
 	struct event ev_read;
 	struct event ev_write;
 	struct event ev_trickle;
-	char *out;		/* bytes to send */
+	char *out; /* bytes to send */
 	size_t outlen, outoff;
-	int trickle_ms;		/* >0: one byte per trickle_ms */
-	int shut_after;		/* shut the write side once all is sent */
-	struct evbuffer *in;	/* everything received */
-	int done;		/* EOF or error seen */
-	int err;		/* errno of a failed read, or 0 */
+	int trickle_ms;	     /* >0: one byte per trickle_ms */
+	int shut_after;	     /* shut the write side once all is sent */
+	struct evbuffer *in; /* everything received */
+	int done;	     /* EOF or error seen */
+	int err;	     /* errno of a failed read, or 0 */
 	int64_t t_start, t_done;
 };
 
@@ -76,14 +76,14 @@ int th_run_program(struct event_base *base, char *const argv[],
 
 /* A collecting request callback for our own client. */
 struct th_result {
-	int done;		/* callback ran */
-	int code;		/* response_code, or -1 for a NULL request */
-	char *body;		/* response body (malloc'ed) */
+	int done;   /* callback ran */
+	int code;   /* response_code, or -1 for a NULL request */
+	char *body; /* response body (malloc'ed) */
 	size_t bodylen;
-	char *ctype;		/* Content-Type, if any (malloc'ed) */
-	char *clen;		/* Content-Length, if any (malloc'ed) */
-	char *conn;		/* Connection, if any (malloc'ed) */
-	int chunked;		/* req->chunked */
+	char *ctype; /* Content-Type, if any (malloc'ed) */
+	char *clen;  /* Content-Length, if any (malloc'ed) */
+	char *conn;  /* Connection, if any (malloc'ed) */
+	int chunked; /* req->chunked */
 	int64_t t_done;
 };
 void th_result_cb(struct evhttp_request *req, void *arg);
@@ -129,9 +129,9 @@ struct th_seen {
 	char body[256];
 	size_t bodylen;
 	char clen[32];
-	char te[64];		/* Transfer-Encoding */
-	u_short ports[8];	/* client ports of the first 8 requests */
-	int closed;		/* close callbacks of /watch connections */
+	char te[64];	  /* Transfer-Encoding */
+	u_short ports[8]; /* client ports of the first 8 requests */
+	int closed;	  /* close callbacks of /watch connections */
 };
 extern struct th_seen th_seen;
 
@@ -157,9 +157,9 @@ int th_setup(void **state);
 int th_teardown(void **state);
 #define TH_TEST(f) cmocka_unit_test_setup_teardown(f, th_setup, th_teardown)
 
-#define TH_BIG_SIZE	(1024 * 1024 + 17)
+#define TH_BIG_SIZE (1024 * 1024 + 17)
 /* Byte i of the /big body. */
-#define th_big_byte(i)	((char)('a' + ((i) % 4096) % 26))
+#define th_big_byte(i) ((char)('a' + ((i) % 4096) % 26))
 
 /* Record req in th_seen (what the standard paths do first). */
 void th_note_request(struct evhttp_request *req);
@@ -184,7 +184,7 @@ void th_expect_hello(struct evhttp_connection *evcon);
 /* What the fake server does after writing a reply. */
 enum th_fake_then { TH_KEEP, TH_CLOSE, TH_RESET };
 
-#define TH_FAKE_MAX	12
+#define TH_FAKE_MAX 12
 
 /*
  * A scripted raw server on th_base: the n-th request it reads (its
@@ -196,7 +196,7 @@ struct th_fake {
 	int lfd;
 	struct event ev_accept;
 	int nconns, nreqs, nsteps;
-	int nseen;		/* header blocks read, scripted or not */
+	int nseen; /* header blocks read, scripted or not */
 	struct {
 		const char *reply;
 		size_t len;

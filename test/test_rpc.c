@@ -40,12 +40,12 @@ static unsigned short port;
 
 /* What the server saw. */
 static int served;
-static int hold;			/* keep requests instead of answering */
+static int hold;       /* keep requests instead of answering */
 static int incomplete; /* leave out the greeting */
-static EVRPC_STRUCT(Sum) *held[8];
+static EVRPC_STRUCT(Sum) * held[8];
 static int nheld;
-static u_short seen_port[16];		/* client port of each request */
-static ev_uint32_t seen_first[16];	/* its first term */
+static u_short seen_port[16];	   /* client port of each request */
+static ev_uint32_t seen_first[16]; /* its first term */
 
 /* What the client callbacks saw, in the order they ran. */
 struct call {
@@ -58,7 +58,7 @@ struct call {
 static int ndone;
 
 static void
-sum_cb(EVRPC_STRUCT(Sum) *rpc, void *arg)
+sum_cb(EVRPC_STRUCT(Sum) * rpc, void *arg)
 {
 	struct sum_request *req = rpc->request;
 	ev_uint32_t total = 0, t;
@@ -210,8 +210,9 @@ test_call(void **state)
 	(void)state;
 	add_connections(1);
 	call_init(&c, 40, 2);
-	assert_int_equal(EVRPC_MAKE_REQUEST(Sum, pool, c.req, c.reply,
-	    reply_cb, &c), 0);
+	assert_int_equal(EVRPC_MAKE_REQUEST(Sum, pool, c.req, c.reply, reply_cb,
+			     &c),
+	    0);
 	run_until(&ndone, 1);
 	assert_int_equal(c.error, EVRPC_STATUS_ERR_NONE);
 	assert_int_equal(c.total, 42);
@@ -258,11 +259,10 @@ test_unknown_and_bad_replies(void **state)
 	call_init(&missing, 1, 1);
 	call_init(&junk, 1, 1);
 	call_init(&after, 1, 1);
-	EVRPC_MAKE_REQUEST(Missing, pool, missing.req, missing.reply,
-	    reply_cb, &missing);
+	EVRPC_MAKE_REQUEST(Missing, pool, missing.req, missing.reply, reply_cb,
+	    &missing);
 	EVRPC_MAKE_REQUEST(Junk, pool, junk.req, junk.reply, reply_cb, &junk);
-	EVRPC_MAKE_REQUEST(Sum, pool, after.req, after.reply, reply_cb,
-	    &after);
+	EVRPC_MAKE_REQUEST(Sum, pool, after.req, after.reply, reply_cb, &after);
 	run_until(&ndone, 3);
 	assert_int_equal(missing.error, EVRPC_STATUS_ERR_BADPAYLOAD);
 	assert_int_equal(junk.error, EVRPC_STATUS_ERR_BADPAYLOAD);
@@ -322,19 +322,19 @@ hook(struct evhttp_request *req, struct evbuffer *buf, void *arg)
 	if (hook_mode[which] != MODIFY)
 		return 0;
 	switch (which) {
-	case POOL_OUT:	/* one more term */
+	case POOL_OUT: /* one more term */
 		evtag_marshal_int(buf, SUM_REQUEST_TERMS, 1000);
 		break;
-	case SERVER_IN:	/* and one more */
+	case SERVER_IN: /* and one more */
 		evtag_marshal_int(buf, SUM_REQUEST_TERMS, 20000);
 		break;
-	case SERVER_OUT:	/* rewrite the reply */
+	case SERVER_OUT: /* rewrite the reply */
 	case POOL_IN:
 		r = sum_reply_new();
 		assert_int_equal(sum_reply_unmarshal(r, buf), 0);
 		EVTAG_GET(r, total, &total);
-		EVTAG_ASSIGN(r, total, total + (which == POOL_IN ? 300000 :
-		    4000000));
+		EVTAG_ASSIGN(r, total,
+		    total + (which == POOL_IN ? 300000 : 4000000));
 		sum_reply_marshal(buf, r);
 		sum_reply_free(r);
 		break;
@@ -376,13 +376,13 @@ test_hooks(void **state)
 	memset(hook_calls, 0, sizeof(hook_calls));
 	hooks_on = 1;
 	assert_non_null(h[SERVER_IN] = evrpc_add_hook(server, INPUT, hook,
-	    (void *)(intptr_t)SERVER_IN));
+			    (void *)(intptr_t)SERVER_IN));
 	assert_non_null(h[SERVER_OUT] = evrpc_add_hook(server, OUTPUT, hook,
-	    (void *)(intptr_t)SERVER_OUT));
+			    (void *)(intptr_t)SERVER_OUT));
 	assert_non_null(h[POOL_OUT] = evrpc_add_hook(pool, OUTPUT, hook,
-	    (void *)(intptr_t)POOL_OUT));
+			    (void *)(intptr_t)POOL_OUT));
 	assert_non_null(h[POOL_IN] = evrpc_add_hook(pool, INPUT, hook,
-	    (void *)(intptr_t)POOL_IN));
+			    (void *)(intptr_t)POOL_IN));
 
 	assert_int_equal(hooked_call(PASS, PASS, PASS, PASS, &total),
 	    EVRPC_STATUS_ERR_NONE);
@@ -405,9 +405,11 @@ test_hooks(void **state)
 	/* Removed hooks no longer run. */
 	for (i = 0; i < 4; i++) {
 		void *owner = (i == SERVER_IN || i == SERVER_OUT) ?
-		    (void *)server : (void *)pool;
+		    (void *)server :
+		    (void *)pool;
 		enum EVRPC_HOOK_TYPE type = (i == SERVER_IN || i == POOL_IN) ?
-		    INPUT : OUTPUT;
+		    INPUT :
+		    OUTPUT;
 		assert_int_equal(evrpc_remove_hook(owner, type, h[i]), 1);
 		assert_int_equal(evrpc_remove_hook(owner, type, h[i]), 0);
 	}

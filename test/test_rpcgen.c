@@ -40,8 +40,8 @@ fill_required(struct kitchen *k, ev_uint32_t number)
 	assert_int_equal(EVTAG_ASSIGN(k, number, number), 0);
 	assert_int_equal(EVTAG_ASSIGN(k, name, "stove"), 0);
 	assert_int_equal(EVTAG_ASSIGN(k, fixed, four), 0);
-	assert_int_equal(EVTAG_ASSIGN(k, blob, (const ev_uint8_t *)"\0\1\2",
-	    3), 0);
+	assert_int_equal(EVTAG_ASSIGN(k, blob, (const ev_uint8_t *)"\0\1\2", 3),
+	    0);
 	/* 1.4: getting an unset struct entry creates it. */
 	assert_int_equal(EVTAG_GET(k, where, &p), 0);
 	assert_int_equal(EVTAG_ASSIGN(p, x, 3), 0);
@@ -68,7 +68,9 @@ full_kitchen(void)
 		    0);
 		assert_non_null(EVTAG_ADD(k, chunks));
 		assert_int_equal(EVTAG_ASSIGN(k, chunks, i,
-		    (const ev_uint8_t *)"xyz", (ev_uint32_t)(i + 1)), 0);
+				     (const ev_uint8_t *)"xyz",
+				     (ev_uint32_t)(i + 1)),
+		    0);
 		assert_non_null(p = EVTAG_ADD(k, path));
 		EVTAG_ASSIGN(p, x, (ev_uint32_t)i);
 		EVTAG_ASSIGN(p, y, (ev_uint32_t)(i * 10));
@@ -231,17 +233,27 @@ static void
 test_wire_bytes(void **state)
 {
 	static const ev_uint8_t point_bytes[] = {
-		0x01, 0x01, 0x01,		/* x: tag 1, len 1, int 1 */
-		0x02, 0x02, 0x10, 0x10,		/* y: tag 2, len 2, int 0x10 */
-		0x03, 0x02, 'a', 'b',		/* label: tag 3, "ab" */
+		0x01, 0x01, 0x01,	/* x: tag 1, len 1, int 1 */
+		0x02, 0x02, 0x10, 0x10, /* y: tag 2, len 2, int 0x10 */
+		0x03, 0x02, 'a', 'b',	/* label: tag 3, "ab" */
 	};
 	/* evtag_marshal_point with tag 0x10042: varint c2 80 04, len 11. */
 	static const ev_uint8_t head[] = { 0xc2, 0x80, 0x04, 0x0b };
 	/* sum_request: two terms (0x100, 0xffffffff), then who. */
 	static const ev_uint8_t sum_bytes[] = {
-		0x01, 0x02, 0x20, 0x01,
-		0x01, 0x05, 0x7f, 0xff, 0xff, 0xff, 0xf0,
-		0x02, 0x00,
+		0x01,
+		0x02,
+		0x20,
+		0x01,
+		0x01,
+		0x05,
+		0x7f,
+		0xff,
+		0xff,
+		0xff,
+		0xf0,
+		0x02,
+		0x00,
 	};
 	struct evbuffer *buf = evbuffer_new();
 	struct point *p = point_new(), *back = point_new();
@@ -259,8 +271,8 @@ test_wire_bytes(void **state)
 	evbuffer_drain(buf, EVBUFFER_LENGTH(buf));
 
 	evtag_marshal_point(buf, 0x10042, p);
-	assert_int_equal(EVBUFFER_LENGTH(buf), sizeof(head) +
-	    sizeof(point_bytes));
+	assert_int_equal(EVBUFFER_LENGTH(buf),
+	    sizeof(head) + sizeof(point_bytes));
 	assert_memory_equal(EVBUFFER_DATA(buf), head, sizeof(head));
 	assert_memory_equal(EVBUFFER_DATA(buf) + sizeof(head), point_bytes,
 	    sizeof(point_bytes));
@@ -309,17 +321,17 @@ test_hostile_input(void **state)
 {
 	static const ev_uint8_t ok[] = { 0x01, 0x01, 0x01, 0x02, 0x01, 0x02 };
 	static const ev_uint8_t too_long[] = { 0x01, 0x05, 0x01, 0x02, 0x01,
-	    0x02 };
+		0x02 };
 	static const ev_uint8_t unknown[] = { 0x01, 0x01, 0x01, 0x02, 0x01,
-	    0x02, 0x09, 0x01, 0x01 };
-	static const ev_uint8_t twice[] = { 0x01, 0x01, 0x01, 0x02, 0x01,
-	    0x02, 0x01, 0x01, 0x05 };
+		0x02, 0x09, 0x01, 0x01 };
+	static const ev_uint8_t twice[] = { 0x01, 0x01, 0x01, 0x02, 0x01, 0x02,
+		0x01, 0x01, 0x05 };
 	static const ev_uint8_t missing[] = { 0x01, 0x01, 0x01 };
 	static const ev_uint8_t nul[] = { 0x01, 0x01, 0x01, 0x02, 0x01, 0x02,
-	    0x03, 0x03, 'a', 0, 'b' };
+		0x03, 0x03, 'a', 0, 'b' };
 	/* label claims 0x7fffffff bytes: refused before any allocation. */
 	static const ev_uint8_t huge[] = { 0x01, 0x01, 0x01, 0x02, 0x01, 0x02,
-	    0x03, 0x7f, 0xff, 0xff, 0xff, 'a' };
+		0x03, 0x7f, 0xff, 0xff, 0xff, 'a' };
 	struct kitchen *k = full_kitchen();
 	struct evbuffer *buf = evbuffer_new();
 	size_t n, at, cut;
@@ -439,8 +451,8 @@ run_gen(const char *name, const char *text, char *err, size_t errlen)
 		fputs(text, f);
 		fclose(f);
 	}
-	snprintf(cmd, sizeof(cmd), "cd '%s' && %s '%s' %s 2>stderr.txt",
-	    tmpdir, RPCGEN_PYTHON, RPCGEN_SCRIPT, text != NULL ? name : "");
+	snprintf(cmd, sizeof(cmd), "cd '%s' && %s '%s' %s 2>stderr.txt", tmpdir,
+	    RPCGEN_PYTHON, RPCGEN_SCRIPT, text != NULL ? name : "");
 	status = system(cmd);
 	assert_true(WIFEXITED(status));
 	snprintf(path, sizeof(path), "%s/stderr.txt", tmpdir);
@@ -487,11 +499,13 @@ test_generator_ok(void **state)
 	char err[512], *h, *c, *p;
 
 	(void)state;
-	assert_int_equal(run_gen("good.rpc",
-	    "#include <stdio.h>\n#define GOOD 1\n"
-	    "struct a { int x = 1; optional struct[b] y = 0x10001; }\n"
-	    "/* b comes later */\nstruct b { array string s = 2; };\n",
-	    err, sizeof(err)), 0);
+	assert_int_equal(
+	    run_gen("good.rpc",
+		"#include <stdio.h>\n#define GOOD 1\n"
+		"struct a { int x = 1; optional struct[b] y = 0x10001; }\n"
+		"/* b comes later */\nstruct b { array string s = 2; };\n",
+		err, sizeof(err)),
+	    0);
 	assert_string_equal(err, "");
 	h = slurp("good.gen.h");
 	c = slurp("good.gen.c");
@@ -507,7 +521,8 @@ test_generator_ok(void **state)
 	assert_non_null(strstr(p, "A_X=1,"));
 	assert_non_null(strstr(p, "A_Y=65537,"));
 	assert_non_null(strstr(p, "A_MAX_TAGS\n"));
-	assert_non_null(strstr(p, "int (*y_assign)(struct a *, const struct b*);"));
+	assert_non_null(
+	    strstr(p, "int (*y_assign)(struct a *, const struct b*);"));
 	assert_non_null(strstr(c, "static struct a_access_ __a_base = {"));
 	free(h);
 	free(c);
@@ -515,7 +530,7 @@ test_generator_ok(void **state)
 
 static const struct bad_case {
 	const char *text;
-	const char *want;	/* the expected start of stderr */
+	const char *want; /* the expected start of stderr */
 } bad_cases[] = {
 	{ "struct a {\n int x = 1;\n int for = 2;\n}\n",
 	    "bad.rpc:3: error: entry name 'for' is a C or C++ keyword" },
@@ -563,9 +578,10 @@ test_generator_errors(void **state)
 	tu_deadline(60, "runs the generator once per case");
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		assert_int_equal(run_gen("bad.rpc", bad_cases[i].text, err,
-		    sizeof(err)), 1);
+				     sizeof(err)),
+		    1);
 		if (strncmp(err, bad_cases[i].want,
-		    strlen(bad_cases[i].want)) != 0)
+			strlen(bad_cases[i].want)) != 0)
 			fail_msg("case %zu: got \"%s\", want \"%s...\"", i, err,
 			    bad_cases[i].want);
 		/* Nothing half-written is left behind. */
@@ -582,15 +598,18 @@ test_generator_usage(void **state)
 	(void)state;
 	assert_int_equal(run_gen("", NULL, err, sizeof(err)), 1);
 	assert_non_null(strstr(err, "usage:"));
-	assert_int_equal(run_gen("input.txt", "struct a { int x = 1; }\n",
-	    err, sizeof(err)), 1);
+	assert_int_equal(run_gen("input.txt", "struct a { int x = 1; }\n", err,
+			     sizeof(err)),
+	    1);
 	assert_non_null(strstr(err, "must be a NAME.rpc file"));
 	assert_false(exists("input.gen.h"));
 	/* A failed run leaves earlier output alone. */
-	assert_int_equal(run_gen("keep.rpc", "struct a { int x = 1; }\n",
-	    err, sizeof(err)), 0);
-	assert_int_equal(run_gen("keep.rpc", "struct a { int x = 1 }\n",
-	    err, sizeof(err)), 1);
+	assert_int_equal(run_gen("keep.rpc", "struct a { int x = 1; }\n", err,
+			     sizeof(err)),
+	    0);
+	assert_int_equal(run_gen("keep.rpc", "struct a { int x = 1 }\n", err,
+			     sizeof(err)),
+	    1);
 	assert_true(exists("keep.gen.h"));
 	assert_true(exists("keep.gen.c"));
 }

@@ -24,7 +24,7 @@ struct sigcount {
 	int calls;
 	int sig;
 	short what;
-	int del_after;	/* event_del after this many calls (0: never) */
+	int del_after; /* event_del after this many calls (0: never) */
 };
 
 static void

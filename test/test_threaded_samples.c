@@ -189,13 +189,13 @@ start_threads(pthread_t *t, int n, void *(*fn)(void *), void *args,
 /* ---- threaded-echo ---------------------------------------------------- */
 
 #define ECHO_CLIENTS 8
-#define ECHO_ROUNDS 50
+#define ECHO_ROUNDS  50
 
 struct echo_client {
 	unsigned short port;
 	int id;
 	int retries; /* reconnects allowed when closed at once */
-	int ok; /* round trips that came back exactly */
+	int ok;	     /* round trips that came back exactly */
 };
 
 static void *
@@ -343,7 +343,7 @@ count_sockets(pid_t pid)
 	return count;
 }
 
-#define QUEUE_BOUND 4
+#define QUEUE_BOUND   4
 #define EAGER_CLIENTS 12
 
 static void
@@ -408,9 +408,9 @@ test_echo_bad_usage(void **state)
 
 /* ---- threaded-http ---------------------------------------------------- */
 
-#define HTTP_CLIENTS 4
+#define HTTP_CLIENTS  4
 #define HTTP_REQUESTS 50
-#define HELLO "Hello, world!\n"
+#define HELLO	      "Hello, world!\n"
 
 struct http_client {
 	unsigned short port;

@@ -33,20 +33,20 @@
 
 #include "test_util.h"
 
-#define K 4 /* worker threads, each with its own base */
-#define NCHURN 2 /* threads creating and freeing bases */
-#define NTIMERS 20 /* one-shot timers per worker */
-#define NREARM 30 /* runs of a timer that re-adds itself */
-#define NWRITES 50 /* one-shot write events on the socketpair */
-#define CHUNK 64 /* bytes per write */
+#define K	  4	       /* worker threads, each with its own base */
+#define NCHURN	  2	       /* threads creating and freeing bases */
+#define NTIMERS	  20	       /* one-shot timers per worker */
+#define NREARM	  30	       /* runs of a timer that re-adds itself */
+#define NWRITES	  50	       /* one-shot write events on the socketpair */
+#define CHUNK	  64	       /* bytes per write */
 #define BEV_BYTES (256 * 1024) /* through the bufferevent pair */
-#define NREQUESTS 20 /* HTTP requests per worker's client */
-#define NSIGNALS 20 /* SIGUSR1 raised while all of this runs */
+#define NREQUESTS 20	       /* HTTP requests per worker's client */
+#define NSIGNALS  20	       /* SIGUSR1 raised while all of this runs */
 
 struct worker {
 	pthread_t thread, client;
 	struct event_base *base;
-	int stop; /* atomic: leave the loop */
+	int stop;   /* atomic: leave the loop */
 	int errors; /* anything unexpected, in any thread */
 
 	struct event timers[NTIMERS];
@@ -66,12 +66,12 @@ struct worker {
 	int lfd;
 	unsigned short port;
 	int requests_served; /* by the server, in the worker */
-	int replies_ok; /* by the client thread */
+	int replies_ok;	     /* by the client thread */
 
 	struct event ev_sig;
 	int signals; /* atomic: read by the test thread */
-	int loops; /* times event_base_dispatch returned */
-	int done; /* atomic: all but signals finished */
+	int loops;   /* times event_base_dispatch returned */
+	int done;    /* atomic: all but signals finished */
 };
 
 static struct worker workers[K];
@@ -540,7 +540,7 @@ test_threads_stress(void **state)
 /* ---- The log callback, changed while threads log -------------------- */
 
 #define NLOGGERS 4
-#define NLOGS 300
+#define NLOGS	 300
 
 static int logged_a, logged_b;
 

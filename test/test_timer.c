@@ -15,8 +15,8 @@
 struct timer {
 	struct event ev;
 	int id;
-	int64_t added;		/* tu_now_usec() when added */
-	int64_t wanted;		/* microseconds asked for */
+	int64_t added;	/* tu_now_usec() when added */
+	int64_t wanted; /* microseconds asked for */
 	int64_t fired;
 	int calls;
 	short what;

@@ -22,13 +22,10 @@
 
 #include "test_util.h"
 
-static const char *const all_backends[] = {
-	"evport", "kqueue", "epoll", "devpoll", "poll", "select"
-};
-static const char *const no_vars[] = {
-	"EVENT_NOEVPORT", "EVENT_NOKQUEUE", "EVENT_NOEPOLL",
-	"EVENT_NODEVPOLL", "EVENT_NOPOLL", "EVENT_NOSELECT"
-};
+static const char *const all_backends[] = { "evport", "kqueue", "epoll",
+	"devpoll", "poll", "select" };
+static const char *const no_vars[] = { "EVENT_NOEVPORT", "EVENT_NOKQUEUE",
+	"EVENT_NOEPOLL", "EVENT_NODEVPOLL", "EVENT_NOPOLL", "EVENT_NOSELECT" };
 #define NBACKENDS (sizeof(all_backends) / sizeof(all_backends[0]))
 
 static const char *current;
@@ -146,11 +143,13 @@ deadline_expired(int sig)
 		pthread_kill(run_thread, sig);
 		return;
 	}
-	n = snprintf(msg, sizeof(msg), "[ DEADLINE ] %s: %s did not finish "
-	    "in time\n", run_group, run_name);
+	n = snprintf(msg, sizeof(msg),
+	    "[ DEADLINE ] %s: %s did not finish "
+	    "in time\n",
+	    run_group, run_name);
 	if (n > 0)
-		(void)!write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ?
-		    (size_t)n : sizeof(msg) - 1);
+		(void)!write(STDERR_FILENO, msg,
+		    (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 	fail();
 }
 
@@ -316,8 +315,8 @@ tu_sample_path(const char *env, const char *name)
 	if ((slash = strrchr(exe, '/')) != NULL)
 		*slash = '\0';
 	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		if (snprintf(path, sizeof(path), "%s%s%s", exe, rel[i],
-		    name) >= (int)sizeof(path))
+		if (snprintf(path, sizeof(path), "%s%s%s", exe, rel[i], name) >=
+		    (int)sizeof(path))
 			continue;
 		if (access(path, X_OK) == 0)
 			return path;

@@ -73,7 +73,7 @@ struct knote {
 	int enabled;
 	void *udata;
 	unsigned long seen; /* signals: arrivals already reported */
-	short revents; /* fd filters: this wait's poll() result */
+	short revents;	    /* fd filters: this wait's poll() result */
 };
 
 struct kq {

@@ -23,9 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint16_t types[] = {
-		EVDNS_TYPE_A, EVDNS_TYPE_AAAA, EVDNS_TYPE_PTR
-	};
+	static const uint16_t types[] = { EVDNS_TYPE_A, EVDNS_TYPE_AAAA,
+		EVDNS_TYPE_PTR };
 	struct ev__dns_reply r;
 	struct ev__dns_answer a;
 	char name[EV__DNS_NAME_BUF];
@@ -54,8 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (off = 0; off < size && off < 64; off++) {
 		size_t o = off;
 
-		if (ev__dns_name_parse(data, size, &o, name,
-		    sizeof(name)) < 0)
+		if (ev__dns_name_parse(data, size, &o, name, sizeof(name)) < 0)
 			continue;
 		if (o <= off || o > size || strlen(name) > 253 ||
 		    ev__dns_name_check(name) != 0)

@@ -42,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (q.edns_size != 0 && q.edns_size < EV__DNS_UDP_MAX))
 		abort();
 	if (q.edns_size != 0)
-		cap -= 11;	/* room for the OPT of the reply */
+		cap -= 11; /* room for the OPT of the reply */
 	memset(rr, 0, sizeof(rr));
 	memset(&m, 0, sizeof(m));
 	m.id = q.id;
@@ -59,11 +59,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			strcpy(alias + 6, name);
 		}
 		rr[0] = (struct ev__dns_rr){ &rr[1], (char *)name,
-		    EVDNS_TYPE_CNAME, EVDNS_CLASS_INET, 60, 1, 0, alias };
+			EVDNS_TYPE_CNAME, EVDNS_CLASS_INET, 60, 1, 0, alias };
 		rr[1] = (struct ev__dns_rr){ NULL, alias, EVDNS_TYPE_A,
-		    EVDNS_CLASS_INET, 30, 0, 4, addr };
-		rr[2] = (struct ev__dns_rr){ NULL, (char *)name,
-		    EVDNS_TYPE_NS, EVDNS_CLASS_INET, 30, 1, 0, alias };
+			EVDNS_CLASS_INET, 30, 0, 4, addr };
+		rr[2] = (struct ev__dns_rr){ NULL, (char *)name, EVDNS_TYPE_NS,
+			EVDNS_CLASS_INET, 30, 1, 0, alias };
 		m.sections[0] = &rr[0];
 		m.sections[1] = &rr[2];
 	}
@@ -89,7 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Whatever fitted parses; a full reply answers through the
 		 * CNAME chain. */
 		if (ev__dns_reply_answers(buf, (size_t)len, &r, EVDNS_TYPE_A,
-		    &a) < 0)
+			&a) < 0)
 			abort();
 		if (!(buf[2] & 0x02) && r.hdr.ancount == 2 && a.count != 1)
 			abort();

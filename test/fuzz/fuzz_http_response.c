@@ -23,8 +23,8 @@
 #include "evhttp.h"
 #include "http-internal.h"
 
-#define MAX_HEADERS	4096
-#define MAX_BODY	65536
+#define MAX_HEADERS 4096
+#define MAX_BODY    65536
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,9 +46,9 @@ check(int cond)
 struct reading {
 	struct ev__http_parser p;
 	struct evhttp_request *req;
-	int phase;		/* 0 status line, 1 headers, 2 body, 3 done */
+	int phase; /* 0 status line, 1 headers, 2 body, 3 done */
 	int ninterim;
-	int streaming;		/* a chunk callback drops each chunk */
+	int streaming; /* a chunk callback drops each chunk */
 };
 
 static void
@@ -103,13 +103,13 @@ parse(struct reading *rd, struct evbuffer *buf)
 				return -1;
 		} else {
 			r = ev__http_read_body(&rd->p, rd->req, buf);
-			check(EVBUFFER_LENGTH(rd->req->input_buffer) <=
-			    MAX_BODY);
+			check(
+			    EVBUFFER_LENGTH(rd->req->input_buffer) <= MAX_BODY);
 			if (r == EV__CHUNK_COMPLETE) {
 				if (rd->streaming) {
 					evbuffer_drain(rd->req->input_buffer,
 					    EVBUFFER_LENGTH(
-					    rd->req->input_buffer));
+						rd->req->input_buffer));
 					rd->p.total = 0;
 				}
 				continue;

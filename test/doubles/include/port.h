@@ -13,22 +13,22 @@ typedef unsigned int uint_t;
 typedef struct timespec timespec_t;
 
 typedef struct port_event {
-	int portev_events; /* detected events */
+	int portev_events;	      /* detected events */
 	unsigned short portev_source; /* event source */
 	unsigned short portev_pad;
 	uintptr_t portev_object; /* the fd, for PORT_SOURCE_FD */
-	void *portev_user; /* the cookie given at association */
+	void *portev_user;	 /* the cookie given at association */
 } port_event_t;
 
-#define PORT_SOURCE_AIO 1
+#define PORT_SOURCE_AIO	  1
 #define PORT_SOURCE_TIMER 2
-#define PORT_SOURCE_USER 3
-#define PORT_SOURCE_FD 4
+#define PORT_SOURCE_USER  3
+#define PORT_SOURCE_FD	  4
 #define PORT_SOURCE_ALERT 5
-#define PORT_SOURCE_MQ 6
-#define PORT_SOURCE_FILE 7
+#define PORT_SOURCE_MQ	  6
+#define PORT_SOURCE_FILE  7
 
-#define PORT_ALERT_SET 0x01
+#define PORT_ALERT_SET	  0x01
 #define PORT_ALERT_UPDATE 0x02
 
 int port_create(void);

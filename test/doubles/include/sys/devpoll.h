@@ -19,7 +19,7 @@ struct dvpoll {
 	int dp_timeout;
 };
 
-#define DP_POLL (('D' << 8) | 1)
+#define DP_POLL	    (('D' << 8) | 1)
 #define DP_ISPOLLED (('D' << 8) | 2)
 
 #endif /* DOUBLES_SYS_DEVPOLL_H */

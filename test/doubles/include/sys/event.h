@@ -29,19 +29,19 @@ struct kevent {
 		ev__kevp->udata = (f); \
 	} while (0)
 
-#define EVFILT_READ (-1)
-#define EVFILT_WRITE (-2)
+#define EVFILT_READ   (-1)
+#define EVFILT_WRITE  (-2)
 #define EVFILT_SIGNAL (-6)
 
-#define EV_ADD 0x0001
-#define EV_DELETE 0x0002
-#define EV_ENABLE 0x0004
+#define EV_ADD	   0x0001
+#define EV_DELETE  0x0002
+#define EV_ENABLE  0x0004
 #define EV_DISABLE 0x0008
 #define EV_ONESHOT 0x0010
-#define EV_CLEAR 0x0020
+#define EV_CLEAR   0x0020
 #define EV_RECEIPT 0x0040
-#define EV_ERROR 0x4000
-#define EV_EOF 0x8000
+#define EV_ERROR   0x4000
+#define EV_EOF	   0x8000
 
 int kqueue(void);
 int kevent(int kq, const struct kevent *changelist, int nchanges,
