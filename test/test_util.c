@@ -114,6 +114,8 @@ backend_available(size_t i)
 static const char *run_group, *run_name;
 static pthread_t run_thread;
 static double deadline_scale = 1.0;
+/* Set once the running test's deadline passed and it was failed. */
+static volatile sig_atomic_t deadline_fired;
 
 static void
 arm_deadline(unsigned seconds)
@@ -143,13 +145,27 @@ deadline_expired(int sig)
 		pthread_kill(run_thread, sig);
 		return;
 	}
+	if (deadline_fired) {
+		/* Failing it did not end it: its teardown is stuck too (a
+		 * lock the jump left held, say).  End the program. */
+		n = snprintf(msg, sizeof(msg),
+		    "[ DEADLINE ] %s: %s still stuck after failing; exiting\n",
+		    run_group, run_name);
+		if (n > 0)
+			(void)!write(STDERR_FILENO, msg,
+			    (size_t)n < sizeof(msg) ? (size_t)n :
+						      sizeof(msg) - 1);
+		_exit(1);
+	}
+	deadline_fired = 1;
 	n = snprintf(msg, sizeof(msg),
-	    "[ DEADLINE ] %s: %s did not finish "
-	    "in time\n",
-	    run_group, run_name);
+	    "[ DEADLINE ] %s: %s did not finish in time\n", run_group,
+	    run_name);
 	if (n > 0)
 		(void)!write(STDERR_FILENO, msg,
 		    (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+	/* A second expiry means the failure itself got stuck. */
+	arm_deadline(TU_DEADLINE_SEC);
 	fail();
 }
 
@@ -203,6 +219,7 @@ run_selected(const char *group, const struct CMUnitTest *tests, size_t ntests)
 		one[0] = tests[i];
 		run_group = label;
 		run_name = tests[i].name;
+		deadline_fired = 0;
 		arm_deadline(TU_DEADLINE_SEC);
 		failures += cmocka_run_group_tests_name(label, one, NULL, NULL);
 		arm_deadline(0);
