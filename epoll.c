@@ -8,9 +8,16 @@
  *
  *  - Re-arming is the common case: 1.4 programs event_del() and event_add()
  *    the same fd every turn.  Removing the last interest in an fd therefore
- *    does not call the kernel at once; the fd goes on a change list and the
- *    DEL is issued at the next dispatch, unless the fd was added back by
- *    then.  So a del+add costs at most one epoll_ctl instead of two.
+ *    does not call the kernel at all: the registration stays, possibly
+ *    stale, and is removed only if the kernel reports the fd while nobody
+ *    wants it.  Most such fds are simply closed, which removes them from
+ *    the epoll set for free.  So a del+add costs at most one epoll_ctl.
+ *  - Never naming an fd the program may have closed also matters to
+ *    threaded programs: another thread may own that number by the time a
+ *    deferred DEL went out (harmless to the kernel, which keys by open
+ *    file, but a race on the fd to ThreadSanitizer).  Narrowed interest
+ *    (read+write to read) is still settled at the next dispatch: an fd
+ *    with an event on it is one the program has not closed.
  *  - A del+add that ends where it started still makes one EPOLL_CTL_ADD,
  *    which normally fails with EEXIST at the cost of a lookup.  We cannot
  *    skip it: the program may have closed the fd in between and got the
@@ -47,18 +54,19 @@
 #include "log.h"
 #include "mm-internal.h"
 
-#define INITIAL_NEVENT 32
-#define MAX_NEVENT 4096
+#define INITIAL_NEVENT	       32
+#define INITIAL_NCHANGES       32 /* re-arming a few fds never allocates */
+#define MAX_NEVENT	       4096
 #define MAX_EPOLL_TIMEOUT_MSEC (35 * 60 * 1000)
 
 struct epoll_slot {
 	struct event *evread;
 	struct event *evwrite;
-	unsigned char umask;	/* EPOLLIN/EPOLLOUT the events want */
-	unsigned char kmask;	/* EPOLLIN/EPOLLOUT the kernel has */
-	unsigned char queued;	/* on the change list */
-	unsigned char readded;	/* interest came back after a deferred DEL */
-	uint32_t gen;		/* bumped by each fresh registration */
+	unsigned char umask;   /* EPOLLIN/EPOLLOUT the events want */
+	unsigned char kmask;   /* EPOLLIN/EPOLLOUT the kernel has */
+	unsigned char queued;  /* on the change list */
+	unsigned char readded; /* added back over a maybe-stale registration */
+	uint32_t gen;	       /* bumped by each fresh registration */
 };
 
 struct epollop {
@@ -66,10 +74,10 @@ struct epollop {
 	int nfds;
 	struct epoll_event *events;
 	int nevents;
-	int *changes;		/* fds whose kernel state may be stale */
+	int *changes; /* fds whose kernel state may be stale */
 	int nchanges, achanges;
 	int epfd;
-	int rebuild;		/* a registration we cannot remove exists */
+	int rebuild; /* a registration we cannot remove exists */
 };
 
 static void *
@@ -90,13 +98,17 @@ epoll_init(struct event_base *base)
 	}
 	op->epfd = epfd;
 	op->events = ev__calloc(INITIAL_NEVENT, sizeof(*op->events));
-	if (op->events == NULL) {
+	op->changes = ev__calloc(INITIAL_NCHANGES, sizeof(*op->changes));
+	if (op->events == NULL || op->changes == NULL) {
 		event_warn("%s: calloc", __func__);
+		ev__free(op->events);
+		ev__free(op->changes);
 		ev__free(op);
 		close(epfd);
 		return NULL;
 	}
 	op->nevents = INITIAL_NEVENT;
+	op->achanges = INITIAL_NCHANGES;
 	return op;
 }
 
@@ -175,8 +187,7 @@ flush_changes(struct epollop *op)
 
 		s->queued = 0;
 		if (want == 0) {
-			if (s->kmask)
-				unregister(op, fd, s);
+			/* Lazy: see epoll_dispatch() and the header. */
 		} else if (s->readded) {
 			/*
 			 * ADD, not nothing: after a close and reuse of the
@@ -201,7 +212,7 @@ static int __attribute__((noinline))
 queue_change(struct epollop *op, int fd, struct epoll_slot *s)
 {
 	if (ev__grow_array(&op->changes, &op->achanges, op->nchanges + 1,
-	    sizeof(int)) == -1) {
+		sizeof(int)) == -1) {
 		/* No memory for the list: settle it now instead. */
 		s->readded = 0;
 		if (slot_mask(s) == 0) {
@@ -258,8 +269,8 @@ epoll_add(void *arg, struct event *ev)
 		return epoll_add_slow(op, ev);
 	s = &op->fds[fd];
 	want = s->umask | event_mask(ev);
-	if (s->queued && s->umask == 0 && want == s->kmask) {
-		/* Deleted and added back before the DEL went out. */
+	if (s->umask == 0 && s->kmask != 0 && !(want & ~s->kmask)) {
+		/* Added back while the registration may be stale. */
 		s->readded = 1;
 	} else if (want & ~s->kmask) {
 		return epoll_add_slow(op, ev);
@@ -269,6 +280,12 @@ epoll_add(void *arg, struct event *ev)
 	if (ev->ev_events & EV_WRITE)
 		s->evwrite = ev;
 	s->umask = (unsigned char)want;
+	if (s->readded && !s->queued) {
+		if (op->nchanges == op->achanges)
+			return queue_change(op, fd, s);
+		op->changes[op->nchanges++] = fd;
+		s->queued = 1;
+	}
 	return 0;
 }
 
@@ -291,8 +308,10 @@ epoll_del(void *arg, struct event *ev)
 		s->evwrite = NULL;
 		s->umask &= ~EPOLLOUT;
 	}
-	/* Narrowed or emptied interest is settled at the next dispatch. */
-	if ((s->umask != s->kmask || s->readded) && !s->queued) {
+	/* Narrowed interest is settled at the next dispatch; emptied
+	 * interest lazily (see the header). */
+	if (((s->umask != 0 && s->umask != s->kmask) || s->readded) &&
+	    !s->queued) {
 		if (op->nchanges == op->achanges)
 			return queue_change(op, fd, s);
 		op->changes[op->nchanges++] = fd;
@@ -304,7 +323,7 @@ epoll_del(void *arg, struct event *ev)
 /*
  * The kernel keys a registration by open file and fd number.  If the
  * program closes an fd whose file stays open elsewhere (a dup, a child
- * after fork) before our deferred DEL goes out, the DEL by number can no
+ * after fork) while it is still registered, a DEL by number can no
  * longer reach it, and level-triggered readiness of that file would wake
  * every epoll_wait.  Such events carry a generation (or an fd) we no
  * longer want; when one shows up we start a new epoll set holding exactly
@@ -342,7 +361,7 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 	if (op->nchanges)
 		flush_changes(op);
 	if (tv != NULL && (tv->tv_sec | tv->tv_usec) == 0) {
-		ms = 0;		/* polling: the common case when busy */
+		ms = 0; /* polling: the common case when busy */
 	} else if (tv != NULL) {
 		ms = (long long)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000;
 		if (ms > MAX_EPOLL_TIMEOUT_MSEC)
@@ -369,6 +388,11 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 		if ((uint32_t)(data >> 32) != s->gen) {
 			/* A registration that outlived us: see rebuild(). */
 			op->rebuild = 1;
+			continue;
+		}
+		if (s->umask == 0) {
+			/* Reported, so still open: the lazy DEL, now. */
+			unregister(op, fd, s);
 			continue;
 		}
 		if (what & (EPOLLHUP | EPOLLERR))
@@ -410,11 +434,7 @@ epoll_dealloc(struct event_base *base, void *arg)
 }
 
 const struct eventop ev__epollops = {
-	"epoll",
-	epoll_init,
-	epoll_add,
-	epoll_del,
-	epoll_dispatch,
-	epoll_dealloc,
-	1 /* need_reinit */
+	"epoll", epoll_init, epoll_add, epoll_del, epoll_dispatch,
+	epoll_dealloc, 1, /* need_reinit */
+	NULL, NULL	  /* signals go through signal.c */
 };

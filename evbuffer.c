@@ -55,8 +55,7 @@ report_error(struct bufferevent *bufev, short what)
  * watermark), resume reading if the program still wants it.
  */
 static void
-read_pressure_cb(struct evbuffer *buf, size_t oldlen, size_t newlen,
-    void *arg)
+read_pressure_cb(struct evbuffer *buf, size_t oldlen, size_t newlen, void *arg)
 {
 	struct bufferevent *bufev = arg;
 
@@ -351,6 +350,6 @@ bufferevent_setwatermark(struct bufferevent *bufev, short events,
 
 	/* A raised or removed high watermark may let reading resume. */
 	if (bufev->input->cb == read_pressure_cb)
-		read_pressure_cb(bufev->input, 0,
-		    EVBUFFER_LENGTH(bufev->input), bufev);
+		read_pressure_cb(bufev->input, 0, EVBUFFER_LENGTH(bufev->input),
+		    bufev);
 }

@@ -17,9 +17,9 @@
 #include "mm-internal.h"
 
 /* How many earlier names a reply's compression may refer to. */
-#define CTAB_MAX	64
+#define CTAB_MAX 64
 /* The longest CNAME chain followed from the question name. */
-#define CHAIN_MAX	8
+#define CHAIN_MAX 8
 
 static uint16_t
 get16(const uint8_t *p)
@@ -82,7 +82,7 @@ name_parse(const uint8_t *pkt, size_t len, size_t *off, char *out,
 			pos = seg = target;
 			continue;
 		}
-		if ((l & 0xc0) != 0)	/* 0x40 and 0x80 are not labels */
+		if ((l & 0xc0) != 0) /* 0x40 and 0x80 are not labels */
 			return -1;
 		pos++;
 		if (l == 0)
@@ -148,7 +148,7 @@ ev__dns_name_check(const char *name)
 			continue;
 		}
 		if (label == 0)
-			return -1;	/* empty label: "..", ".x" */
+			return -1; /* empty label: "..", ".x" */
 		wire += label + 1;
 		label = 0;
 		if (wire > EV__DNS_WIRE_NAME_MAX)
@@ -168,9 +168,8 @@ ev__dns_reply_parse(const uint8_t *pkt, size_t len, struct ev__dns_reply *r)
 		return -1;
 	if (!(r->hdr.flags & EV__DNS_QR) || r->hdr.qdcount != 1)
 		return -1;
-	if (ev__dns_name_parse(pkt, len, &off, r->qname,
-	    sizeof(r->qname)) != 0)
-		return -1;	/* an odd name cannot be our question */
+	if (ev__dns_name_parse(pkt, len, &off, r->qname, sizeof(r->qname)) != 0)
+		return -1; /* an odd name cannot be our question */
 	if (len - off < 4)
 		return -1;
 	r->qtype = get16(pkt + off);
@@ -182,7 +181,7 @@ ev__dns_reply_parse(const uint8_t *pkt, size_t len, struct ev__dns_reply *r)
 /* The fixed part of one resource record. */
 struct rr {
 	char name[EV__DNS_NAME_BUF];
-	int odd;			/* name has no text form: never used */
+	int odd; /* name has no text form: never used */
 	uint16_t type, dns_class;
 	uint32_t ttl;
 	size_t rdoff, rdlen;
@@ -192,7 +191,7 @@ static int
 rr_parse(const uint8_t *pkt, size_t len, size_t *off, struct rr *rr)
 {
 	if ((rr->odd = ev__dns_name_parse(pkt, len, off, rr->name,
-	    sizeof(rr->name))) < 0)
+		 sizeof(rr->name))) < 0)
 		return -1;
 	if (len - *off < 10)
 		return -1;
@@ -221,8 +220,8 @@ rdata_name(const uint8_t *pkt, size_t len, const struct rr *rr, char *out)
 	size_t off = rr->rdoff;
 	int res;
 
-	if ((res = ev__dns_name_parse(pkt, len, &off, out,
-	    EV__DNS_NAME_BUF)) < 0)
+	if ((res = ev__dns_name_parse(pkt, len, &off, out, EV__DNS_NAME_BUF)) <
+	    0)
 		return -1;
 	return off == rr->rdoff + rr->rdlen ? res : -1;
 }
@@ -289,19 +288,20 @@ follow_cnames(const uint8_t *pkt, size_t len, const struct ev__dns_reply *r,
 
 /* Add one matching record's data to a.  -1 if its rdata is malformed. */
 static int
-take_record(const uint8_t *pkt, size_t len, const struct rr *rr,
-    uint16_t qtype, struct ev__dns_answer *a)
+take_record(const uint8_t *pkt, size_t len, const struct rr *rr, uint16_t qtype,
+    struct ev__dns_answer *a)
 {
 	size_t size = qtype == EVDNS_TYPE_A ? 4 : 16;
 	int res;
 
 	if (qtype == EVDNS_TYPE_PTR) {
 		if (a->count > 0)
-			return 0;	/* the first name is the answer */
+			return 0; /* the first name is the answer */
 		if ((res = rdata_name(pkt, len, rr, a->ptr)) < 0)
 			return -1;
-		/* Dots inside labels or control bytes: not a host name. */
-		if (res != 0 || !printable(a->ptr)) {
+		/* Dots inside labels or control bytes, or the root (no
+		 * name at all): not a host name. */
+		if (res != 0 || a->ptr[0] == '\0' || !printable(a->ptr)) {
 			a->ptr[0] = '\0';
 			return 0;
 		}
@@ -391,7 +391,7 @@ static int
 put32(struct wbuf *w, uint32_t v)
 {
 	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
-	    (uint8_t)(v >> 8), (uint8_t)v };
+		(uint8_t)(v >> 8), (uint8_t)v };
 
 	return put_bytes(w, b, 4);
 }
@@ -424,7 +424,7 @@ wire_name_equals(const struct wbuf *w, size_t off, const char *s)
 		for (i = 0; i < l; i++)
 			if (s[i] == '\0' || s[i] == '.' ||
 			    lower((unsigned char)s[i]) !=
-			    lower(w->buf[off + i]))
+				lower(w->buf[off + i]))
 				return 0;
 		s += l;
 		off += l;
@@ -448,7 +448,7 @@ put_name(struct wbuf *w, const char *name)
 		return -1;
 	memcpy(text, name, n + 1);
 	if (n > 0 && text[n - 1] == '.')
-		text[n - 1] = '\0';	/* absolute form; "." is the root */
+		text[n - 1] = '\0'; /* absolute form; "." is the root */
 	for (s = text; *s != '\0'; s += l + (s[l] == '.')) {
 		for (i = 0; i < w->nct; i++)
 			if (wire_name_equals(w, w->ctab[i], s))
@@ -481,8 +481,8 @@ put_header(uint8_t *buf, uint16_t id, uint16_t flags, const uint16_t counts[4])
 }
 
 int
-ev__dns_query_build(uint8_t *buf, size_t buflen, uint16_t id,
-    const char *name, uint16_t qtype)
+ev__dns_query_build(uint8_t *buf, size_t buflen, uint16_t id, const char *name,
+    uint16_t qtype)
 {
 	struct wbuf w;
 	const uint16_t counts[4] = { 1, 0, 0, 0 };
@@ -522,8 +522,9 @@ ev__dns_request_parse(const uint8_t *pkt, size_t len, struct ev__dns_query *q)
 	if (q->questions == NULL)
 		return -2;
 	for (i = 0; i < h.qdcount; i++) {
-		if (ev__dns_name_parse(pkt, len, &off, name,
-		    sizeof(name)) != 0 || len - off < 4)
+		if (ev__dns_name_parse(pkt, len, &off, name, sizeof(name)) !=
+			0 ||
+		    len - off < 4)
 			goto fail;
 		n = strlen(name);
 		qu = ev__malloc(
@@ -538,6 +539,8 @@ ev__dns_request_parse(const uint8_t *pkt, size_t len, struct ev__dns_query *q)
 		q->questions[q->nquestions++] = qu;
 		off += 4;
 	}
+	if (ev__dns_opt_find(pkt, len, &q->edns_size) != 1)
+		q->edns_size = 0;
 	return 0;
 fail:
 	ev__dns_query_clear(q);
@@ -581,8 +584,7 @@ put_rr(struct wbuf *w, const struct ev__dns_rr *rr)
 }
 
 int
-ev__dns_response_build(uint8_t *buf, size_t buflen,
-    const struct ev__dns_msg *m)
+ev__dns_response_build(uint8_t *buf, size_t buflen, const struct ev__dns_msg *m)
 {
 	struct wbuf w;
 	const struct ev__dns_rr *rr;

@@ -1,6 +1,7 @@
 /*
  * evdns-server.c: the DNS server port of evdns.h.  A program hands us a
- * bound UDP socket; each well-formed query read from it becomes a struct
+ * bound UDP socket or a listening TCP one (whose connections
+ * evdns-server-tcp.c serves); each well-formed query becomes a struct
  * evdns_server_request passed to the program's callback, which adds
  * records and responds (now or later) or drops it.
  *
@@ -22,47 +23,27 @@
 #include "evutil.h"
 #include "evdns.h"
 #include "evdns-internal.h"
+#include "evdns-server-internal.h"
 #include "log.h"
 #include "mm-internal.h"
 
-#define READ_BATCH	32	/* datagrams read per callback */
-#define MAX_REPLY_DATA	65536	/* bytes one reply may collect */
+#define READ_BATCH     32    /* datagrams read per callback */
+#define MAX_REPLY_DATA 65536 /* bytes one reply may collect */
 
-static uint8_t rbuf[65536];	/* one datagram at a time */
+/* The largest reply over UDP, whatever size a client advertises. */
+#define MAX_UDP_REPLY 4096
 
-struct server_request {
-	struct evdns_server_request base;	/* what the program sees */
-	TAILQ_ENTRY(server_request) next;	/* queued for writing */
-	struct evdns_server_port *port;
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	struct ev__dns_query query;
-	struct ev__dns_rr *sections[3];
-	struct ev__dns_rr **tails[3];
-	size_t nbytes;				/* data added so far */
-	uint8_t *response;			/* built, waiting to be sent */
-	size_t resplen;
-};
-
-struct evdns_server_port {
-	int fd;
-	int refcnt;		/* the program's, plus one per request */
-	int closing;
-	int writing;		/* EV_WRITE is part of ev */
-	evdns_request_callback_fn_type cb;
-	void *arg;
-	struct event ev;
-	TAILQ_HEAD(, server_request) pending;
-};
+static uint8_t rbuf[65536]; /* one datagram at a time */
+static uint8_t wbuf[65535]; /* one reply at a time */
 
 #define SREQ(r) \
-	((struct server_request *)((char *)(r) - \
-	    offsetof(struct server_request, base)))
+	((struct server_request *)(( \
+	    char *)(r)-offsetof(struct server_request, base)))
 
 static void server_port_cb(int, short, void *);
 
-static void
-server_port_unref(struct evdns_server_port *port)
+void
+ev__dns_server_port_unref(struct evdns_server_port *port)
 {
 	if (--port->refcnt > 0)
 		return;
@@ -80,8 +61,8 @@ server_port_events(struct evdns_server_port *port, int writing)
 	port->writing = writing;
 	event_del(&port->ev);
 	event_set(&port->ev, port->fd,
-	    EV_READ | EV_PERSIST | (writing ? EV_WRITE : 0),
-	    server_port_cb, port);
+	    EV_READ | EV_PERSIST | (writing ? EV_WRITE : 0), server_port_cb,
+	    port);
 	event_add(&port->ev, NULL);
 }
 
@@ -102,8 +83,10 @@ server_request_free(struct server_request *sr)
 	}
 	ev__dns_query_clear(&sr->query);
 	ev__free(sr->response);
+	if (sr->conn != NULL)
+		ev__dns_server_conn_done(sr->conn);
 	ev__free(sr);
-	server_port_unref(port);
+	ev__dns_server_port_unref(port);
 }
 
 struct evdns_server_port *
@@ -112,20 +95,29 @@ evdns_add_server_port(int fd, int is_tcp,
 {
 	struct evdns_server_port *port;
 	socklen_t len = sizeof(int);
-	int type;
+	int type, listening = 0;
 
-	if (is_tcp) {
-		ev__dns_log(1, "server ports over TCP are not supported");
-		return NULL;
-	}
 	if (fd < 0 || callback == NULL || current_base == NULL)
 		return NULL;
-	/* A stream socket or a file would be readable forever: the loop
-	 * would spin on recvfrom() errors. */
+	/* A connected stream socket or a file would be readable forever:
+	 * the loop would spin on errors.  A listening one serves TCP. */
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
-	    type != SOCK_DGRAM) {
-		ev__dns_log(1, "server port fd %d is not a datagram socket",
+	    (type != SOCK_DGRAM && type != SOCK_STREAM)) {
+		ev__dns_log(1, "server port fd %d is not a socket for DNS", fd);
+		return NULL;
+	}
+	len = sizeof(int);
+	if (type == SOCK_STREAM &&
+	    (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
+		!listening)) {
+		ev__dns_log(1,
+		    "server port fd %d is a TCP socket that is "
+		    "not listening",
 		    fd);
+		return NULL;
+	}
+	if (is_tcp && type != SOCK_STREAM) {
+		ev__dns_log(1, "server port fd %d is not a TCP socket", fd);
 		return NULL;
 	}
 	if (evutil_make_socket_nonblocking(fd) < 0)
@@ -135,12 +127,13 @@ evdns_add_server_port(int fd, int is_tcp,
 		return NULL;
 	}
 	port->fd = fd;
+	port->tcp = type == SOCK_STREAM;
 	port->refcnt = 1;
 	port->cb = callback;
 	port->arg = user_data;
 	TAILQ_INIT(&port->pending);
-	event_set(&port->ev, fd, EV_READ | EV_PERSIST, server_port_cb,
-	    port);
+	TAILQ_INIT(&port->conns);
+	event_set(&port->ev, fd, EV_READ | EV_PERSIST, server_port_cb, port);
 	if (event_add(&port->ev, NULL) < 0) {
 		ev__free(port);
 		return NULL;
@@ -163,8 +156,9 @@ evdns_close_server_port(struct evdns_server_port *port)
 		TAILQ_REMOVE(&port->pending, sr, next);
 		server_request_free(sr);
 	}
+	ev__dns_server_conns_close(port);
 	port->refcnt--;
-	server_port_unref(port);
+	ev__dns_server_port_unref(port);
 }
 
 /*
@@ -192,14 +186,46 @@ server_drain_errors(int fd)
 #endif
 }
 
+int
+ev__dns_server_request(struct evdns_server_port *port, struct server_conn *conn,
+    const struct sockaddr_storage *from, socklen_t fromlen, const uint8_t *pkt,
+    size_t len)
+{
+	struct server_request *sr;
+	int s, perr = 0;
+
+	if ((sr = ev__calloc(1, sizeof(*sr))) == NULL ||
+	    (perr = ev__dns_request_parse(pkt, len, &sr->query)) == -2) {
+		event_warn("evdns: no memory: server dropped a request");
+		ev__free(sr);
+		return -2;
+	}
+	if (perr < 0) {
+		ev__dns_log(0, "server dropped a malformed request");
+		ev__free(sr);
+		return -1;
+	}
+	memcpy(&sr->addr, from, fromlen);
+	sr->addrlen = fromlen;
+	sr->port = port;
+	sr->conn = conn;
+	for (s = 0; s < 3; s++)
+		sr->tails[s] = &sr->sections[s];
+	sr->base.flags = sr->query.flags & (EV__DNS_RD | EV__DNS_CD);
+	sr->base.nquestions = sr->query.nquestions;
+	sr->base.questions = sr->query.questions;
+	port->refcnt++;
+	port->cb(&sr->base, port->arg);
+	return 0;
+}
+
 static void
 server_read(struct evdns_server_port *port)
 {
-	struct server_request *sr;
 	struct sockaddr_storage from;
 	socklen_t fromlen;
 	ssize_t r;
-	int i, s, perr = 0;
+	int i;
 
 	for (i = 0; i < READ_BATCH && !port->closing; i++) {
 		fromlen = sizeof(from);
@@ -213,29 +239,8 @@ server_read(struct evdns_server_port *port)
 			}
 			return;
 		}
-		if ((sr = ev__calloc(1, sizeof(*sr))) == NULL ||
-		    (perr = ev__dns_request_parse(rbuf, (size_t)r,
-			 &sr->query)) == -2) {
-			event_warn(
-			    "evdns: no memory: server dropped a request");
-			ev__free(sr);
-			continue;
-		}
-		if (perr < 0) {
-			ev__dns_log(0, "server dropped a malformed request");
-			ev__free(sr);
-			continue;
-		}
-		memcpy(&sr->addr, &from, fromlen);
-		sr->addrlen = fromlen;
-		sr->port = port;
-		for (s = 0; s < 3; s++)
-			sr->tails[s] = &sr->sections[s];
-		sr->base.flags = sr->query.flags & (EV__DNS_RD | EV__DNS_CD);
-		sr->base.nquestions = sr->query.nquestions;
-		sr->base.questions = sr->query.questions;
-		port->refcnt++;
-		port->cb(&sr->base, port->arg);
+		ev__dns_server_request(port, NULL, &from, fromlen, rbuf,
+		    (size_t)r);
 	}
 }
 
@@ -247,7 +252,7 @@ server_flush(struct evdns_server_port *port)
 
 	while ((sr = TAILQ_FIRST(&port->pending)) != NULL) {
 		if (sendto(port->fd, sr->response, sr->resplen, 0,
-		    (struct sockaddr *)&sr->addr, sr->addrlen) < 0) {
+			(struct sockaddr *)&sr->addr, sr->addrlen) < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)
 				return;
@@ -264,18 +269,20 @@ server_port_cb(int fd, short what, void *arg)
 {
 	struct evdns_server_port *port = arg;
 
-	port->refcnt++;		/* callbacks may close the port */
+	port->refcnt++; /* callbacks may close the port */
 	if (what & EV_WRITE)
 		server_flush(port);
-	if (what & EV_READ)
+	if ((what & EV_READ) && port->tcp)
+		ev__dns_server_accept(port);
+	else if (what & EV_READ)
 		server_read(port);
-	server_port_unref(port);
+	ev__dns_server_port_unref(port);
 }
 
 int
-evdns_server_request_add_reply(struct evdns_server_request *req,
-    int section, const char *name, int type, int dns_class, int ttl,
-    int datalen, int is_name, const char *data)
+evdns_server_request_add_reply(struct evdns_server_request *req, int section,
+    const char *name, int type, int dns_class, int ttl, int datalen,
+    int is_name, const char *data)
 {
 	struct server_request *sr;
 	struct ev__dns_rr *rr;
@@ -284,8 +291,8 @@ evdns_server_request_add_reply(struct evdns_server_request *req,
 	if (req == NULL || name == NULL || data == NULL)
 		return -1;
 	sr = SREQ(req);
-	if (sr->response != NULL || section < 0 || section > 2 ||
-	    type < 0 || type > 0xffff || dns_class < 0 || dns_class > 0xffff ||
+	if (sr->response != NULL || section < 0 || section > 2 || type < 0 ||
+	    type > 0xffff || dns_class < 0 || dns_class > 0xffff ||
 	    ev__dns_name_check(name) < 0 ||
 	    (is_name && ev__dns_name_check(data) < 0))
 		return -1;
@@ -328,8 +335,8 @@ add_addrs(struct evdns_server_request *req, const char *name, int n,
 		return -1;
 	for (i = 0; i < n; i++)
 		if (evdns_server_request_add_reply(req, EVDNS_ANSWER_SECTION,
-		    name, type, EVDNS_CLASS_INET, ttl, size, 0,
-		    (const char *)addrs + (size_t)i * (size_t)size) < 0)
+			name, type, EVDNS_CLASS_INET, ttl, size, 0,
+			(const char *)addrs + (size_t)i * (size_t)size) < 0)
 			return -1;
 	return 0;
 }
@@ -350,8 +357,7 @@ evdns_server_request_add_aaaa_reply(struct evdns_server_request *req,
 
 int
 evdns_server_request_add_ptr_reply(struct evdns_server_request *req,
-    struct in_addr *in, const char *inaddr_name, const char *hostname,
-    int ttl)
+    struct in_addr *in, const char *inaddr_name, const char *hostname, int ttl)
 {
 	char buf[32];
 	const uint8_t *b;
@@ -373,8 +379,26 @@ int
 evdns_server_request_add_cname_reply(struct evdns_server_request *req,
     const char *name, const char *cname, int ttl)
 {
-	return evdns_server_request_add_reply(req, EVDNS_ANSWER_SECTION,
-	    name, EVDNS_TYPE_CNAME, EVDNS_CLASS_INET, ttl, -1, 1, cname);
+	return evdns_server_request_add_reply(req, EVDNS_ANSWER_SECTION, name,
+	    EVDNS_TYPE_CNAME, EVDNS_CLASS_INET, ttl, -1, 1, cname);
+}
+
+/*
+ * How large the reply to sr may be: over TCP, 65,535 bytes; over UDP, 512
+ * or what the client advertised in an OPT record, up to MAX_UDP_REPLY.
+ */
+static size_t
+reply_cap(const struct server_request *sr)
+{
+	size_t cap = EV__DNS_UDP_MAX;
+
+	if (sr->conn != NULL)
+		return sizeof(wbuf);
+	if (sr->query.edns_size > cap)
+		cap = sr->query.edns_size < MAX_UDP_REPLY ?
+		    sr->query.edns_size :
+		    MAX_UDP_REPLY;
+	return cap;
 }
 
 int
@@ -382,7 +406,7 @@ evdns_server_request_respond(struct evdns_server_request *req, int err)
 {
 	struct server_request *sr;
 	struct ev__dns_msg m;
-	uint8_t buf[EV__DNS_UDP_MAX];
+	size_t cap;
 	int len, s;
 
 	if (req == NULL || err < 0 || err > 15)
@@ -398,12 +422,25 @@ evdns_server_request_respond(struct evdns_server_request *req, int err)
 	m.questions = req->questions;
 	for (s = 0; s < 3; s++)
 		m.sections[s] = sr->sections[s];
-	if ((len = ev__dns_response_build(buf, sizeof(buf), &m)) < 0) {
+	cap = reply_cap(sr);
+	/* An OPT asked for gets one back (RFC 6891), room kept for it. */
+	if (sr->query.edns_size > 0)
+		cap -= 11;
+	if ((len = ev__dns_response_build(wbuf, cap, &m)) < 0) {
 		ev__dns_log(1, "server reply does not fit in a datagram");
 		return -1;
 	}
-	if (sendto(sr->port->fd, buf, (size_t)len, 0,
-	    (struct sockaddr *)&sr->addr, sr->addrlen) >= 0) {
+	if (sr->query.edns_size > 0)
+		len = ev__dns_opt_append(wbuf, sizeof(wbuf), (size_t)len,
+		    EV__DNS_EDNS_SIZE);
+	if (sr->conn != NULL) {
+		if (ev__dns_server_conn_reply(sr->conn, wbuf, (size_t)len) < 0)
+			return -1;
+		server_request_free(sr);
+		return 0;
+	}
+	if (sendto(sr->port->fd, wbuf, (size_t)len, 0,
+		(struct sockaddr *)&sr->addr, sr->addrlen) >= 0) {
 		server_request_free(sr);
 		return 0;
 	}
@@ -416,7 +453,7 @@ evdns_server_request_respond(struct evdns_server_request *req, int err)
 		event_warn("evdns: no memory to keep a reply");
 		return -1;
 	}
-	memcpy(sr->response, buf, (size_t)len);
+	memcpy(sr->response, wbuf, (size_t)len);
 	sr->resplen = (size_t)len;
 	TAILQ_INSERT_TAIL(&sr->port->pending, sr, next);
 	server_port_events(sr->port, 1);

@@ -5,7 +5,9 @@
  * The seam between the loop and the operating system is struct eventop: a
  * backend keeps its own per-fd state, is told about I/O events through
  * add/del, and reports readiness only through ev__activate().  Signal events
- * never reach a backend; event.c hands them to signal.c.
+ * go to signal.c; a backend whose kernel watches signals itself (kqueue's
+ * EVFILT_SIGNAL) sets sig_add/sig_del and hands arrival counts back
+ * through ev__sig_deliver().
  *
  * Internal names start with "ev__" so the libraries' export filter keeps
  * them out of the public ABI.
@@ -19,7 +21,6 @@
 
 #include "event.h"
 #include "min_heap.h"
-#include "evsignal.h"
 
 /* One backend.  The function signatures are those of libevent 1.4. */
 struct eventop {
@@ -36,31 +37,66 @@ struct eventop {
 	void (*dealloc)(struct event_base *, void *);
 	/* Non-zero if the state cannot survive fork() (event_reinit rebuilds). */
 	int need_reinit;
+	/*
+	 * Optional (NULL for most backends): start or stop watching signal
+	 * sig in the kernel.  signal.c calls sig_add when the base's first
+	 * event for sig is added (after installing its handler, so the
+	 * default action cannot kill the process) and sig_del when the last
+	 * one goes (before restoring the old handler).  Such a base never
+	 * joins the handler's wake-up list: the kernel wakes it instead.
+	 */
+	int (*sig_add)(void *, int sig);
+	int (*sig_del)(void *, int sig);
 };
 
 struct event_base {
 	const struct eventop *evsel;
-	void *evbase;			/* the backend's state */
+	void *evbase; /* the backend's state */
 
-	int event_count;		/* non-internal events in any queue */
-	int event_count_active;		/* events on the active queues */
+	int event_count;	/* non-internal events in any queue */
+	int event_count_active; /* events on the active queues */
 
-	int event_gotterm;		/* loopexit: stop after this turn */
-	volatile int event_break;	/* loopbreak: stop now */
-	volatile int in_dispatch;	/* blocked (or about to) in dispatch */
+	int event_gotterm;	  /* loopexit: stop after this turn */
+	volatile int event_break; /* loopbreak: stop now */
+	volatile int in_dispatch; /* blocked (or about to) in dispatch */
 
-	struct event_list **activequeues;	/* one queue per priority */
+	struct event_list **activequeues; /* one queue per priority */
 	int nactivequeues;
 
-	struct ev__signal_info sig;	/* signal and wake-up state */
+	struct ev__signal_info *sig; /* signal.c's state (evsignal.h) */
+	/* Set by the signal handler when any signal arrived for this base. */
+	volatile sig_atomic_t sig_any_caught;
 
-	struct event_list eventqueue;	/* every inserted I/O/signal event */
+	struct event_list eventqueue; /* every inserted I/O/signal event */
 
-	struct timeval event_tv;	/* time before dispatch (clock jumps) */
+	struct timeval event_tv; /* time before dispatch (clock jumps) */
 	int use_monotonic;
 
 	struct min_heap timeheap;
 };
+
+/*
+ * signal.c's side of the loop: the per-base signal and wake-up state
+ * (struct ev__signal_info, private to signal.c in evsignal.h) behind these
+ * calls, so the loop needs nothing of signal.c but this seam.
+ */
+struct ev__signal_info;
+/* Set up a base's socketpair and wake-up event.  Returns 0, or -1. */
+int ev__sig_init(struct event_base *base);
+/* Register a signal event (ev->ev_fd is the signal).  Returns 0, or -1. */
+int ev__sig_add(struct event *ev);
+/* Unregister a signal event; restores the old handler after the last one. */
+int ev__sig_del(struct event *ev);
+/* Activate the events of every signal caught since the last call. */
+void ev__sig_process(struct event_base *base);
+/* A backend's report that sig arrived count times (kqueue's EVFILT_SIGNAL). */
+void ev__sig_deliver(struct event_base *base, int sig, int count);
+/* Wake the base's loop from another thread or a signal handler. */
+void ev__sig_wakeup(struct event_base *base);
+/* After fork(): a fresh socketpair, the wake-up event added again. */
+int ev__sig_reinit(struct event_base *base);
+/* Remove every signal registration of the base and close its socketpair. */
+void ev__sig_dealloc(struct event_base *base);
 
 /*
  * Make ev active with the flags res, ncalls times (signals may have been
@@ -77,6 +113,22 @@ int ev__grow_array(void *parray, int *pn, int need, size_t elsize);
 
 /* True when the environment may be trusted (not setuid/setgid). */
 int ev__env_allowed(void);
+
+/*
+ * Non-zero when the process runs with privileges it did not get from its
+ * user (setuid/setgid): issetugid(), or the real and effective ids differ.
+ * A pointer so tests can simulate such a program.
+ */
+extern int (*ev__issetugid)(void);
+
+/*
+ * The clocks the loop reads: CLOCK_MONOTONIC (fails with ENOSYS where the
+ * system lacks it; a base then uses the wall clock for good) and
+ * gettimeofday().  Pointers so tests can simulate a missing monotonic
+ * clock or a wall clock that jumps.
+ */
+extern int (*ev__clock_monotonic)(struct timeval *);
+extern int (*ev__clock_wall)(struct timeval *);
 
 /* Backends compiled in, in the order of preference. */
 #ifdef _EVENT_HAVE_EVENT_PORTS

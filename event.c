@@ -76,19 +76,37 @@ static void event_queue_remove(struct event_base *, struct event *, int);
 /* ---- Time ------------------------------------------------------------ */
 
 static int
-read_clock(struct event_base *base, struct timeval *tp)
+sys_monotonic(struct timeval *tp)
 {
 #ifdef _EVENT_HAVE_MONOTONIC_CLOCK
-	if (base->use_monotonic) {
-		struct timespec ts;
-		if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-			return -1;
-		tp->tv_sec = ts.tv_sec;
-		tp->tv_usec = ts.tv_nsec / 1000;
-		return 0;
-	}
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return -1;
+	tp->tv_sec = ts.tv_sec;
+	tp->tv_usec = ts.tv_nsec / 1000;
+	return 0;
+#else
+	errno = ENOSYS;
+	return -1;
 #endif
+}
+
+static int
+sys_wall(struct timeval *tp)
+{
 	return gettimeofday(tp, NULL);
+}
+
+int (*ev__clock_monotonic)(struct timeval *) = sys_monotonic;
+int (*ev__clock_wall)(struct timeval *) = sys_wall;
+
+static int
+read_clock(struct event_base *base, struct timeval *tp)
+{
+	if (base->use_monotonic)
+		return ev__clock_monotonic(tp);
+	return ev__clock_wall(tp);
 }
 
 static int64_t
@@ -106,7 +124,7 @@ static void
 deadline_after(const struct timeval *now, const struct timeval *tv,
     struct timeval *out)
 {
-	const time_t far = (time_t)1 << 40;	/* ~35,000 years */
+	const time_t far = (time_t)1 << 40; /* ~35,000 years */
 	time_t sec = tv->tv_sec;
 	long usec = tv->tv_usec;
 
@@ -164,22 +182,17 @@ struct event_base *
 event_base_new(void)
 {
 	struct event_base *base;
-	struct timespec ts;
+	struct timeval tv;
 	int i;
 
 	if ((base = ev__calloc(1, sizeof(*base))) == NULL) {
 		event_warn("%s: calloc", __func__);
 		return NULL;
 	}
-#ifdef _EVENT_HAVE_MONOTONIC_CLOCK
-	base->use_monotonic = clock_gettime(CLOCK_MONOTONIC, &ts) == 0;
-#else
-	(void)ts;
-#endif
+	base->use_monotonic = ev__clock_monotonic(&tv) == 0;
 	read_clock(base, &base->event_tv);
 	min_heap_ctor(&base->timeheap);
 	TAILQ_INIT(&base->eventqueue);
-	base->sig.pair[0] = base->sig.pair[1] = -1;
 
 	for (i = 0; backends[i].op != NULL && base->evbase == NULL; i++) {
 		if (backend_disabled(backends[i].envvar))
@@ -282,8 +295,8 @@ event_reinit(struct event_base *base)
 	 */
 	if (evsel->need_reinit) {
 		if ((evbase = evsel->init(base)) == NULL) {
-			event_warnx("%s: could not reinitialize %s",
-			    __func__, evsel->name);
+			event_warnx("%s: could not reinitialize %s", __func__,
+			    evsel->name);
 			return -1;
 		}
 		evsel->dealloc(base, base->evbase);
@@ -426,7 +439,8 @@ event_set(struct event *ev, int fd, short events,
 	min_heap_elem_init(ev);
 	/* The middle priority by default, as in 1.4. */
 	ev->ev_pri = current_base ?
-	    (int)((unsigned)current_base->nactivequeues >> 1) : 0;
+	    (int)((unsigned)current_base->nactivequeues >> 1) :
+	    0;
 }
 
 int
@@ -456,13 +470,14 @@ event_usable(const struct event *ev, const char *fn)
 {
 	if (ev == NULL || !(ev->ev_flags & EVLIST_INIT) ||
 	    (ev->ev_flags & ~EVLIST_ALL)) {
-		event_warnx("%s: event %p was not set with event_set()",
-		    fn, (const void *)ev);
+		event_warnx("%s: event %p was not set with event_set()", fn,
+		    (const void *)ev);
 		return 0;
 	}
 	if (ev->ev_base == NULL) {
 		event_warnx("%s: event %p has no base (call event_init() or "
-		    "event_base_set())", fn, (const void *)ev);
+			    "event_base_set())",
+		    fn, (const void *)ev);
 		return 0;
 	}
 	return 1;
@@ -476,7 +491,7 @@ register_fd_or_signal(struct event_base *base, struct event *ev)
 	if (ev->ev_events & EV_SIGNAL) {
 		if (ev->ev_events & (EV_READ | EV_WRITE)) {
 			event_warnx("event_add: EV_SIGNAL cannot be combined "
-			    "with EV_READ or EV_WRITE");
+				    "with EV_READ or EV_WRITE");
 			return -1;
 		}
 		res = ev__sig_add(ev);
@@ -505,7 +520,8 @@ event_add(struct event *ev, const struct timeval *tv)
 	 */
 	if (tv == NULL && ev != NULL &&
 	    (ev->ev_flags & (~EVLIST_ALL | EVLIST_INIT | EVLIST_INSERTED)) ==
-	    EVLIST_INIT && (base = ev->ev_base) != NULL &&
+		EVLIST_INIT &&
+	    (base = ev->ev_base) != NULL &&
 	    (ev->ev_events & (EV_READ | EV_WRITE | EV_SIGNAL)) != 0 &&
 	    !(ev->ev_events & EV_SIGNAL) && ev->ev_fd >= 0) {
 		if (base->evsel->add(base->evbase, ev) == -1)
@@ -530,6 +546,11 @@ event_add_slow(struct event *ev, const struct timeval *tv)
 	if (!event_usable(ev, "event_add"))
 		return -1;
 	base = ev->ev_base;
+	/* A timer must never fire early: a fresh reading, or no timer. */
+	if (tv != NULL && read_clock(base, &now) == -1) {
+		event_warn("%s: cannot read the clock", __func__);
+		return -1;
+	}
 
 	/* Reserve heap room first so a failure leaves nothing half done. */
 	if (tv != NULL && !(ev->ev_flags & EVLIST_TIMEOUT) &&
@@ -558,8 +579,6 @@ event_add_slow(struct event *ev, const struct timeval *tv)
 				*ev->ev_pncalls = 0;
 			event_queue_remove(base, ev, EVLIST_ACTIVE);
 		}
-		/* A fresh reading: a timer must never fire early. */
-		read_clock(base, &now);
 		deadline_after(&now, tv, &ev->ev_timeout);
 		min_heap_push(&base->timeheap, ev, tv_to_usec(&ev->ev_timeout));
 		event_queue_insert(base, ev, EVLIST_TIMEOUT);
@@ -576,8 +595,9 @@ event_del(struct event *ev)
 
 	/* The common case: an added I/O event with no timeout, not active. */
 	if (ev != NULL && (base = ev->ev_base) != NULL &&
-	    (ev->ev_flags & (EVLIST_INSERTED | EVLIST_TIMEOUT |
-	    EVLIST_ACTIVE)) == EVLIST_INSERTED &&
+	    (ev->ev_flags &
+		(EVLIST_INSERTED | EVLIST_TIMEOUT | EVLIST_ACTIVE)) ==
+		EVLIST_INSERTED &&
 	    !(ev->ev_events & EV_SIGNAL) && ev->ev_ncalls == 0) {
 		/* event_queue_remove(), its checks already made above. */
 		if (!(ev->ev_flags & EVLIST_INTERNAL))
@@ -590,8 +610,7 @@ event_del(struct event *ev)
 }
 
 /* Everything else event_del() does: timers, active events, signals. */
-static int __attribute__((noinline))
-event_del_slow(struct event *ev)
+static int __attribute__((noinline)) event_del_slow(struct event *ev)
 {
 	struct event_base *base;
 	int res = 0;
@@ -669,9 +688,9 @@ event_pending(struct event *ev, short event, struct timeval *tv)
 
 	/* Report the expiry on the wall clock, as programs expect. */
 	if (tv != NULL && (flags & event & EV_TIMEOUT)) {
-		read_clock(ev->ev_base, &now);
 		gettimeofday(&wall, NULL);
-		if (evutil_timercmp(&ev->ev_timeout, &now, >))
+		if (read_clock(ev->ev_base, &now) == 0 &&
+		    evutil_timercmp(&ev->ev_timeout, &now, >))
 			evutil_timersub(&ev->ev_timeout, &now, &left);
 		else
 			evutil_timerclear(&left);
@@ -706,8 +725,7 @@ event_once(int fd, short events, void (*callback)(int, short, void *),
 
 int
 event_base_once(struct event_base *base, int fd, short events,
-    void (*callback)(int, short, void *), void *arg,
-    const struct timeval *tv)
+    void (*callback)(int, short, void *), void *arg, const struct timeval *tv)
 {
 	struct event_once *eonce;
 	struct timeval zero;
@@ -792,6 +810,23 @@ event_base_loopbreak(struct event_base *base)
 
 /* ---- The loop -------------------------------------------------------- */
 
+/*
+ * event_break and in_dispatch are the two fields another thread touches
+ * (through event_base_loopbreak()), so the loop reads and writes them
+ * atomically too; a plain access would be a data race.
+ */
+static int
+stop_requested(struct event_base *base)
+{
+	return __atomic_load_n(&base->event_break, __ATOMIC_RELAXED);
+}
+
+static void
+leave_dispatch(struct event_base *base)
+{
+	__atomic_store_n(&base->in_dispatch, 0, __ATOMIC_SEQ_CST);
+}
+
 /* How long the backend may block: until the earliest timer, or forever. */
 static void
 timeout_next(struct event_base *base, struct timeval **tv_p)
@@ -826,7 +861,9 @@ timeout_process(struct event_base *base)
 	int64_t nowus;
 	struct event *ev;
 
-	read_clock(base, &now);
+	/* No time, no expiry: a later turn (which will not block) retries. */
+	if (read_clock(base, &now) == -1)
+		return;
 	nowus = tv_to_usec(&now);
 	while ((top = min_heap_top(&base->timeheap)) != NULL &&
 	    top->when <= nowus) {
@@ -870,7 +907,7 @@ event_process_active(struct event_base *base)
 			ev->ev_ncalls = 0;
 			(*ev->ev_callback)(ev->ev_fd, (short)ev->ev_res,
 			    ev->ev_arg);
-			if (event_gotsig || base->event_break)
+			if (event_gotsig || stop_requested(base))
 				return;
 			continue;
 		}
@@ -883,7 +920,7 @@ event_process_active(struct event_base *base)
 				ev->ev_pncalls = NULL;
 			(*ev->ev_callback)(ev->ev_fd, (short)ev->ev_res,
 			    ev->ev_arg);
-			if (event_gotsig || base->event_break) {
+			if (event_gotsig || stop_requested(base)) {
 				/* ev may be gone; it must not point at us. */
 				if (ncalls)
 					ev->ev_pncalls = NULL;
@@ -944,11 +981,12 @@ event_base_loop(struct event_base *base, int flags)
 			break;
 		}
 		if (__atomic_load_n(&base->event_break, __ATOMIC_SEQ_CST)) {
-			base->event_break = 0;
+			__atomic_store_n(&base->event_break, 0,
+			    __ATOMIC_RELAXED);
 			break;
 		}
 		if (event_gotsig && run_legacy_sigcb() == -1) {
-			base->in_dispatch = 0;
+			leave_dispatch(base);
 			return -1;
 		}
 
@@ -962,16 +1000,16 @@ event_base_loop(struct event_base *base, int flags)
 
 		/* Nothing left that could ever fire: the loop is done. */
 		if (base->event_count <= 0) {
-			base->in_dispatch = 0;
+			leave_dispatch(base);
 			return 1;
 		}
 
 		res = evsel->dispatch(base, base->evbase, tv_p);
-		__atomic_store_n(&base->in_dispatch, 0, __ATOMIC_SEQ_CST);
+		leave_dispatch(base);
 		if (res == -1)
 			return -1;
 
-		if (base->sig.any_caught)
+		if (__atomic_load_n(&base->sig_any_caught, __ATOMIC_ACQUIRE))
 			ev__sig_process(base);
 		/* The clock is read after the wait only if a timer waits. */
 		if (!min_heap_empty(&base->timeheap))
@@ -985,6 +1023,6 @@ event_base_loop(struct event_base *base, int flags)
 			break;
 		}
 	}
-	base->in_dispatch = 0;
+	leave_dispatch(base);
 	return 0;
 }

@@ -35,8 +35,8 @@
 #include "mm-internal.h"
 
 /* The longest encodings of a 32-bit tag and of a 32-bit integer. */
-#define TAG_MAX_BYTES	5
-#define INT_MAX_BYTES	5
+#define TAG_MAX_BYTES 5
+#define INT_MAX_BYTES 5
 
 void
 evtag_init(void)
@@ -75,7 +75,7 @@ encode_number(ev_uint8_t *data, ev_uint32_t number)
 		number >>= 4;
 		pos++;
 	}
-	nibbles = pos > 2 ? pos - 2 : 0;	/* significant nibbles - 1 */
+	nibbles = pos > 2 ? pos - 2 : 0; /* significant nibbles - 1 */
 	data[0] |= (ev_uint8_t)(nibbles << 4);
 	return (pos + 1) / 2;
 }
@@ -162,8 +162,7 @@ evtag_marshal(struct evbuffer *evbuf, ev_uint32_t tag, const void *data,
 }
 
 void
-evtag_marshal_int(struct evbuffer *evbuf, ev_uint32_t tag,
-    ev_uint32_t integer)
+evtag_marshal_int(struct evbuffer *evbuf, ev_uint32_t tag, ev_uint32_t integer)
 {
 	ev_uint8_t data[INT_MAX_BYTES];
 	size_t n = encode_number(data, integer);
@@ -172,8 +171,7 @@ evtag_marshal_int(struct evbuffer *evbuf, ev_uint32_t tag,
 }
 
 void
-evtag_marshal_string(struct evbuffer *buf, ev_uint32_t tag,
-    const char *string)
+evtag_marshal_string(struct evbuffer *buf, ev_uint32_t tag, const char *string)
 {
 	size_t len = strlen(string);
 
@@ -200,8 +198,8 @@ evtag_marshal_timeval(struct evbuffer *evbuf, ev_uint32_t tag,
 /* Where an item's parts lie, as found by parse_item(). */
 struct item {
 	ev_uint32_t tag;
-	size_t header;		/* bytes of tag and length */
-	ev_uint32_t len;	/* payload bytes */
+	size_t header;	 /* bytes of tag and length */
+	ev_uint32_t len; /* payload bytes */
 };
 
 /*
@@ -238,8 +236,7 @@ evtag_peek_length(struct evbuffer *evbuf, ev_uint32_t *plength)
 {
 	struct item it;
 
-	if (parse_item(evbuf, &it, 0) == -1 ||
-	    it.len > UINT32_MAX - it.header)
+	if (parse_item(evbuf, &it, 0) == -1 || it.len > UINT32_MAX - it.header)
 		return -1;
 	*plength = (ev_uint32_t)(it.header + it.len);
 	return 0;
@@ -268,8 +265,7 @@ evtag_consume(struct evbuffer *evbuf)
 }
 
 int
-evtag_unmarshal(struct evbuffer *src, ev_uint32_t *ptag,
-    struct evbuffer *dst)
+evtag_unmarshal(struct evbuffer *src, ev_uint32_t *ptag, struct evbuffer *dst)
 {
 	struct item it;
 
@@ -314,8 +310,8 @@ evtag_unmarshal_int(struct evbuffer *evbuf, ev_uint32_t need_tag,
 }
 
 int
-evtag_unmarshal_fixed(struct evbuffer *src, ev_uint32_t need_tag,
-    void *data, size_t len)
+evtag_unmarshal_fixed(struct evbuffer *src, ev_uint32_t need_tag, void *data,
+    size_t len)
 {
 	const ev_uint8_t *p;
 	struct item it;
@@ -378,4 +374,54 @@ evtag_unmarshal_timeval(struct evbuffer *evbuf, ev_uint32_t need_tag,
 	ptv->tv_usec = (suseconds_t)usec;
 	evbuffer_drain(evbuf, it.header + it.len);
 	return 0;
+}
+
+/*
+ * The three functions below are exported by 1.4.15 without a declaration
+ * in event.h; 1.4 programs and tests call them through their own
+ * prototypes, so they keep 1.4's signatures and return values.
+ */
+int evtag_decode_int(ev_uint32_t *pnumber, struct evbuffer *evbuf);
+int evtag_encode_tag(struct evbuffer *evbuf, ev_uint32_t tag);
+int evtag_decode_tag(ev_uint32_t *ptag, struct evbuffer *evbuf);
+
+/* Decode and drain an encode_int() integer; 0, or -1 on bad input. */
+int
+evtag_decode_int(ev_uint32_t *pnumber, struct evbuffer *evbuf)
+{
+	size_t n = decode_number(EVBUFFER_DATA(evbuf), EVBUFFER_LENGTH(evbuf),
+	    pnumber);
+
+	if (n == 0)
+		return -1;
+	evbuffer_drain(evbuf, n);
+	return 0;
+}
+
+/*
+ * Append the encoding of tag to evbuf (which may be NULL, as in 1.4, to
+ * only count); returns the number of bytes it takes.
+ */
+int
+evtag_encode_tag(struct evbuffer *evbuf, ev_uint32_t tag)
+{
+	ev_uint8_t data[TAG_MAX_BYTES];
+	size_t n = encode_tag(data, tag);
+
+	if (evbuf != NULL)
+		evbuffer_add(evbuf, data, n);
+	return (int)n;
+}
+
+/* Decode and drain a tag; returns the bytes it took, or -1 on bad input. */
+int
+evtag_decode_tag(ev_uint32_t *ptag, struct evbuffer *evbuf)
+{
+	size_t n = decode_tag(EVBUFFER_DATA(evbuf), EVBUFFER_LENGTH(evbuf),
+	    ptag);
+
+	if (n == 0)
+		return -1;
+	evbuffer_drain(evbuf, n);
+	return (int)n;
 }

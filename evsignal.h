@@ -29,29 +29,13 @@ struct ev__sig_watcher {
 };
 
 struct ev__signal_info {
-	struct event ev_wakeup;		/* internal read event on pair[1] */
-	int pair[2];			/* [0] written by handler, [1] read */
+	struct event ev_wakeup; /* internal read event on pair[1] */
+	int pair[2];		/* [0] written by handler, [1] read */
 	int wakeup_added;
 	/* Events per signal, linked through ev_signal_next. */
 	struct event_list evsigevents[EV__NSIG];
 	struct ev__sig_watcher watchers[EV__NSIG];
-	volatile sig_atomic_t caught[EV__NSIG];	/* arrivals since last look */
-	volatile sig_atomic_t any_caught;
+	volatile sig_atomic_t caught[EV__NSIG]; /* arrivals since last look */
 };
-
-/* Set up a base's socketpair and wake-up event.  Returns 0, or -1. */
-int ev__sig_init(struct event_base *base);
-/* Register a signal event (ev->ev_fd is the signal).  Returns 0, or -1. */
-int ev__sig_add(struct event *ev);
-/* Unregister a signal event; restores the old handler after the last one. */
-int ev__sig_del(struct event *ev);
-/* Activate the events of every signal caught since the last call. */
-void ev__sig_process(struct event_base *base);
-/* Wake the base's loop from another thread or a signal handler. */
-void ev__sig_wakeup(struct event_base *base);
-/* After fork(): a fresh socketpair, the wake-up event added again. */
-int ev__sig_reinit(struct event_base *base);
-/* Remove every signal registration of the base and close its socketpair. */
-void ev__sig_dealloc(struct event_base *base);
 
 #endif /* EVSIGNAL_H */

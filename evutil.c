@@ -65,14 +65,22 @@ evutil_vsnprintf(char *buf, size_t buflen, const char *format, va_list ap)
 	return r;
 }
 
+static int
+sys_issetugid(void)
+{
+#ifdef _EVENT_HAVE_ISSETUGID
+	return issetugid();
+#else
+	return getuid() != geteuid() || getgid() != getegid();
+#endif
+}
+
+int (*ev__issetugid)(void) = sys_issetugid;
+
 int
 ev__env_allowed(void)
 {
-#ifdef _EVENT_HAVE_ISSETUGID
-	return !issetugid();
-#else
-	return getuid() == geteuid() && getgid() == getegid();
-#endif
+	return !ev__issetugid();
 }
 
 int

@@ -5,9 +5,20 @@
  * retries and a doubling backoff), write the request, read the response
  * through http.c, call the request's callback, then send the next one on
  * the same socket if both sides keep it alive, or on a new one.  An idle
- * kept-alive socket is watched so a server's close is noticed at once;
- * if a reused socket turns out closed before any response byte, the
- * request is sent once more on a fresh one, as browsers do.
+ * kept-alive socket is watched so a server's close is noticed at once.
+ *
+ * A request is never sent twice unless that is provably harmless (RFC
+ * 9110 9.2.2): only if not one byte of it was written, or, once, if it is
+ * idempotent (GET, HEAD) and went out on a reused kept-alive socket that
+ * closed before any byte of a response (the server's close crossing our
+ * request).  A POST the server may have read and acted on fails instead:
+ * only the program can know whether repeating it is safe.
+ * evhttp_connection_set_retries() governs failed connects, as in 1.4.
+ *
+ * Responses are bounded: the status line and headers by the header
+ * limit, a body held in memory by the body limit (a chunk callback's
+ * pieces are dropped once delivered, so a stream of any length passes
+ * in bounded memory), interim responses by a count.
  *
  * A request that fails (connect, timeout, bad response) gets its callback
  * called with NULL, as in 1.4.
@@ -31,10 +42,11 @@
 #include "mm-internal.h"
 
 /* The first retry waits this long; each next one twice as long. */
-#define RETRY_FIRST_MSECS	250
-#define RETRY_MAX_SECS		60
+#define RETRY_FIRST_MSECS 250
+#define RETRY_MAX_SECS	  60
 
 static void request_dispatch(struct evhttp_connection *evcon);
+static void client_connected(struct evhttp_connection *evcon);
 
 struct evhttp_connection *
 evhttp_connection_new(const char *address, unsigned short port)
@@ -43,7 +55,8 @@ evhttp_connection_new(const char *address, unsigned short port)
 
 	if (address == NULL)
 		return NULL;
-	if ((evcon = ev__http_connection_alloc(NULL)) == NULL)
+	if ((evcon = ev__http_connection_alloc(NULL, &ev__http_client_role)) ==
+	    NULL)
 		return NULL;
 	if ((evcon->address = ev__strdup(address)) == NULL) {
 		event_warn("%s: strdup", __func__);
@@ -76,6 +89,24 @@ evhttp_connection_set_local_port(struct evhttp_connection *evcon,
 	evcon->bind_port = port;
 }
 
+void
+evhttp_connection_set_max_headers_size(struct evhttp_connection *evcon,
+    ssize_t new_max_headers_size)
+{
+	evcon->max_headers_size = new_max_headers_size < 0 ?
+	    (size_t)-1 :
+	    (size_t)new_max_headers_size;
+}
+
+void
+evhttp_connection_set_max_body_size(struct evhttp_connection *evcon,
+    ssize_t new_max_body_size)
+{
+	evcon->max_body_size = new_max_body_size < 0 ?
+	    (ev_uint64_t)-1 :
+	    (ev_uint64_t)new_max_body_size;
+}
+
 /* Resolve host:port for family (AF_UNSPEC: any).  NULL on failure. */
 static struct addrinfo *
 resolve(const char *host, u_short port, int family, int passive)
@@ -106,8 +137,8 @@ bind_local(struct evhttp_connection *evcon, int fd, int family)
 
 	if (evcon->bind_address == NULL && evcon->bind_port == 0)
 		return 0;
-	if ((ai = resolve(evcon->bind_address, evcon->bind_port, family,
-	    1)) == NULL)
+	if ((ai = resolve(evcon->bind_address, evcon->bind_port, family, 1)) ==
+	    NULL)
 		return -1;
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	r = bind(fd, ai->ai_addr, ai->ai_addrlen);
@@ -128,16 +159,17 @@ connection_connect(struct evhttp_connection *evcon)
 		return;
 	event_del(&evcon->ev_timer);
 	evcon->state = EVCON_CONNECTING;
-	evcon->flags &= ~EVHTTP_CON_GOTDATA;
+	evcon->flags &= ~(EVHTTP_CON_GOTDATA | EVHTTP_CON_WROTE);
 	if ((ai = resolve(evcon->address, evcon->port, AF_UNSPEC, 0)) != NULL)
 		fd = socket(ai->ai_family, SOCK_STREAM, 0);
-	if (fd != -1 && (evutil_make_socket_nonblocking(fd) == -1 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
-	    bind_local(evcon, fd, ai->ai_family) == -1 ||
-	    (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
-	    errno != EINPROGRESS))) {
-		event_debug(("%s: connect to %s: %s", __func__,
-		    evcon->address, strerror(errno)));
+	if (fd != -1 &&
+	    (evutil_make_socket_nonblocking(fd) == -1 ||
+		fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+		bind_local(evcon, fd, ai->ai_family) == -1 ||
+		(connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
+		    errno != EINPROGRESS))) {
+		event_debug(("%s: connect to %s: %s", __func__, evcon->address,
+		    strerror(errno)));
 		close(fd);
 		fd = -1;
 	}
@@ -149,7 +181,7 @@ connection_connect(struct evhttp_connection *evcon)
 		return;
 	}
 	ev__http_connection_setfd(evcon, fd);
-	ev__http_connection_write(evcon, ev__http_client_connected);
+	ev__http_connection_write(evcon, client_connected);
 	ev__http_timer_add(evcon,
 	    ev__http_timeout(evcon, EV__HTTP_CONNECT_TIMEOUT), 0);
 }
@@ -175,16 +207,16 @@ connect_failed(struct evhttp_connection *evcon)
 	evhttp_connection_fail(evcon, EVCON_HTTP_EOF);
 }
 
-void
-ev__http_client_connected(struct evhttp_connection *evcon)
+static void
+client_connected(struct evhttp_connection *evcon)
 {
 	int error = 0;
 	socklen_t len = sizeof(error);
 
 	if (getsockopt(evcon->fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1 ||
 	    error != 0) {
-		event_debug(("%s: connect to %s: %s", __func__,
-		    evcon->address, strerror(error)));
+		event_debug(("%s: connect to %s: %s", __func__, evcon->address,
+		    strerror(error)));
 		connect_failed(evcon);
 		return;
 	}
@@ -195,13 +227,11 @@ ev__http_client_connected(struct evhttp_connection *evcon)
 	request_dispatch(evcon);
 }
 
-void
-ev__http_client_timeout(struct evhttp_connection *evcon)
+static void
+client_timeout(struct evhttp_connection *evcon)
 {
 	switch (evcon->state) {
-	case EVCON_CONNECTING:
-		connect_failed(evcon);
-		break;
+	case EVCON_CONNECTING: connect_failed(evcon); break;
 	case EVCON_DISCONNECTED:
 		/* The retry backoff is over. */
 		if (TAILQ_FIRST(&evcon->requests) != NULL)
@@ -213,8 +243,7 @@ ev__http_client_timeout(struct evhttp_connection *evcon)
 	case EVCON_WRITING:
 		evhttp_connection_fail(evcon, EVCON_HTTP_TIMEOUT);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -294,7 +323,8 @@ request_dispatch(struct evhttp_connection *evcon)
 		event_add(&evcon->ev_read, NULL);
 		return;
 	}
-	evcon->flags &= ~(EVHTTP_CON_CLOSEDETECT | EVHTTP_CON_GOTDATA);
+	evcon->flags &= ~(
+	    EVHTTP_CON_CLOSEDETECT | EVHTTP_CON_GOTDATA | EVHTTP_CON_WROTE);
 	event_del(&evcon->ev_read);
 	evbuffer_drain(evcon->input_buffer,
 	    EVBUFFER_LENGTH(evcon->input_buffer));
@@ -326,8 +356,8 @@ uri_ok(const char *uri)
 }
 
 int
-evhttp_make_request(struct evhttp_connection *evcon,
-    struct evhttp_request *req, enum evhttp_cmd_type type, const char *uri)
+evhttp_make_request(struct evhttp_connection *evcon, struct evhttp_request *req,
+    enum evhttp_cmd_type type, const char *uri)
 {
 	char *copy;
 
@@ -346,7 +376,7 @@ evhttp_make_request(struct evhttp_connection *evcon,
 	req->evcon = evcon;
 	TAILQ_INSERT_TAIL(&evcon->requests, req, next);
 	if (TAILQ_FIRST(&evcon->requests) != req)
-		return 0;	/* sent after the ones before it */
+		return 0; /* sent after the ones before it */
 	if (evcon->state == EVCON_IDLE)
 		request_dispatch(evcon);
 	else if (evcon->state == EVCON_DISCONNECTED &&
@@ -359,13 +389,12 @@ evhttp_make_request(struct evhttp_connection *evcon,
 static int
 response_closes(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
-	if (evcon->parser.body == EV__BODY_CLOSE ||
-	    req->response_code == 101 ||
+	if (evcon->parser.body == EV__BODY_CLOSE || req->response_code == 101 ||
 	    EVBUFFER_LENGTH(evcon->input_buffer) > 0 ||
 	    ev__http_header_has_token(req->output_headers, "Connection",
-	    "close") ||
+		"close") ||
 	    ev__http_header_has_token(req->input_headers, "Connection",
-	    "close"))
+		"close"))
 		return 1;
 	if (req->major == 1 && req->minor == 0)
 		return !ev__http_header_has_token(req->input_headers,
@@ -373,9 +402,8 @@ response_closes(struct evhttp_connection *evcon, struct evhttp_request *req)
 	return 0;
 }
 
-void
-ev__http_client_done(struct evhttp_connection *evcon,
-    struct evhttp_request *req)
+static void
+client_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	int closing = response_closes(evcon, req);
 
@@ -384,7 +412,7 @@ ev__http_client_done(struct evhttp_connection *evcon,
 	evcon->flags &= ~EVHTTP_CON_RESENT;
 	evcon->state = EVCON_IDLE;
 	if (closing && ev__http_connection_reset(evcon) == -1)
-		evcon = NULL;	/* its close callback freed it */
+		evcon = NULL; /* its close callback freed it */
 	/* (A close callback may already have queued and connected.) */
 	if (evcon != NULL && evcon->state == EVCON_IDLE)
 		request_dispatch(evcon);
@@ -392,14 +420,37 @@ ev__http_client_done(struct evhttp_connection *evcon,
 	    TAILQ_FIRST(&evcon->requests) != NULL)
 		connection_connect(evcon);
 	/* The callback may free the connection: nothing follows but req. */
+	req->flags |= EV__REQ_HELD;
 	if (req->cb != NULL)
 		(*req->cb)(req, req->cb_arg);
-	evhttp_request_free(req);
+	req->flags &= ~EV__REQ_HELD;
+	ev__http_request_free(req);
 }
 
-void
-ev__http_client_fail(struct evhttp_connection *evcon,
+/*
+ * Whether req may go out once more after failing with error (RFC 9110
+ * 9.2.2): never after a byte of a response, nor twice; if no byte of it
+ * was written, whatever its method; if the socket was reused and closed
+ * before the response started, only for an idempotent method.
+ */
+static int
+may_resend(struct evhttp_connection *evcon, struct evhttp_request *req,
     enum evhttp_connection_error error)
+{
+	if (error != EVCON_HTTP_EOF ||
+	    (evcon->flags & (EVHTTP_CON_RESENT | EVHTTP_CON_GOTDATA)))
+		return 0;
+	if (evcon->state == EVCON_WRITING && !(evcon->flags & EVHTTP_CON_WROTE))
+		return 1;
+	if (evcon->state != EVCON_WRITING &&
+	    evcon->state != EVCON_READING_FIRSTLINE)
+		return 0;
+	return evcon->nrequests > 0 &&
+	    (req->type == EVHTTP_REQ_GET || req->type == EVHTTP_REQ_HEAD);
+}
+
+static void
+client_fail(struct evhttp_connection *evcon, enum evhttp_connection_error error)
 {
 	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
 	void (*cb)(struct evhttp_request *, void *);
@@ -409,11 +460,7 @@ ev__http_client_fail(struct evhttp_connection *evcon,
 		(void)ev__http_connection_reset(evcon);
 		return;
 	}
-	/* A reused socket the server had closed: send once more. */
-	if (error == EVCON_HTTP_EOF && evcon->nrequests > 0 &&
-	    !(evcon->flags & (EVHTTP_CON_RESENT | EVHTTP_CON_GOTDATA)) &&
-	    (evcon->state == EVCON_WRITING ||
-	    evcon->state == EVCON_READING_FIRSTLINE)) {
+	if (may_resend(evcon, req, error)) {
 		evcon->flags |= EVHTTP_CON_RESENT;
 		req->kind = EVHTTP_REQUEST;
 		if (ev__http_connection_reset(evcon) == 0)
@@ -422,11 +469,34 @@ ev__http_client_fail(struct evhttp_connection *evcon,
 	}
 	cb = req->cb;
 	cb_arg = req->cb_arg;
+	evcon->flags &= ~EVHTTP_CON_RESENT; /* the next request starts anew */
 	ev__http_request_detach(req);
-	evhttp_request_free(req);
+	ev__http_request_free(req);
 	if (ev__http_connection_reset(evcon) == 0 &&
 	    TAILQ_FIRST(&evcon->requests) != NULL)
 		connection_connect(evcon);
 	if (cb != NULL)
 		(*cb)(NULL, cb_arg);
 }
+
+/* A client's reads time out only when they stall. */
+static void
+client_got_bytes(struct evhttp_connection *evcon, size_t n)
+{
+	ev__http_timer_add(evcon,
+	    ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT), 0);
+}
+
+static void
+client_message_done(struct evhttp_connection *evcon, struct evhttp_request *req)
+{
+	event_del(&evcon->ev_read);
+	client_done(evcon, req);
+}
+
+const struct ev__http_role ev__http_client_role = {
+	.got_bytes = client_got_bytes,
+	.message_done = client_message_done,
+	.fail = client_fail,
+	.timeout = client_timeout,
+};

@@ -6,9 +6,16 @@
  *                  they can be fuzzed without sockets
  *   http-util.c    header lists, URI escaping, query strings, dates
  *   http.c         struct evhttp_connection: reading a message, writing,
- *                  timers, closing (shared by server and client)
- *   http-server.c  struct evhttp: listening, dispatching, replies
- *   http-client.c  connecting, retries, requests and their responses
+ *                  timers, closing; it knows neither role, and hands over
+ *                  through the connection's struct ev__http_role
+ *   http-server.c  struct evhttp: listening, accepting, dispatching (the
+ *                  server's role)
+ *   http-reply.c   a server's replies and what follows them
+ *   http-client.c  connecting, retries, requests and their responses (the
+ *                  client's role)
+ *
+ * The server and the client call into http.c; http.c calls them only
+ * through the role table, so there is no import circle.
  *
  * evrpc (like 1.4's) may read struct evhttp_connection's next, requests
  * and http_server fields and call evhttp_connection_fail().
@@ -18,22 +25,38 @@
 
 #include <sys/queue.h>
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include "event.h"
 #include "evhttp.h"
 
 /* Defaults; see evhttp_set_max_headers_size() and _max_body_size(). */
-#define EV__HTTP_MAX_HEADERS	65536
-#define EV__HTTP_MAX_BODY	((ev_uint64_t)64 * 1024 * 1024)
-#define EV__HTTP_MAX_NHEADERS	256	/* header lines in one message */
-#define EV__HTTP_MAX_CHUNKLINE	4096	/* a chunk-size line with extensions */
+#define EV__HTTP_MAX_HEADERS   65536
+#define EV__HTTP_MAX_BODY      ((ev_uint64_t)64 * 1024 * 1024)
+#define EV__HTTP_MAX_NHEADERS  256  /* header lines in one message */
+#define EV__HTTP_MAX_CHUNKLINE 4096 /* a chunk-size line with extensions */
+/*
+ * The client's defaults (evhttp_connection_set_max_headers_size() and
+ * _max_body_size()): the server's header limit, and a body held in
+ * memory of up to 256 MiB, enough for the ordinary downloads of a 1.4
+ * program that collects whole bodies; a chunk callback streams more.
+ */
+#define EV__HTTP_CLIENT_MAX_BODY ((ev_uint64_t)256 * 1024 * 1024)
+/* Interim (1xx) responses a client accepts before the final one. */
+#define EV__HTTP_MAX_INTERIM 8
 
 /* Default timeouts in seconds, as 1.4's. */
-#define EV__HTTP_READ_TIMEOUT		50
-#define EV__HTTP_WRITE_TIMEOUT		50
-#define EV__HTTP_CONNECT_TIMEOUT	45
+#define EV__HTTP_READ_TIMEOUT	 50
+#define EV__HTTP_WRITE_TIMEOUT	 50
+#define EV__HTTP_CONNECT_TIMEOUT 45
+/*
+ * A request body must arrive within the timeout plus one second per
+ * EV__HTTP_BODY_MIN_RATE bytes received (as Apache's mod_reqtimeout
+ * does), so a client trickling bytes cannot hold a connection forever.
+ */
+#define EV__HTTP_BODY_MIN_RATE 500 /* bytes per second */
 /* How long a closing server connection drains input after its reply. */
-#define EV__HTTP_LINGER_SECS		2
+#define EV__HTTP_LINGER_SECS 2
 
 /* What the 1.4 parsing functions return. */
 enum message_read_status {
@@ -52,38 +75,38 @@ enum evhttp_connection_error {
 
 /* How a message's body is delimited. */
 enum ev__http_body {
-	EV__BODY_NONE,		/* no body */
-	EV__BODY_LENGTH,	/* Content-Length bytes */
-	EV__BODY_CHUNKED,	/* chunked transfer coding */
-	EV__BODY_CLOSE		/* until the connection closes (responses) */
+	EV__BODY_NONE,	  /* no body */
+	EV__BODY_LENGTH,  /* Content-Length bytes */
+	EV__BODY_CHUNKED, /* chunked transfer coding */
+	EV__BODY_CLOSE	  /* until the connection closes (responses) */
 };
 
 /* Where the chunked decoder is. */
 enum ev__http_chunk_state {
-	EV__CHUNK_SIZE,		/* expecting a chunk-size line */
-	EV__CHUNK_DATA,		/* inside chunk data */
-	EV__CHUNK_CRLF,		/* expecting the CRLF after chunk data */
-	EV__CHUNK_TRAILER	/* after the last chunk: trailer lines */
+	EV__CHUNK_SIZE,	  /* expecting a chunk-size line */
+	EV__CHUNK_DATA,	  /* inside chunk data */
+	EV__CHUNK_CRLF,	  /* expecting the CRLF after chunk data */
+	EV__CHUNK_TRAILER /* after the last chunk: trailer lines */
 };
 
 /* ev__http_read_body() result besides the message_read_status values. */
-#define EV__CHUNK_COMPLETE	2
+#define EV__CHUNK_COMPLETE 2
 
 /*
  * The state of reading one message.  After DATA_CORRUPTED, error holds
  * the status a server should answer with (400, 413, 414, 431, 501).
  */
 struct ev__http_parser {
-	size_t max_headers;	/* bytes allowed for first line + headers */
-	ev_uint64_t max_body;	/* bytes allowed for the body */
-	size_t used;		/* first line and header bytes consumed */
-	size_t scanned;		/* buffer bytes already searched for CRLF */
-	int nheaders;		/* header lines parsed */
-	int error;		/* status for DATA_CORRUPTED */
+	size_t max_headers;   /* bytes allowed for first line + headers */
+	ev_uint64_t max_body; /* bytes allowed for the body */
+	size_t used;	      /* first line and header bytes consumed */
+	size_t scanned;	      /* buffer bytes already searched for CRLF */
+	int nheaders;	      /* header lines parsed */
+	int error;	      /* status for DATA_CORRUPTED */
 	enum ev__http_body body;
 	enum ev__http_chunk_state chunk;
-	ev_uint64_t left;	/* bytes left in the body or the chunk */
-	ev_uint64_t total;	/* body bytes delivered */
+	ev_uint64_t left;  /* bytes left in the body or the chunk */
+	ev_uint64_t total; /* body bytes delivered */
 };
 
 /* Prepare p for a new message with these limits. */
@@ -106,8 +129,8 @@ enum message_read_status ev__http_parse_headers(struct ev__http_parser *p,
  * p->body, p->left, req->ntoread and req->chunked.  Returns 0, or -1 with
  * p->error set.
  */
-int ev__http_body_framing(struct ev__http_parser *p,
-    struct evhttp_request *req);
+int
+ev__http_body_framing(struct ev__http_parser *p, struct evhttp_request *req);
 
 /*
  * Move body bytes from buf to req->input_buffer.  Returns ALL_DATA_READ
@@ -118,16 +141,19 @@ int ev__http_read_body(struct ev__http_parser *p, struct evhttp_request *req,
     struct evbuffer *buf);
 
 /* 1.4's exported parsing entry points (default limits, no state). */
-enum message_read_status evhttp_parse_firstline(struct evhttp_request *,
-    struct evbuffer *);
-enum message_read_status evhttp_parse_headers(struct evhttp_request *,
-    struct evbuffer *);
+enum message_read_status
+evhttp_parse_firstline(struct evhttp_request *, struct evbuffer *);
+enum message_read_status
+evhttp_parse_headers(struct evhttp_request *, struct evbuffer *);
 
 /* http-util.c */
 
+/* Free req whoever holds it (evhttp_request_free() refuses some). */
+void ev__http_request_free(struct evhttp_request *req);
+
 /* Whether the comma-separated header name contains token (any case). */
-int ev__http_header_has_token(const struct evkeyvalq *headers,
-    const char *name, const char *token);
+int ev__http_header_has_token(const struct evkeyvalq *headers, const char *name,
+    const char *token);
 /* The usual reason phrase for a status code ("OK" ...). */
 const char *ev__http_reason(int code);
 /* Format t as an HTTP date into buf (at least 30 bytes). */
@@ -158,30 +184,31 @@ void ev__http_remove_all(struct evkeyvalq *headers, const char *key);
 /* Connections. */
 
 enum evhttp_connection_state {
-	EVCON_DISCONNECTED,	/* no socket (client: maybe a retry pending) */
-	EVCON_CONNECTING,	/* non-blocking connect in progress */
-	EVCON_IDLE,		/* connected, nothing to do */
+	EVCON_DISCONNECTED, /* no socket (client: maybe a retry pending) */
+	EVCON_CONNECTING,   /* non-blocking connect in progress */
+	EVCON_IDLE,	    /* connected, nothing to do */
 	EVCON_READING_FIRSTLINE,
 	EVCON_READING_HEADERS,
 	EVCON_READING_BODY,
-	EVCON_WAITING,		/* server: the program holds the request */
-	EVCON_WRITING,		/* writing a request or a reply */
-	EVCON_LINGERING		/* server: write side shut, draining input */
+	EVCON_WAITING,	/* server: the program holds the request */
+	EVCON_WRITING,	/* writing a request or a reply */
+	EVCON_LINGERING /* server: write side shut, draining input */
 };
 
-#define EVHTTP_CON_INCOMING	0x0001	/* accepted by a server */
-#define EVHTTP_CON_OUTGOING	0x0002	/* made by evhttp_connection_new */
-#define EVHTTP_CON_CLOSEDETECT	0x0004	/* idle client watching for EOF */
-#define EVHTTP_CON_FREEING	0x0008	/* evhttp_connection_free running */
-#define EVHTTP_CON_INCALLBACK	0x0010	/* a close or chunk callback runs */
-#define EVHTTP_CON_FREELATER	0x0020	/* freed from such a callback */
-#define EVHTTP_CON_CLOSEAFTER	0x0040	/* close once this reply is out */
-#define EVHTTP_CON_RESENT	0x0080	/* request resent after a stale close */
-#define EVHTTP_CON_GOTDATA	0x0100	/* bytes arrived for this message */
-#define EVHTTP_CON_READEOF	0x0200	/* the peer shut its side */
-#define EVHTTP_CON_LINGER	0x0400	/* error reply: close gracefully */
-#define EVHTTP_CON_READPENDING	0x0800	/* input came before the reply */
-#define EVHTTP_CON_BROKEN 0x1000 /* a reply failed: closing, no more */
+#define EVHTTP_CON_INCOMING    0x0001 /* accepted by a server */
+#define EVHTTP_CON_OUTGOING    0x0002 /* made by evhttp_connection_new */
+#define EVHTTP_CON_CLOSEDETECT 0x0004 /* idle client watching for EOF */
+#define EVHTTP_CON_FREEING     0x0008 /* evhttp_connection_free running */
+#define EVHTTP_CON_INCALLBACK  0x0010 /* a close or chunk callback runs */
+#define EVHTTP_CON_FREELATER   0x0020 /* freed from such a callback */
+#define EVHTTP_CON_CLOSEAFTER  0x0040 /* close once this reply is out */
+#define EVHTTP_CON_RESENT      0x0080 /* request resent after a stale close */
+#define EVHTTP_CON_GOTDATA     0x0100 /* bytes arrived for this message */
+#define EVHTTP_CON_READEOF     0x0200 /* the peer shut its side */
+#define EVHTTP_CON_LINGER      0x0400 /* error reply: close gracefully */
+#define EVHTTP_CON_READPENDING 0x0800 /* input came before the reply */
+#define EVHTTP_CON_BROKEN      0x1000 /* a reply failed: closing, no more */
+#define EVHTTP_CON_WROTE       0x2000 /* a byte of this request went out */
 
 TAILQ_HEAD(evcon_requestq, evhttp_request);
 
@@ -190,37 +217,79 @@ TAILQ_HEAD(evcon_requestq, evhttp_request);
  * went away while the program still held the request (see
  * evhttp_send_reply_start() in evhttp.h); finishing the reply frees it.
  */
-#define EV__REQ_ORPHAN		0x4000
+#define EV__REQ_ORPHAN 0x4000
+/*
+ * Another: the library is calling the request's callback and frees the
+ * request afterwards, so evhttp_request_free() must not.
+ */
+#define EV__REQ_HELD 0x2000
+
+/*
+ * What a connection's role does where http.c hands over.  http-server.c
+ * and http-client.c each define one; NULL members mean "nothing to do".
+ */
+struct ev__http_role {
+	/* Adjust the limits of the next message to read. */
+	void (*limits)(struct evhttp_connection *, size_t *max_headers,
+	    ev_uint64_t *max_body);
+	/* A request to read input into when none is queued (server). */
+	struct evhttp_request *(*new_request)(struct evhttp_connection *);
+	/* n bytes of a message arrived: re-arm the read deadline. */
+	void (*got_bytes)(struct evhttp_connection *, size_t n);
+	/*
+	 * The headers of req are in and its body framed (the state is
+	 * EVCON_READING_BODY).  0, or -1 if it failed the connection.
+	 */
+	int (
+	    *headers_done)(struct evhttp_connection *, struct evhttp_request *);
+	/* req has been read completely; its timer is off. */
+	void (
+	    *message_done)(struct evhttp_connection *, struct evhttp_request *);
+	/* Reading, writing or parsing failed (evhttp_connection_fail()). */
+	void (*fail)(struct evhttp_connection *, enum evhttp_connection_error);
+	/* The connection's timer fired. */
+	void (*timeout)(struct evhttp_connection *);
+	/* The connection is being freed. */
+	void (*release)(struct evhttp_connection *);
+};
+
+/* The two roles. */
+extern const struct ev__http_role ev__http_server_role;
+extern const struct ev__http_role ev__http_client_role;
 
 struct evhttp_connection {
 	/* in the server's list (incoming) or free for an owner (evrpc) */
 	TAILQ_ENTRY(evhttp_connection) next;
 
 	int fd;
-	struct event ev_read;		/* EV_READ|EV_PERSIST on fd */
-	struct event ev_write;		/* EV_WRITE|EV_PERSIST on fd */
-	struct event ev_timer;		/* the timeout of the current state */
+	struct event ev_read;  /* EV_READ|EV_PERSIST on fd */
+	struct event ev_write; /* EV_WRITE|EV_PERSIST on fd */
+	struct event ev_timer; /* the timeout of the current state */
 
 	struct evbuffer *input_buffer;
 	struct evbuffer *output_buffer;
 
-	char *bind_address;		/* client: local address to bind */
-	u_short bind_port;		/* client: local port to bind */
+	char *bind_address; /* client: local address to bind */
+	u_short bind_port;  /* client: local port to bind */
 
-	char *address;			/* peer address */
-	u_short port;			/* peer port */
+	char *address; /* peer address */
+	u_short port;  /* peer port */
 
-	int flags;			/* EVHTTP_CON_* */
-	int timeout;			/* seconds; -1: the defaults */
-	int retry_cnt;			/* connect retries done */
-	int retry_max;			/* -1: forever */
-	int nrequests;			/* requests completed on this socket */
+	int flags;		  /* EVHTTP_CON_* */
+	int timeout;		  /* seconds; -1: the defaults */
+	int retry_cnt;		  /* connect retries done */
+	int retry_max;		  /* -1: forever */
+	int nrequests;		  /* requests completed on this socket */
+	int ninterim;		  /* 1xx responses to this request */
+	ev_int64_t body_deadline; /* server: monotonic usec for the body */
+	size_t max_headers_size;  /* client: limits of a response */
+	ev_uint64_t max_body_size;
 
 	enum evhttp_connection_state state;
 	struct ev__http_parser parser;
 
 	struct evhttp *http_server;	/* incoming: the server */
-	struct evcon_requestq requests;	/* current request first */
+	struct evcon_requestq requests; /* current request first */
 
 	/* called when the output buffer has drained */
 	void (*write_done)(struct evhttp_connection *);
@@ -228,7 +297,8 @@ struct evhttp_connection {
 	void (*closecb)(struct evhttp_connection *, void *);
 	void *closecb_arg;
 
-	struct event_base *base;	/* NULL: the global base */
+	struct event_base *base;	  /* NULL: the global base */
+	const struct ev__http_role *role; /* server or client */
 };
 
 struct evhttp_cb {
@@ -253,23 +323,30 @@ struct evhttp {
 	struct evconq connections;
 	int nconnections;
 
-	int timeout;			/* seconds; -1: the defaults */
+	int timeout; /* seconds; -1: the defaults */
 	size_t max_headers_size;
 	ev_uint64_t max_body_size;
 
 	void (*gencb)(struct evhttp_request *req, void *);
 	void *gencbarg;
 
-	struct event_base *base;	/* NULL: the global base */
-	struct event accept_retry;	/* re-enables accepting after EMFILE */
+	struct event_base *base;   /* NULL: the global base */
+	struct event accept_retry; /* re-enables accepting after EMFILE */
 	int accept_paused;
-	unsigned long accept_failures;	/* accept() calls that hit a limit */
+	unsigned long accept_failures; /* accept() calls that hit a limit */
+	int max_connections;	       /* the cap on nconnections */
+	int full;		       /* listeners off: at the cap */
+	/* peer-triggered log lines: this second's count, and dropped ones */
+	ev_int64_t log_second;
+	int log_count;
+	unsigned long log_suppressed;
 };
 
 /* http.c: the connection core. */
 
-/* A connection with no socket yet; NULL on failure. */
-struct evhttp_connection *ev__http_connection_alloc(struct event_base *base);
+/* A connection of role with no socket yet; NULL on failure. */
+struct evhttp_connection *ev__http_connection_alloc(struct event_base *base,
+    const struct ev__http_role *role);
 /* Point the connection's events at fd (after accept or socket()). */
 void ev__http_connection_setfd(struct evhttp_connection *evcon, int fd);
 /* Start reading the next message into the first queued request. */
@@ -284,8 +361,7 @@ void ev__http_connection_write(struct evhttp_connection *evcon,
  */
 int ev__http_connection_reset(struct evhttp_connection *evcon);
 /* Arm the connection's timer for secs seconds (0: fire at once). */
-void ev__http_timer_add(struct evhttp_connection *evcon, long secs,
-    long usecs);
+void ev__http_timer_add(struct evhttp_connection *evcon, long secs, long usecs);
 /* The timeout to use, given a default. */
 int ev__http_timeout(struct evhttp_connection *evcon, int dflt);
 /* Remove req from its connection's queue. */
@@ -295,33 +371,26 @@ void ev__http_request_detach(struct evhttp_request *req);
 void evhttp_connection_fail(struct evhttp_connection *,
     enum evhttp_connection_error error);
 
+/* http-reply.c: a server's replies. */
+
+/*
+ * The connection is going away while the program may still hold its
+ * first request: keep the request valid for the program (see
+ * evhttp_send_reply_start() in evhttp.h).
+ */
+void ev__http_release_held_request(struct evhttp_connection *evcon);
+/* Answer req with an error page for code; the connection closes after. */
+void ev__http_send_error_page(struct evhttp_connection *evcon,
+    struct evhttp_request *req, int code, const char *reason);
+
 /* http-server.c */
 
-/* A request has been read completely on an incoming connection. */
-void ev__http_server_dispatch(struct evhttp_connection *evcon,
-    struct evhttp_request *req);
-/* Reading a request failed: answer status (0: just close) and close. */
-void ev__http_server_fail(struct evhttp_connection *evcon, int status);
-/* The headers of an incoming request are in: 100-continue, limits. */
-int ev__http_server_headers_done(struct evhttp_connection *evcon,
-    struct evhttp_request *req);
-/* Timer of an incoming connection fired in state. */
-void ev__http_server_timeout(struct evhttp_connection *evcon);
-/* A fresh request for the next message on an incoming connection. */
-struct evhttp_request *ev__http_server_new_request(
-    struct evhttp_connection *evcon);
-
-/* http-client.c */
-
-/* A response has been read completely on an outgoing connection. */
-void ev__http_client_done(struct evhttp_connection *evcon,
-    struct evhttp_request *req);
-/* Timer of an outgoing connection fired. */
-void ev__http_client_timeout(struct evhttp_connection *evcon);
-/* The outgoing connection's socket became writable while connecting. */
-void ev__http_client_connected(struct evhttp_connection *evcon);
-/* An outgoing connection failed; may retry once for a stale socket. */
-void ev__http_client_fail(struct evhttp_connection *evcon,
-    enum evhttp_connection_error error);
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+/*
+ * accept4(), through which the server accepts: a pointer so tests can
+ * simulate a kernel without it (ENOSYS), where accept() and fcntl() serve.
+ */
+extern int (*ev__accept4)(int, struct sockaddr *, socklen_t *, int);
+#endif
 
 #endif /* HTTP_INTERNAL_H */

@@ -7,16 +7,21 @@
  * framing is a way to make two parties disagree on where a message ends
  * (request smuggling):
  *   - lines end in CR LF; a bare CR, a bare LF or a NUL is an error;
- *   - a request line is METHOD SP URI SP HTTP/d.d with single spaces and
- *     a major version of 0 or 1;
+ *   - a request line is METHOD SP URI SP HTTP/1.0 or HTTP/1.1 with single
+ *     spaces; a status line's version is HTTP/1.d;
  *   - a header name is a token directly followed by ':';
- *   - a line starting with whitespace continues the previous header (as
- *     in 1.4), and is never taken as a header of its own;
+ *   - a line starting with whitespace (obs-fold) makes a request 400, as
+ *     RFC 9112 5.2 allows: a fold must never extend Transfer-Encoding or
+ *     Content-Length behind a proxy's back; in a response it continues
+ *     the previous header with one space (as 1.4 did);
+ *   - a request with two Host headers is 400;
  *   - Content-Length is digits only, and several must agree;
  *   - Transfer-Encoding with Content-Length is an error, and a request
  *     may only use "chunked" (anything else is 501);
- *   - a chunk size is 1 to 16 hex digits, optionally followed by ';' and
- *     extensions, nothing else;
+ *   - a chunk size is 1 to 16 hex digits, then nothing but extensions of
+ *     RFC 9112 7.1.1's syntax, the whole line within 4096 bytes, and the
+ *     extensions of a message within what its headers left of the header
+ *     limit;
  *   - the line and header bytes, the number of header lines and the body
  *     are limited, and the limits are checked before any arithmetic.
  */
@@ -105,8 +110,8 @@ parse_version(const char *s, size_t len, char *major, char *minor)
 {
 	if (len != 8 || memcmp(s, "HTTP/", 5) != 0)
 		return -1;
-	if ((s[5] != '0' && s[5] != '1') || s[6] != '.' ||
-	    s[7] < '0' || s[7] > '9')
+	if ((s[5] != '0' && s[5] != '1') || s[6] != '.' || s[7] < '0' ||
+	    s[7] > '9')
 		return -1;
 	*major = (char)(s[5] - '0');
 	*minor = (char)(s[7] - '0');
@@ -152,8 +157,10 @@ parse_request_line(struct evhttp_request *req, const char *line, size_t len)
 	if (sp2 == NULL)
 		return 400;
 	ulen = (size_t)(sp2 - uri);
-	if (parse_version(sp2 + 1, len - mlen - ulen - 2,
-	    &req->major, &req->minor) == -1)
+	/* Only HTTP/1.0 and 1.1: 0.9 has no headers, as 1.4 knew. */
+	if (parse_version(sp2 + 1, len - mlen - ulen - 2, &req->major,
+		&req->minor) == -1 ||
+	    req->major != 1 || req->minor > 1)
 		return 400;
 	if (check_uri(req, uri, ulen) == -1)
 		return 400;
@@ -214,8 +221,8 @@ parse_status_line(struct evhttp_request *req, const char *line, size_t len)
 }
 
 enum message_read_status
-ev__http_parse_firstline(struct ev__http_parser *p,
-    struct evhttp_request *req, struct evbuffer *buf)
+ev__http_parse_firstline(struct ev__http_parser *p, struct evhttp_request *req,
+    struct evbuffer *buf)
 {
 	size_t len;
 	int r, status;
@@ -225,8 +232,7 @@ ev__http_parse_firstline(struct ev__http_parser *p,
 		if (r == 0)
 			return MORE_DATA_EXPECTED;
 		if (r < 0) {
-			p->error = r == -2 ?
-			    (p->used == 0 ? 414 : 431) : 400;
+			p->error = r == -2 ? (p->used == 0 ? 414 : 431) : 400;
 			return DATA_CORRUPTED;
 		}
 		p->used += len + 2;
@@ -240,7 +246,9 @@ ev__http_parse_firstline(struct ev__http_parser *p,
 		    (const char *)EVBUFFER_DATA(buf), len);
 	} else {
 		status = parse_status_line(req,
-		    (const char *)EVBUFFER_DATA(buf), len) == 0 ? 0 : 400;
+			     (const char *)EVBUFFER_DATA(buf), len) == 0 ?
+		    0 :
+		    400;
 	}
 	evbuffer_drain(buf, len + 2);
 	if (status != 0) {
@@ -294,7 +302,8 @@ append_folded(struct evkeyvalq *headers, const char *s, size_t len)
  * Returns 0, or the status to answer.
  */
 static int
-parse_header_line(struct evkeyvalq *headers, const char *line, size_t len)
+parse_header_line(struct evkeyvalq *headers, const char *line, size_t len,
+    int request)
 {
 	const char *colon, *value;
 	char *key, *val;
@@ -304,8 +313,11 @@ parse_header_line(struct evkeyvalq *headers, const char *line, size_t len)
 	for (i = 0; i < len; i++)
 		if (!is_fieldchar((unsigned char)line[i]))
 			return 400;
-	if (is_ws((unsigned char)line[0]))
+	if (is_ws((unsigned char)line[0])) {
+		if (request)
+			return 400;
 		return headers == NULL ? 0 : append_folded(headers, line, len);
+	}
 	if ((colon = memchr(line, ':', len)) == NULL || colon == line)
 		return 400;
 	klen = (size_t)(colon - line);
@@ -343,7 +355,7 @@ parse_header_line(struct evkeyvalq *headers, const char *line, size_t len)
  */
 static enum message_read_status
 parse_header_block(struct ev__http_parser *p, struct evkeyvalq *headers,
-    struct evbuffer *buf)
+    int request, struct evbuffer *buf)
 {
 	size_t len;
 	int r, status;
@@ -366,7 +378,7 @@ parse_header_block(struct ev__http_parser *p, struct evkeyvalq *headers,
 			return DATA_CORRUPTED;
 		}
 		status = parse_header_line(headers,
-		    (const char *)EVBUFFER_DATA(buf), len);
+		    (const char *)EVBUFFER_DATA(buf), len, request);
 		evbuffer_drain(buf, len + 2);
 		if (status != 0) {
 			event_debug(("%s: bad header line", __func__));
@@ -377,10 +389,11 @@ parse_header_block(struct ev__http_parser *p, struct evkeyvalq *headers,
 }
 
 enum message_read_status
-ev__http_parse_headers(struct ev__http_parser *p,
-    struct evhttp_request *req, struct evbuffer *buf)
+ev__http_parse_headers(struct ev__http_parser *p, struct evhttp_request *req,
+    struct evbuffer *buf)
 {
-	return parse_header_block(p, req->input_headers, buf);
+	return parse_header_block(p, req->input_headers,
+	    req->kind == EVHTTP_REQUEST, buf);
 }
 
 /*
@@ -444,7 +457,8 @@ transfer_encoding(const struct evkeyvalq *headers)
 			s = trim(s, &len);
 			if (len == 0)
 				continue;
-			chunked_last = len == 7 && strncasecmp(s, "chunked", 7) == 0;
+			chunked_last = len == 7 &&
+			    strncasecmp(s, "chunked", 7) == 0;
 			if (chunked_last)
 				nchunked++;
 			else
@@ -458,6 +472,18 @@ transfer_encoding(const struct evkeyvalq *headers)
 	if (nchunked == 0)
 		return -2;
 	return others ? 2 : 1;
+}
+
+/* How many headers are named key. */
+static int
+count_headers(const struct evkeyvalq *headers, const char *key)
+{
+	const struct evkeyval *kv;
+	int n = 0;
+
+	TAILQ_FOREACH(kv, headers, next)
+		n += strcasecmp(kv->key, key) == 0;
+	return n;
 }
 
 /* Whether a response to req has no body whatever its headers say. */
@@ -481,6 +507,10 @@ ev__http_body_framing(struct ev__http_parser *p, struct evhttp_request *req)
 	req->ntoread = 0;
 	p->body = EV__BODY_NONE;
 	p->left = 0;
+	if (request && count_headers(req->input_headers, "Host") > 1) {
+		p->error = 400;
+		return -1;
+	}
 	if (!request && response_without_body(req))
 		return 0;
 	if (len == -2 || (te != 0 && len != -1) || te == -1 ||
@@ -543,12 +573,81 @@ move_body(struct ev__http_parser *p, struct evhttp_request *req,
 	return 0;
 }
 
+/* Skip BWS (spaces and tabs) from s[*i]. */
+static void
+skip_bws(const char *s, size_t len, size_t *i)
+{
+	while (*i < len && is_ws((unsigned char)s[*i]))
+		(*i)++;
+}
+
+/* A token at s[*i]; 0, or -1 if there is none. */
+static int
+skip_token(const char *s, size_t len, size_t *i)
+{
+	size_t start = *i;
+
+	while (*i < len && ev__http_is_tchar((unsigned char)s[*i]))
+		(*i)++;
+	return *i > start ? 0 : -1;
+}
+
+/* A quoted-string at s[*i] (escapes included); 0, or -1. */
+static int
+skip_quoted(const char *s, size_t len, size_t *i)
+{
+	unsigned char c;
+
+	for ((*i)++; *i < len; (*i)++) {
+		c = (unsigned char)s[*i];
+		if (c == '"') {
+			(*i)++;
+			return 0;
+		}
+		if (c == '\\' && ++(*i) == len)
+			return -1;
+		c = (unsigned char)s[*i];
+		if (!is_fieldchar(c))
+			return -1;
+	}
+	return -1;
+}
+
 /*
- * 1 to 16 hex digits, then nothing or ';' and extensions (visible
- * characters, SP and HTAB).  Returns 0 with the size, or -1.
+ * chunk-ext of RFC 9112 7.1.1: *( BWS ";" BWS name [ BWS "=" BWS value ] )
+ * with a token for name, a token or quoted-string for value.  0 or -1.
  */
 static int
-parse_chunk_size(const char *s, size_t len, ev_uint64_t *size)
+check_chunk_ext(const char *s, size_t len, size_t i)
+{
+	while (i < len) {
+		skip_bws(s, len, &i);
+		if (i == len || s[i++] != ';')
+			return -1;
+		skip_bws(s, len, &i);
+		if (skip_token(s, len, &i) == -1)
+			return -1;
+		skip_bws(s, len, &i);
+		if (i == len || s[i] != '=')
+			continue;
+		i++;
+		skip_bws(s, len, &i);
+		if (i < len && s[i] == '"') {
+			if (skip_quoted(s, len, &i) == -1)
+				return -1;
+		} else if (skip_token(s, len, &i) == -1) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * 1 to 16 hex digits, then nothing or extensions (check_chunk_ext()).
+ * Returns 0 with the size and the number of digits, or -1.
+ */
+static int
+parse_chunk_size(const char *s, size_t len, ev_uint64_t *size, size_t *digits)
 {
 	ev_uint64_t v = 0;
 	size_t i;
@@ -566,21 +665,15 @@ parse_chunk_size(const char *s, size_t len, ev_uint64_t *size)
 			break;
 		v = (v << 4) | (ev_uint64_t)d;
 	}
-	if (i == 0 || i > 16)
+	if (i == 0 || i > 16 || check_chunk_ext(s, len, i) == -1)
 		return -1;
-	if (i < len) {
-		if (s[i] != ';')
-			return -1;
-		for (; i < len; i++)
-			if (!is_fieldchar((unsigned char)s[i]))
-				return -1;
-	}
 	*size = v;
+	*digits = i;
 	return 0;
 }
 
 /* read_chunked_step(): a step is done, take the next one. */
-#define CHUNK_AGAIN	3
+#define CHUNK_AGAIN 3
 
 /*
  * One step of the chunked decoder; returns as ev__http_read_body(), or
@@ -591,7 +684,7 @@ read_chunked_step(struct ev__http_parser *p, struct evhttp_request *req,
     struct evbuffer *buf)
 {
 	ev_uint64_t size;
-	size_t len;
+	size_t len, digits = 0;
 	int r = 0;
 
 	switch (p->chunk) {
@@ -600,9 +693,16 @@ read_chunked_step(struct ev__http_parser *p, struct evhttp_request *req,
 		if (r <= 0)
 			break;
 		r = parse_chunk_size((const char *)EVBUFFER_DATA(buf), len,
-		    &size);
+		    &size, &digits);
 		evbuffer_drain(buf, len + 2);
 		if (r == -1)
+			return DATA_CORRUPTED;
+		/*
+		 * Extensions count against the header allowance, or tiny
+		 * chunks could carry them without end.
+		 */
+		p->used += len - digits;
+		if (p->used > p->max_headers)
 			return DATA_CORRUPTED;
 		if (size > p->max_body - p->total) {
 			p->error = 413;
@@ -632,7 +732,8 @@ read_chunked_step(struct ev__http_parser *p, struct evhttp_request *req,
 		p->chunk = EV__CHUNK_SIZE;
 		return CHUNK_AGAIN;
 	case EV__CHUNK_TRAILER:
-		return parse_header_block(p, NULL, buf);
+		return parse_header_block(p, NULL, req->kind == EVHTTP_REQUEST,
+		    buf);
 	}
 	return r == 0 ? MORE_DATA_EXPECTED : DATA_CORRUPTED;
 }
@@ -644,8 +745,7 @@ ev__http_read_body(struct ev__http_parser *p, struct evhttp_request *req,
 	int r;
 
 	switch (p->body) {
-	case EV__BODY_NONE:
-		return ALL_DATA_READ;
+	case EV__BODY_NONE: return ALL_DATA_READ;
 	case EV__BODY_CLOSE:
 		if (move_body(p, req, buf, (ev_uint64_t)-1) == -1)
 			return DATA_CORRUPTED;
@@ -659,9 +759,7 @@ ev__http_read_body(struct ev__http_parser *p, struct evhttp_request *req,
 			return DATA_CORRUPTED;
 		req->ntoread = (ev_int64_t)p->left;
 		return p->left == 0 ? ALL_DATA_READ : MORE_DATA_EXPECTED;
-	case EV__BODY_CHUNKED:
-		do {
-			r = read_chunked_step(p, req, buf);
+	case EV__BODY_CHUNKED: do { r = read_chunked_step(p, req, buf);
 		} while (r == CHUNK_AGAIN);
 		if (r == DATA_CORRUPTED && p->error == 0)
 			p->error = 400;

@@ -5,14 +5,17 @@
  * request at a time (http.c), hands it to the program's callback and
  * reads nothing more until the reply has been written, so pipelined
  * requests are answered in order and a slow program gets backpressure
- * instead of buffers.  Replies get 1.4's default headers (Date,
- * Content-Length, a Content-Type, Connection).
+ * instead of buffers.  Replies are http-reply.c's.  The server is the
+ * connection's role (ev__http_server_role, at the end): what http.c hands
+ * over to.
  *
  * A request that cannot be parsed gets a 4xx/5xx page and "Connection:
  * close"; then the write side is shut and input is drained for a moment
  * (a "lingering close"), so a client still sending gets to read the
  * error instead of a reset.  When accept() runs out of descriptors the
- * listeners pause and retry on a timer, as nginx does, rather than spin.
+ * listeners pause and retry on a timer, as nginx does, rather than spin;
+ * at the cap on connections (evhttp_set_max_connections()) they pause
+ * until one closes.  Log lines a peer can cause are rate-limited.
  *
  * Per request the server makes as few system calls as it can: accept4()
  * sets O_NONBLOCK and FD_CLOEXEC in the same call, the read event stays
@@ -21,14 +24,16 @@
  * asked for the connection to close is closed as soon as its reply is
  * out (it has promised to send nothing more, so no lingering is needed).
  */
-#define _GNU_SOURCE	/* accept4, SOCK_NONBLOCK, SOCK_CLOEXEC */
+#define _GNU_SOURCE /* accept4, SOCK_NONBLOCK, SOCK_CLOEXEC */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,15 +47,69 @@
 #include "mm-internal.h"
 
 /* Connections accepted per wake-up, so one listener cannot starve. */
-#define ACCEPT_BURST		64
+#define ACCEPT_BURST 64
 /* How long the listeners pause when accept() hits a resource limit. */
-#define ACCEPT_PAUSE_MSECS	250
-#define LISTEN_BACKLOG		1024
+#define ACCEPT_PAUSE_MSECS 250
+#define LISTEN_BACKLOG	   1024
+/* Descriptors the default connection cap leaves to the rest of a program. */
+#define FD_RESERVE_MIN 16
+/* Log lines a peer may cause per second and server; the rest are counted. */
+#define PEER_LOG_PER_SEC 10
 
 static void accept_cb(int fd, short what, void *arg);
 static void accept_retry_cb(int fd, short what, void *arg);
-static void send_response(struct evhttp_connection *evcon,
-    struct evhttp_request *req, int streaming);
+static void body_timer(struct evhttp_connection *evcon, size_t n);
+
+/*
+ * The default cap on a server's connections: what the descriptor limit
+ * allows, less a reserve (1/16, at least 16) for listeners, files and
+ * the program's own connections.
+ */
+static int
+default_max_connections(void)
+{
+	struct rlimit rl;
+	rlim_t n, reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)1 << 30)
+		return 1 << 30;
+	n = rl.rlim_cur;
+	reserve = n / 16 > FD_RESERVE_MIN ? n / 16 : FD_RESERVE_MIN;
+	return n > reserve * 2 ? (int)(n - reserve) : (int)(n / 2 + 1);
+}
+
+/*
+ * Log a line a peer caused (a bad request, a flood of connections), at
+ * most PEER_LOG_PER_SEC a second per server; the count of the lines
+ * dropped is logged with the next line of a later second.
+ */
+static void
+    EV_CHECK_FMT(2, 3) peer_log(struct evhttp *http, const char *fmt, ...)
+{
+	struct timespec ts;
+	char msg[256];
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((ev_int64_t)ts.tv_sec != http->log_second) {
+		if (http->log_suppressed > 0)
+			event_msgx("evhttp: %lu similar lines suppressed",
+			    http->log_suppressed);
+		http->log_second = (ev_int64_t)ts.tv_sec;
+		http->log_count = 0;
+		http->log_suppressed = 0;
+	}
+	if (http->log_count >= PEER_LOG_PER_SEC) {
+		http->log_suppressed++;
+		return;
+	}
+	http->log_count++;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	event_msgx("%s", msg);
+}
 
 static struct evhttp *
 http_new_object(struct event_base *base)
@@ -67,6 +126,7 @@ http_new_object(struct event_base *base)
 	http->timeout = -1;
 	http->max_headers_size = EV__HTTP_MAX_HEADERS;
 	http->max_body_size = EV__HTTP_MAX_BODY;
+	http->max_connections = default_max_connections();
 	http->base = base;
 	evtimer_set(&http->accept_retry, accept_retry_cb, http);
 	if (base != NULL)
@@ -162,7 +222,8 @@ evhttp_accept_socket(struct evhttp *http, int fd)
 	event_set(&l->ev, fd, EV_READ | EV_PERSIST, accept_cb, l);
 	if (http->base != NULL)
 		event_base_set(http->base, &l->ev);
-	if (!http->accept_paused && event_add(&l->ev, NULL) == -1) {
+	if (!http->accept_paused && !http->full &&
+	    event_add(&l->ev, NULL) == -1) {
 		event_warnx("%s: event_add failed", __func__);
 		ev__free(l);
 		return -1;
@@ -241,6 +302,54 @@ evhttp_set_gencb(struct evhttp *http,
 	http->gencbarg = cbarg;
 }
 
+/* Listen again unless paused for a resource limit or at the cap. */
+static void
+listeners_on(struct evhttp *http)
+{
+	struct evhttp_listener *l;
+
+	if (http->accept_paused || http->full)
+		return;
+	TAILQ_FOREACH(l, &http->sockets, next)
+		event_add(&l->ev, NULL);
+}
+
+static void
+listeners_off(struct evhttp *http)
+{
+	struct evhttp_listener *l;
+
+	TAILQ_FOREACH(l, &http->sockets, next)
+		event_del(&l->ev);
+}
+
+void
+evhttp_set_max_connections(struct evhttp *http, int max_connections)
+{
+	http->max_connections = max_connections > 0 ? max_connections :
+						      default_max_connections();
+	if (http->full && http->nconnections < http->max_connections) {
+		http->full = 0;
+		listeners_on(http);
+	}
+}
+
+static void
+server_forget(struct evhttp_connection *evcon)
+{
+	struct evhttp *http = evcon->http_server;
+
+	if (http == NULL)
+		return;
+	TAILQ_REMOVE(&http->connections, evcon, next);
+	http->nconnections--;
+	evcon->http_server = NULL;
+	if (http->full && http->nconnections < http->max_connections) {
+		http->full = 0;
+		listeners_on(http);
+	}
+}
+
 void
 evhttp_set_timeout(struct evhttp *http, int timeout_in_secs)
 {
@@ -251,30 +360,29 @@ void
 evhttp_set_max_headers_size(struct evhttp *http, ssize_t max_headers_size)
 {
 	http->max_headers_size = max_headers_size < 0 ?
-	    (size_t)-1 : (size_t)max_headers_size;
+	    (size_t)-1 :
+	    (size_t)max_headers_size;
 }
 
 void
 evhttp_set_max_body_size(struct evhttp *http, ssize_t max_body_size)
 {
-	http->max_body_size = max_body_size < 0 ?
-	    (ev_uint64_t)-1 : (ev_uint64_t)max_body_size;
+	http->max_body_size = max_body_size < 0 ? (ev_uint64_t)-1 :
+						  (ev_uint64_t)max_body_size;
 }
 
 /* Stop accepting for a moment: the process is out of descriptors. */
 static void
 pause_accepting(struct evhttp *http)
 {
-	struct evhttp_listener *l;
 	struct timeval tv;
 
 	http->accept_failures++;
 	if (http->accept_paused)
 		return;
-	event_warn("%s: accept failed; pausing %d ms", __func__,
-	    ACCEPT_PAUSE_MSECS);
-	TAILQ_FOREACH(l, &http->sockets, next)
-		event_del(&l->ev);
+	peer_log(http, "evhttp: accept failed (%s); pausing %d ms",
+	    strerror(errno), ACCEPT_PAUSE_MSECS);
+	listeners_off(http);
 	http->accept_paused = 1;
 	tv.tv_sec = ACCEPT_PAUSE_MSECS / 1000;
 	tv.tv_usec = (ACCEPT_PAUSE_MSECS % 1000) * 1000;
@@ -285,12 +393,14 @@ static void
 accept_retry_cb(int fd, short what, void *arg)
 {
 	struct evhttp *http = arg;
-	struct evhttp_listener *l;
 
 	http->accept_paused = 0;
-	TAILQ_FOREACH(l, &http->sockets, next)
-		event_add(&l->ev, NULL);
+	listeners_on(http);
 }
+
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+int (*ev__accept4)(int, struct sockaddr *, socklen_t *, int) = accept4;
+#endif
 
 /*
  * accept() a connection that is non-blocking and close-on-exec, in one
@@ -300,17 +410,17 @@ static int
 accept_nonblock(int fd, struct sockaddr *sa, socklen_t *len, int *ready)
 {
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
-	static int no_accept4;
+	static int no_accept4; /* atomic: servers in several threads */
 	int nfd;
 
-	if (!no_accept4) {
-		nfd = accept4(fd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!__atomic_load_n(&no_accept4, __ATOMIC_RELAXED)) {
+		nfd = ev__accept4(fd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (nfd != -1 || errno != ENOSYS) {
 			*ready = 1;
 			return nfd;
 		}
 		/* A kernel without accept4(): never ask again. */
-		no_accept4 = 1;
+		__atomic_store_n(&no_accept4, 1, __ATOMIC_RELAXED);
 	}
 #endif
 	*ready = 0;
@@ -319,21 +429,22 @@ accept_nonblock(int fd, struct sockaddr *sa, socklen_t *len, int *ready)
 
 /* Take an accepted socket into a new connection, reading a request. */
 static void
-get_request(struct evhttp *http, int fd, struct sockaddr *sa,
-    socklen_t salen, int ready)
+get_request(struct evhttp *http, int fd, struct sockaddr *sa, socklen_t salen,
+    int ready)
 {
 	struct evhttp_connection *evcon;
 	char host[NI_MAXHOST], serv[NI_MAXSERV];
 
 	if ((!ready && evutil_make_socket_nonblocking(fd) == -1) ||
-	    (evcon = ev__http_connection_alloc(http->base)) == NULL) {
+	    (evcon = ev__http_connection_alloc(http->base,
+		 &ev__http_server_role)) == NULL) {
 		close(fd);
 		return;
 	}
 	if (!ready)
 		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (getnameinfo(sa, salen, host, sizeof(host), serv, sizeof(serv),
-	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
 		strcpy(host, "unknown");
 		strcpy(serv, "0");
 	}
@@ -349,7 +460,15 @@ get_request(struct evhttp *http, int fd, struct sockaddr *sa,
 	evcon->timeout = http->timeout;
 	ev__http_connection_setfd(evcon, fd);
 	TAILQ_INSERT_TAIL(&http->connections, evcon, next);
-	http->nconnections++;
+	if (++http->nconnections >= http->max_connections && !http->full) {
+		/* At the cap: accept again when one closes (as on EMFILE). */
+		peer_log(http,
+		    "evhttp: %d connections; not accepting more "
+		    "until one closes",
+		    http->nconnections);
+		http->full = 1;
+		listeners_off(http);
+	}
 	ev__http_connection_start_read(evcon);
 }
 
@@ -367,6 +486,8 @@ accept_cb(int fd, short what, void *arg)
 		if (nfd != -1) {
 			get_request(l->http, nfd, (struct sockaddr *)&ss, len,
 			    ready);
+			if (l->http->full)
+				return;
 			continue;
 		}
 		switch (errno) {
@@ -377,30 +498,25 @@ accept_cb(int fd, short what, void *arg)
 			return;
 		case EINTR:
 		case ECONNABORTED:
-		case EPROTO:
-			continue;
+		case EPROTO: continue;
 		case EMFILE:
 		case ENFILE:
 		case ENOBUFS:
-		case ENOMEM:
-			pause_accepting(l->http);
-			return;
-		default:
-			event_warn("%s: accept", __func__);
-			return;
+		case ENOMEM: pause_accepting(l->http); return;
+		default: event_warn("%s: accept", __func__); return;
 		}
 	}
 }
 
-struct evhttp_request *
-ev__http_server_new_request(struct evhttp_connection *evcon)
+static struct evhttp_request *
+server_new_request(struct evhttp_connection *evcon)
 {
 	struct evhttp_request *req;
 
 	if ((req = evhttp_request_new(NULL, NULL)) == NULL ||
 	    (req->remote_host = ev__strdup(evcon->address)) == NULL) {
 		event_warn("%s: out of memory", __func__);
-		evhttp_request_free(req);
+		ev__http_request_free(req);
 		evhttp_connection_free(evcon);
 		return NULL;
 	}
@@ -412,20 +528,21 @@ ev__http_server_new_request(struct evhttp_connection *evcon)
 	return req;
 }
 
-int
-ev__http_server_headers_done(struct evhttp_connection *evcon,
-    struct evhttp_request *req)
+static int
+server_headers_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	/* Tell a client waiting for permission to send its body. */
 	if (req->major == 1 && req->minor >= 1 &&
 	    evcon->parser.body != EV__BODY_NONE &&
 	    EVBUFFER_LENGTH(evcon->input_buffer) == 0 &&
 	    ev__http_header_has_token(req->input_headers, "Expect",
-	    "100-continue")) {
+		"100-continue")) {
 		evbuffer_add_printf(evcon->output_buffer,
 		    "HTTP/1.1 100 Continue\r\n\r\n");
 		ev__http_connection_write(evcon, NULL);
 	}
+	if (evcon->parser.body != EV__BODY_NONE)
+		body_timer(evcon, 0);
 	return 0;
 }
 
@@ -437,7 +554,8 @@ find_callback(struct evhttp *http, const char *uri)
 	size_t len = strcspn(uri, "?");
 
 	TAILQ_FOREACH(hcb, &http->callbacks, next) {
-		if (strlen(hcb->what) == len && memcmp(hcb->what, uri, len) == 0)
+		if (strlen(hcb->what) == len &&
+		    memcmp(hcb->what, uri, len) == 0)
 			return hcb;
 	}
 	return NULL;
@@ -457,17 +575,18 @@ send_not_found(struct evhttp_request *req)
 		evhttp_send_error(req, 503, NULL);
 		return;
 	}
-	evbuffer_add_printf(buf, "<html><head><title>404 Not Found</title>"
+	evbuffer_add_printf(buf,
+	    "<html><head><title>404 Not Found</title>"
 	    "</head><body>\n<h1>Not Found</h1>\n<p>Nothing is served at %s."
-	    "</p>\n</body></html>\n", escaped);
+	    "</p>\n</body></html>\n",
+	    escaped);
 	ev__free(escaped);
 	evhttp_send_reply(req, HTTP_NOTFOUND, "Not Found", buf);
 	evbuffer_free(buf);
 }
 
-void
-ev__http_server_dispatch(struct evhttp_connection *evcon,
-    struct evhttp_request *req)
+static void
+server_dispatch(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	struct evhttp *http = evcon->http_server;
 	struct evhttp_cb *hcb;
@@ -487,440 +606,31 @@ ev__http_server_dispatch(struct evhttp_connection *evcon,
 	send_not_found(req);
 }
 
-/* Whether the client said it sends nothing after req. */
-static int
-client_closes(struct evhttp_request *req)
-{
-	if (req->major != 1)
-		return 1;
-	if (req->minor == 0)
-		return !ev__http_header_has_token(req->input_headers,
-		    "Connection", "keep-alive");
-	return ev__http_header_has_token(req->input_headers, "Connection",
-	    "close");
-}
-
-/* Whether the connection must close after the reply to req. */
-static int
-must_close(struct evhttp_connection *evcon, struct evhttp_request *req)
-{
-	if (evcon->flags & EVHTTP_CON_CLOSEAFTER)
-		return 1;
-	if (ev__http_header_has_token(req->output_headers, "Connection",
-	    "close"))
-		return 1;
-	return client_closes(req);
-}
-
-/* Responses with these codes never carry a body. */
-static int
-status_without_body(int code)
-{
-	return (code >= 100 && code < 200) || code == 204 || code == 304;
-}
-
-/*
- * Fill in what 1.4 sent when the program did not.  Returns 0, or -1 if
- * memory ran out (a reply without its framing headers must not go out).
- */
-static int
-add_default_headers(struct evhttp_request *req, int closing, int streaming)
-{
-	struct evkeyvalq *h = req->output_headers;
-	size_t len = EVBUFFER_LENGTH(req->output_buffer);
-	char buf[64];
-	int r = 0;
-
-	if (evhttp_find_header(h, "Date") == NULL) {
-		ev__http_date(buf, sizeof(buf), time(NULL));
-		r |= evhttp_add_header(h, "Date", buf);
-	}
-	ev__http_remove_all(h, "Transfer-Encoding");
-	if (status_without_body(req->response_code) || streaming) {
-		ev__http_remove_all(h, "Content-Length");
-	} else if (req->type != EVHTTP_REQ_HEAD ||
-	    evhttp_find_header(h, "Content-Length") == NULL) {
-		/* The length is the body's: a wrong one would split it. */
-		snprintf(buf, sizeof(buf), "%zu", len);
-		r |= ev__http_set_header(h, "Content-Length", buf);
-	}
-	if ((len > 0 || streaming) &&
-	    !status_without_body(req->response_code) &&
-	    evhttp_find_header(h, "Content-Type") == NULL)
-		r |= evhttp_add_header(h, "Content-Type",
-		    "text/html; charset=ISO-8859-1");
-	if (req->chunked)
-		r |= evhttp_add_header(h, "Transfer-Encoding", "chunked");
-	if (closing)
-		r |= ev__http_set_header(h, "Connection", "close");
-	else if (req->minor == 0)
-		r |= ev__http_set_header(h, "Connection", "keep-alive");
-	return r == 0 ? 0 : -1;
-}
-
-/* Write the status line and headers of req to the connection; 0 or -1. */
-static int
-write_header(struct evhttp_connection *evcon, struct evhttp_request *req)
-{
-	struct evbuffer *out = evcon->output_buffer;
-
-	if (evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n",
-		req->major == 1 && req->minor >= 1 ? 1 : 0, req->response_code,
-		req->response_code_line != NULL ?
-		    req->response_code_line :
-		    ev__http_reason(req->response_code)) == -1)
-		return -1;
-	return ev__http_write_headers(out, req->output_headers);
-}
-
-/* The connection could not take its reply: close it, from the loop. */
 static void
-reply_unbuilt(struct evhttp_connection *evcon)
-{
-	ev__http_server_fail(evcon, 0);
-}
-
-/*
- * Memory ran out while queueing a reply: take back what was queued of it
- * (the output held keep bytes before), so the client never reads half a
- * reply, and close the connection once the caller has returned.
- */
-static void
-reply_failed(struct evhttp_connection *evcon, size_t keep)
-{
-	event_warnx("evhttp: out of memory replying to %s; closing",
-	    evcon->address);
-	ev__http_truncate(evcon->output_buffer, keep);
-	evcon->flags |= EVHTTP_CON_CLOSEAFTER | EVHTTP_CON_BROKEN;
-	evcon->state = EVCON_WRITING;
-	ev__http_connection_write(evcon, reply_unbuilt);
-}
-
-/* Set the status of req; the reason loses any control characters. */
-static void
-set_response_code(struct evhttp_request *req, int code, const char *reason)
-{
-	char *s;
-
-	req->kind = EVHTTP_RESPONSE;
-	req->response_code = code;
-	ev__free(req->response_code_line);
-	req->response_code_line = ev__strdup(
-	    reason != NULL ? reason : ev__http_reason(code));
-	if (req->response_code_line == NULL) {
-		/* The status line falls back on the standard reason. */
-		event_warn("%s: strdup", __func__);
-		return;
-	}
-	for (s = req->response_code_line; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = ' ';
-}
-
-/* The reply (or its last piece) is written: next request, or close. */
-static void
-send_done(struct evhttp_connection *evcon)
-{
-	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
-	int secs, quiet;
-
-	if (req == NULL || !req->userdone)
-		return;
-	/*
-	 * A client that announced the close, all of whose bytes have been
-	 * consumed and which has sent nothing since (as far as the loop has
-	 * seen), has nothing more to send: closing now ends the reply with
-	 * a FIN, and lingering would only cost system calls.  Anything
-	 * unread would turn the close into a reset, so then we linger.
-	 */
-	quiet = !(evcon->flags & (EVHTTP_CON_LINGER |
-	    EVHTTP_CON_READPENDING)) && client_closes(req) &&
-	    EVBUFFER_LENGTH(evcon->input_buffer) == 0;
-	ev__http_request_detach(req);
-	evhttp_request_free(req);
-	evcon->nrequests++;
-	if (!(evcon->flags & EVHTTP_CON_CLOSEAFTER)) {
-		ev__http_connection_start_read(evcon);
-		return;
-	}
-	if (quiet) {
-		evhttp_connection_free(evcon);
-		return;
-	}
-	/*
-	 * Lingering close: shut our side so the client sees the end of the
-	 * reply, and read (dropping it) what it still sends, so that
-	 * closing with unread input does not reset the connection and
-	 * destroy the reply before the client has read it.
-	 */
-	evcon->state = EVCON_LINGERING;
-	(void)shutdown(evcon->fd, SHUT_WR);
-	evbuffer_drain(evcon->input_buffer,
-	    EVBUFFER_LENGTH(evcon->input_buffer));
-	event_add(&evcon->ev_read, NULL);
-	secs = ev__http_timeout(evcon, EV__HTTP_LINGER_SECS);
-	ev__http_timer_add(evcon, secs < EV__HTTP_LINGER_SECS ?
-	    secs : EV__HTTP_LINGER_SECS, 0);
-}
-
-/*
- * Move buf to the output as one piece of the body (a chunk if chunked).
- * Returns 0, or -1 if memory ran out.
- */
-static int
-add_piece(struct evhttp_connection *evcon, struct evhttp_request *req,
-    struct evbuffer *buf)
-{
-	size_t len = EVBUFFER_LENGTH(buf);
-
-	if (len == 0)
-		return 0;
-	if (req->chunked &&
-	    evbuffer_add_printf(evcon->output_buffer, "%zx\r\n", len) == -1)
-		return -1;
-	if (evbuffer_add_buffer(evcon->output_buffer, buf) == -1)
-		return -1;
-	if (req->chunked)
-		return evbuffer_add(evcon->output_buffer, "\r\n", 2);
-	return 0;
-}
-
-/* Queue the header (and body unless streaming) of req and write it. */
-static void
-send_response(struct evhttp_connection *evcon, struct evhttp_request *req,
-    int streaming)
-{
-	size_t keep = EVBUFFER_LENGTH(evcon->output_buffer);
-	int closing = must_close(evcon, req), r;
-
-	if (closing)
-		evcon->flags |= EVHTTP_CON_CLOSEAFTER;
-	r = add_default_headers(req, closing, streaming);
-	if (r == 0)
-		r = write_header(evcon, req);
-	if (r == 0 &&
-	    (req->type == EVHTTP_REQ_HEAD ||
-		status_without_body(req->response_code)))
-		evbuffer_drain(req->output_buffer,
-		    EVBUFFER_LENGTH(req->output_buffer));
-	else if (r == 0 && streaming)
-		/* A chunked stream must frame even the first bytes. */
-		r = add_piece(evcon, req, req->output_buffer);
-	else if (r == 0)
-		r = evbuffer_add_buffer(evcon->output_buffer,
-		    req->output_buffer);
-	if (r == -1) {
-		reply_failed(evcon, keep);
-		return;
-	}
-	evcon->state = EVCON_WRITING;
-	ev__http_connection_write(evcon, send_done);
-}
-
-/*
- * The connection is going away while the program still holds its first
- * request (it has not finished its reply).  With a close callback the
- * program is told and the request is freed after it, as in 1.4; without
- * one it could not know, and would later touch a freed request: detach
- * the request instead, so it stays valid until the program finishes the
- * reply, which then frees it.
- */
-static void
-release_held_request(struct evhttp_connection *evcon)
-{
-	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
-
-	if (req == NULL || evcon->closecb != NULL)
-		return;
-	if (evcon->state != EVCON_WAITING &&
-	    (evcon->state != EVCON_WRITING || req->userdone))
-		return;
-	ev__http_request_detach(req);
-	req->flags |= EV__REQ_ORPHAN;
-}
-
-/*
- * Whether req lost its connection while the program held it; if so and
- * finish is set, the program is done with it: free it.
- */
-static int
-orphaned(struct evhttp_request *req, int finish)
-{
-	if (req->evcon != NULL || !(req->flags & EV__REQ_ORPHAN))
-		return 0;
-	if (finish)
-		evhttp_request_free(req);
-	return 1;
-}
-
-/* Whether the program may answer req now; warns if not. */
-static int
-can_reply(struct evhttp_request *req, const char *func)
-{
-	struct evhttp_connection *evcon = req->evcon;
-
-	if (evcon == NULL || !(evcon->flags & EVHTTP_CON_INCOMING) ||
-	    evcon->state != EVCON_WAITING ||
-	    TAILQ_FIRST(&evcon->requests) != req) {
-		event_warnx("%s: the request cannot be answered now", func);
-		return 0;
-	}
-	return 1;
-}
-
-void
-evhttp_send_reply(struct evhttp_request *req, int code, const char *reason,
-    struct evbuffer *databuf)
-{
-	if (orphaned(req, 0)) {
-		if (databuf != NULL)
-			evbuffer_drain(databuf, EVBUFFER_LENGTH(databuf));
-		orphaned(req, 1);
-		return;
-	}
-	if (!can_reply(req, __func__))
-		return;
-	set_response_code(req, code, reason);
-	req->chunked = 0;
-	req->userdone = 1;
-	if (databuf != NULL && databuf != req->output_buffer &&
-	    evbuffer_add_buffer(req->output_buffer, databuf) == -1) {
-		reply_failed(req->evcon,
-		    EVBUFFER_LENGTH(req->evcon->output_buffer));
-		return;
-	}
-	send_response(req->evcon, req, 0);
-}
-
-/* An error page for code and reason; the connection closes after it. */
-static void
-send_error_page(struct evhttp_connection *evcon, struct evhttp_request *req,
-    int code, const char *reason)
-{
-	char *escaped;
-
-	evcon->flags |= EVHTTP_CON_CLOSEAFTER | EVHTTP_CON_LINGER;
-	set_response_code(req, code, reason);
-	escaped = evhttp_htmlescape(req->response_code_line ?
-	    req->response_code_line : "");
-	evbuffer_drain(req->output_buffer,
-	    EVBUFFER_LENGTH(req->output_buffer));
-	evbuffer_add_printf(req->output_buffer, "<html><head><title>%d %s"
-	    "</title></head><body>\n<h1>%d %s</h1>\n</body></html>\n",
-	    code, escaped ? escaped : "", code, escaped ? escaped : "");
-	ev__free(escaped);
-	req->chunked = 0;
-	req->userdone = 1;
-	send_response(evcon, req, 0);
-}
-
-void
-evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
-{
-	if (orphaned(req, 1))
-		return;
-	if (!can_reply(req, __func__))
-		return;
-	send_error_page(req->evcon, req, error, reason);
-}
-
-void
-evhttp_send_reply_start(struct evhttp_request *req, int code,
-    const char *reason)
-{
-	struct evhttp_connection *evcon = req->evcon;
-
-	if (orphaned(req, 0))
-		return;		/* the pieces are dropped; the end frees it */
-	if (!can_reply(req, __func__))
-		return;
-	set_response_code(req, code, reason);
-	req->userdone = 0;
-	req->chunked = 0;
-	if (req->type != EVHTTP_REQ_HEAD && !status_without_body(code)) {
-		if (req->major == 1 && req->minor >= 1)
-			req->chunked = 1;
-		else	/* An HTTP/1.0 client reads until we close. */
-			evcon->flags |= EVHTTP_CON_CLOSEAFTER;
-	}
-	/* Anything already in the output buffer goes out as a piece. */
-	send_response(evcon, req, 1);
-}
-
-void
-evhttp_send_reply_chunk(struct evhttp_request *req, struct evbuffer *databuf)
-{
-	struct evhttp_connection *evcon = req->evcon;
-	size_t len = EVBUFFER_LENGTH(databuf), keep;
-
-	if (orphaned(req, 0)) {
-		evbuffer_drain(databuf, len);
-		return;
-	}
-	if (evcon == NULL || evcon->state != EVCON_WRITING ||
-	    req->userdone || len == 0)
-		return;
-	if (evcon->flags & EVHTTP_CON_BROKEN) {
-		evbuffer_drain(databuf, len); /* dropped, as if sent */
-		return;
-	}
-	if (req->type == EVHTTP_REQ_HEAD ||
-	    status_without_body(req->response_code)) {
-		evbuffer_drain(databuf, len);
-		return;
-	}
-	keep = EVBUFFER_LENGTH(evcon->output_buffer);
-	if (add_piece(evcon, req, databuf) == -1) {
-		reply_failed(evcon, keep);
-		return;
-	}
-	ev__http_connection_write(evcon, send_done);
-}
-
-void
-evhttp_send_reply_end(struct evhttp_request *req)
-{
-	struct evhttp_connection *evcon = req->evcon;
-
-	if (orphaned(req, 1))
-		return;
-	if (evcon == NULL || evcon->state != EVCON_WRITING || req->userdone)
-		return;
-	req->userdone = 1;
-	/* A broken connection is closing and frees req with itself. */
-	if (evcon->flags & EVHTTP_CON_BROKEN)
-		return;
-	if (req->chunked &&
-	    evbuffer_add(evcon->output_buffer, "0\r\n\r\n", 5) == -1) {
-		reply_failed(evcon, EVBUFFER_LENGTH(evcon->output_buffer));
-		return;
-	}
-	ev__http_connection_write(evcon, send_done);
-}
-
-void
-ev__http_server_fail(struct evhttp_connection *evcon, int status)
+server_fail(struct evhttp_connection *evcon, int status)
 {
 	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
 
 	if (status == 0 || evcon->state == EVCON_WAITING ||
 	    evcon->state == EVCON_WRITING || evcon->state == EVCON_LINGERING) {
-		release_held_request(evcon);
+		ev__http_release_held_request(evcon);
 		evhttp_connection_free(evcon);
 		return;
 	}
-	event_debug(("%s: answering %d to %s", __func__, status,
-	    evcon->address));
+	if (evcon->http_server != NULL)
+		peer_log(evcon->http_server, "evhttp: %d %s to %s:%u", status,
+		    ev__http_reason(status), evcon->address,
+		    (unsigned)evcon->port);
 	event_del(&evcon->ev_read);
 	event_del(&evcon->ev_timer);
-	if (req == NULL && (req = ev__http_server_new_request(evcon)) == NULL)
+	if (req == NULL && (req = server_new_request(evcon)) == NULL)
 		return;
 	evhttp_clear_headers(req->output_headers);
-	send_error_page(evcon, req, status, NULL);
+	ev__http_send_error_page(evcon, req, status, NULL);
 }
 
-void
-ev__http_server_timeout(struct evhttp_connection *evcon)
+static void
+server_timeout(struct evhttp_connection *evcon)
 {
 	switch (evcon->state) {
 	case EVCON_READING_FIRSTLINE:
@@ -928,17 +638,107 @@ ev__http_server_timeout(struct evhttp_connection *evcon)
 	case EVCON_READING_BODY:
 		/* Part of a request came: say why we give up on it. */
 		if (evcon->flags & EVHTTP_CON_GOTDATA) {
-			ev__http_server_fail(evcon, 408);
+			server_fail(evcon, 408);
 			return;
 		}
 		evhttp_connection_free(evcon);
 		return;
-	case EVCON_WAITING:
-		return;
+	case EVCON_WAITING: return;
 	default:
 		/* A reply stalled: the program may still be streaming it. */
-		release_held_request(evcon);
+		ev__http_release_held_request(evcon);
 		evhttp_connection_free(evcon);
 		return;
 	}
 }
+
+/* Monotonic time in microseconds. */
+static ev_int64_t
+now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ev_int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Arm a server's timer while it reads a body: n more bytes came (0 when
+ * the body starts), which earn it 1/EV__HTTP_BODY_MIN_RATE s more of the
+ * whole-body deadline; the timer fires at that deadline, or after a
+ * stall of the usual timeout, whichever is first.
+ */
+static void
+body_timer(struct evhttp_connection *evcon, size_t n)
+{
+	ev_int64_t now = now_usec(), left;
+	int secs = ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT);
+
+	if (n == 0)
+		evcon->body_deadline = now + (ev_int64_t)secs * 1000000;
+	else
+		evcon->body_deadline += (ev_int64_t)n * 1000000 /
+		    EV__HTTP_BODY_MIN_RATE;
+	left = evcon->body_deadline - now;
+	if (left > (ev_int64_t)secs * 1000000)
+		left = (ev_int64_t)secs * 1000000;
+	if (left < 0)
+		left = 0;
+	ev__http_timer_add(evcon, (long)(left / 1000000),
+	    (long)(left % 1000000));
+}
+
+static void
+server_limits(struct evhttp_connection *evcon, size_t *max_headers,
+    ev_uint64_t *max_body)
+{
+	if (evcon->http_server == NULL)
+		return;
+	*max_headers = evcon->http_server->max_headers_size;
+	*max_body = evcon->http_server->max_body_size;
+}
+
+/*
+ * The request line and headers share the deadline set when reading
+ * starts; a body's grows with the bytes received (body_timer()).
+ */
+static void
+server_got_bytes(struct evhttp_connection *evcon, size_t n)
+{
+	if (evcon->state == EVCON_READING_BODY)
+		body_timer(evcon, n);
+}
+
+static void
+server_message_done(struct evhttp_connection *evcon, struct evhttp_request *req)
+{
+	/*
+	 * The read event stays registered (read_cb() switches it off if
+	 * input arrives before the reply is out).
+	 */
+	evcon->state = EVCON_WAITING;
+	server_dispatch(evcon, req);
+}
+
+/* A network error gets no answer; a protocol error gets its status. */
+static void
+server_conn_fail(struct evhttp_connection *evcon,
+    enum evhttp_connection_error error)
+{
+	int status = 0;
+
+	if (error == EVCON_HTTP_INVALID_HEADER)
+		status = evcon->parser.error ? evcon->parser.error : 400;
+	server_fail(evcon, status);
+}
+
+const struct ev__http_role ev__http_server_role = {
+	.limits = server_limits,
+	.new_request = server_new_request,
+	.got_bytes = server_got_bytes,
+	.headers_done = server_headers_done,
+	.message_done = server_message_done,
+	.fail = server_conn_fail,
+	.timeout = server_timeout,
+	.release = server_forget,
+};

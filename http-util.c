@@ -32,12 +32,9 @@ const char *
 ev__http_method(enum evhttp_cmd_type type)
 {
 	switch (type) {
-	case EVHTTP_REQ_GET:
-		return "GET";
-	case EVHTTP_REQ_POST:
-		return "POST";
-	case EVHTTP_REQ_HEAD:
-		return "HEAD";
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
 	}
 	return NULL;
 }
@@ -77,8 +74,27 @@ evhttp_request_new(void (*cb)(struct evhttp_request *, void *), void *arg)
 	return req;
 }
 
+/*
+ * A request a connection holds (queued, in progress, or in its callback)
+ * is the connection's to free: in 1.4, freeing it as well was a double
+ * free.  Refuse, say so, and leave it to the connection.
+ */
 void
 evhttp_request_free(struct evhttp_request *req)
+{
+	if (req == NULL)
+		return;
+	if (req->evcon != NULL || (req->flags & EV__REQ_HELD)) {
+		event_warnx("%s: request %p belongs to its connection, which "
+			    "frees it; not freed",
+		    __func__, (void *)req);
+		return;
+	}
+	ev__http_request_free(req);
+}
+
+void
+ev__http_request_free(struct evhttp_request *req)
 {
 	if (req == NULL)
 		return;
@@ -163,29 +179,12 @@ ev__http_remove_all(struct evkeyvalq *headers, const char *key)
 		continue;
 }
 
-/*
- * CR or LF in a name or value would let text from a peer forge headers of
- * its own.  (Lists also hold query strings, so names are not restricted
- * to tokens here; the writer skips headers whose name is not one.)
- */
+/* Append a header to the list as it is, unchecked.  0 or -1. */
 static int
-header_ok(const char *key, const char *value)
-{
-	return strpbrk(key, "\r\n") == NULL &&
-	    strpbrk(value, "\r\n") == NULL;
-}
-
-int
-evhttp_add_header(struct evkeyvalq *headers, const char *key,
-    const char *value)
+add_pair(struct evkeyvalq *headers, const char *key, const char *value)
 {
 	struct evkeyval *kv;
 
-	if (key == NULL || value == NULL || !header_ok(key, value)) {
-		event_warnx("%s: refusing header \"%s\" (CR or LF, or NULL)",
-		    __func__, key ? key : "(null)");
-		return -1;
-	}
 	if ((kv = ev__calloc(1, sizeof(*kv))) == NULL) {
 		event_warn("%s: calloc", __func__);
 		return -1;
@@ -199,6 +198,81 @@ evhttp_add_header(struct evkeyvalq *headers, const char *key,
 	}
 	TAILQ_INSERT_TAIL(headers, kv, next);
 	return 0;
+}
+
+/*
+ * A copy of value with each line fold (CR LF or LF, then spaces or tabs)
+ * made one space, as 1.4 accepted folded values and nothing folded may be
+ * sent; NULL with *bad set if a CR or LF is not part of a fold.
+ */
+static char *
+unfold(const char *value, int *bad)
+{
+	size_t i = 0, j = 0, n, fold_end = 0;
+	char *out;
+
+	*bad = 0;
+	if ((out = ev__malloc(strlen(value) + 1)) == NULL) {
+		event_warn("%s: malloc", __func__);
+		return NULL;
+	}
+	while (value[i] != '\0') {
+		if (value[i] != '\r' && value[i] != '\n') {
+			out[j++] = value[i++];
+			continue;
+		}
+		n = value[i] == '\r' && value[i + 1] == '\n' ? 2 : 1;
+		if (value[i] == '\r' && n == 1)
+			break; /* a bare CR */
+		if (value[i + n] != ' ' && value[i + n] != '\t')
+			break; /* a line end that is not a fold */
+		for (i += n; value[i] == ' ' || value[i] == '\t'; i++)
+			continue;
+		while (j > 0 && (out[j - 1] == ' ' || out[j - 1] == '\t'))
+			j--;
+		out[j++] = ' ';
+		fold_end = j;
+	}
+	if (value[i] != '\0') {
+		ev__free(out);
+		*bad = 1;
+		return NULL;
+	}
+	if (j > 0 && j == fold_end)
+		j--; /* a fold at the very end leaves nothing behind */
+	out[j] = '\0';
+	return out;
+}
+
+/*
+ * CR or LF in a name, or in a value other than as a fold, would let text
+ * from a peer forge headers of its own.  (Lists also hold query strings,
+ * so names are not restricted to tokens here; the writer skips headers
+ * whose name is not one.)
+ */
+int
+evhttp_add_header(struct evkeyvalq *headers, const char *key, const char *value)
+{
+	char *flat;
+	int bad, r;
+
+	if (key == NULL || value == NULL || strpbrk(key, "\r\n") != NULL) {
+		event_warnx("%s: refusing header \"%s\" (CR or LF, or NULL)",
+		    __func__, key ? key : "(null)");
+		return -1;
+	}
+	if (strpbrk(value, "\r\n") == NULL)
+		return add_pair(headers, key, value);
+	if ((flat = unfold(value, &bad)) == NULL) {
+		if (bad)
+			event_warnx("%s: refusing header \"%s\" (CR or LF "
+				    "in its value)",
+			    __func__, key);
+		return -1;
+	}
+	r = add_pair(headers, key, flat);
+	ev__free(flat);
+	return r;
 }
 
 int
@@ -260,8 +334,8 @@ ev__http_header_has_token(const struct evkeyvalq *headers, const char *name,
 			while (s < e && (*s == ' ' || *s == '\t'))
 				s++;
 			len = (size_t)(e - s);
-			while (len > 0 && (s[len - 1] == ' ' ||
-			    s[len - 1] == '\t'))
+			while (len > 0 &&
+			    (s[len - 1] == ' ' || s[len - 1] == '\t'))
 				len--;
 			if (len == tlen && strncasecmp(s, token, tlen) == 0)
 				return 1;
@@ -377,10 +451,8 @@ evhttp_parse_query(const char *uri, struct evkeyvalq *headers)
 		*value++ = '\0';
 		if ((decoded = decode_uri(value, 1)) == NULL)
 			goto nomem;
-		/* A value decoding to CR or LF is refused and skipped. */
-		if (!header_ok(p, decoded))
-			(void)evhttp_add_header(headers, p, decoded);
-		else if (evhttp_add_header(headers, p, decoded) == -1) {
+		/* A query is not a header: every decoded value is kept. */
+		if (add_pair(headers, p, decoded) == -1) {
 			ev__free(decoded);
 			goto nomem;
 		}
@@ -403,17 +475,12 @@ evhttp_htmlescape(const char *html)
 
 	for (i = 0; i < len; i++) {
 		switch (html[i]) {
-		case '<': case '>':
-			need += 4;
-			break;
-		case '&':
-			need += 5;
-			break;
-		case '"': case '\'':
-			need += 6;
-			break;
-		default:
-			need += 1;
+		case '<':
+		case '>': need += 4; break;
+		case '&': need += 5; break;
+		case '"':
+		case '\'': need += 6; break;
+		default: need += 1;
 		}
 	}
 	if ((out = ev__malloc(need)) == NULL) {
@@ -428,9 +495,7 @@ evhttp_htmlescape(const char *html)
 		case '&': rep = "&amp;"; break;
 		case '"': rep = "&quot;"; break;
 		case '\'': rep = "&#039;"; break;
-		default:
-			*o++ = html[i];
-			continue;
+		default: *o++ = html[i]; continue;
 		}
 		memcpy(o, rep, strlen(rep));
 		o += strlen(rep);
@@ -442,20 +507,36 @@ evhttp_htmlescape(const char *html)
 const char *
 ev__http_reason(int code)
 {
-	static const struct { int code; const char *text; } table[] = {
-		{ 100, "Continue" }, { 200, "OK" }, { 201, "Created" },
-		{ 202, "Accepted" }, { 204, "No Content" },
-		{ 206, "Partial Content" }, { 301, "Moved Permanently" },
-		{ 302, "Found" }, { 303, "See Other" },
-		{ 304, "Not Modified" }, { 307, "Temporary Redirect" },
-		{ 400, "Bad Request" }, { 401, "Unauthorized" },
-		{ 403, "Forbidden" }, { 404, "Not Found" },
-		{ 405, "Method Not Allowed" }, { 408, "Request Timeout" },
-		{ 411, "Length Required" }, { 413, "Payload Too Large" },
-		{ 414, "URI Too Long" }, { 417, "Expectation Failed" },
+	static const struct {
+		int code;
+		const char *text;
+	} table[] = {
+		{ 100, "Continue" },
+		{ 200, "OK" },
+		{ 201, "Created" },
+		{ 202, "Accepted" },
+		{ 204, "No Content" },
+		{ 206, "Partial Content" },
+		{ 301, "Moved Permanently" },
+		{ 302, "Found" },
+		{ 303, "See Other" },
+		{ 304, "Not Modified" },
+		{ 307, "Temporary Redirect" },
+		{ 400, "Bad Request" },
+		{ 401, "Unauthorized" },
+		{ 403, "Forbidden" },
+		{ 404, "Not Found" },
+		{ 405, "Method Not Allowed" },
+		{ 408, "Request Timeout" },
+		{ 411, "Length Required" },
+		{ 413, "Payload Too Large" },
+		{ 414, "URI Too Long" },
+		{ 417, "Expectation Failed" },
 		{ 431, "Request Header Fields Too Large" },
-		{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
-		{ 502, "Bad Gateway" }, { 503, "Service Unavailable" },
+		{ 500, "Internal Server Error" },
+		{ 501, "Not Implemented" },
+		{ 502, "Bad Gateway" },
+		{ 503, "Service Unavailable" },
 		{ 505, "HTTP Version Not Supported" },
 	};
 	size_t i;
@@ -470,13 +551,10 @@ ev__http_reason(int code)
 void
 ev__http_date(char *buf, size_t len, time_t t)
 {
-	static const char days[7][4] = {
-		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
-	};
-	static const char months[12][4] = {
-		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
-	};
+	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+		"Fri", "Sat" };
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
+		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	struct tm tm;
 
 	if (gmtime_r(&t, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 ||
@@ -485,6 +563,6 @@ ev__http_date(char *buf, size_t len, time_t t)
 		return;
 	}
 	snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec);
 }

@@ -37,7 +37,7 @@
 #include "mm-internal.h"
 
 /* Bytes asked of the socket per read. */
-#define READ_SIZE	32768
+#define READ_SIZE 32768
 
 static void read_cb(int fd, short what, void *arg);
 static void write_cb(int fd, short what, void *arg);
@@ -55,7 +55,8 @@ ev__http_request_detach(struct evhttp_request *req)
 }
 
 struct evhttp_connection *
-ev__http_connection_alloc(struct event_base *base)
+ev__http_connection_alloc(struct event_base *base,
+    const struct ev__http_role *role)
 {
 	struct evhttp_connection *evcon;
 
@@ -65,8 +66,11 @@ ev__http_connection_alloc(struct event_base *base)
 	}
 	evcon->fd = -1;
 	evcon->timeout = -1;
+	evcon->max_headers_size = EV__HTTP_MAX_HEADERS;
+	evcon->max_body_size = EV__HTTP_CLIENT_MAX_BODY;
 	evcon->state = EVCON_DISCONNECTED;
 	evcon->base = base;
+	evcon->role = role;
 	TAILQ_INIT(&evcon->requests);
 	evcon->input_buffer = evbuffer_new();
 	evcon->output_buffer = evbuffer_new();
@@ -90,8 +94,7 @@ ev__http_connection_setfd(struct evhttp_connection *evcon, int fd)
 {
 	evcon->fd = fd;
 	event_set(&evcon->ev_read, fd, EV_READ | EV_PERSIST, read_cb, evcon);
-	event_set(&evcon->ev_write, fd, EV_WRITE | EV_PERSIST, write_cb,
-	    evcon);
+	event_set(&evcon->ev_write, fd, EV_WRITE | EV_PERSIST, write_cb, evcon);
 	if (evcon->base != NULL) {
 		event_base_set(evcon->base, &evcon->ev_read);
 		event_base_set(evcon->base, &evcon->ev_write);
@@ -130,13 +133,10 @@ connection_free_now(struct evhttp_connection *evcon)
 
 	while ((req = TAILQ_FIRST(&evcon->requests)) != NULL) {
 		ev__http_request_detach(req);
-		evhttp_request_free(req);
+		ev__http_request_free(req);
 	}
-	if ((evcon->flags & EVHTTP_CON_INCOMING) &&
-	    evcon->http_server != NULL) {
-		TAILQ_REMOVE(&evcon->http_server->connections, evcon, next);
-		evcon->http_server->nconnections--;
-	}
+	if (evcon->role != NULL && evcon->role->release != NULL)
+		(*evcon->role->release)(evcon);
 	if (evcon->fd != -1) {
 		event_del(&evcon->ev_read);
 		event_del(&evcon->ev_write);
@@ -195,12 +195,13 @@ ev__http_connection_reset(struct evhttp_connection *evcon)
 		evcon->fd = -1;
 	}
 	event_del(&evcon->ev_timer);
-	evbuffer_drain(evcon->input_buffer, EVBUFFER_LENGTH(evcon->input_buffer));
+	evbuffer_drain(evcon->input_buffer,
+	    EVBUFFER_LENGTH(evcon->input_buffer));
 	evbuffer_drain(evcon->output_buffer,
 	    EVBUFFER_LENGTH(evcon->output_buffer));
 	evcon->state = EVCON_DISCONNECTED;
-	evcon->flags &= ~(EVHTTP_CON_CLOSEDETECT | EVHTTP_CON_GOTDATA |
-	    EVHTTP_CON_READEOF);
+	evcon->flags &= ~(
+	    EVHTTP_CON_CLOSEDETECT | EVHTTP_CON_GOTDATA | EVHTTP_CON_READEOF);
 	evcon->write_done = NULL;
 	evcon->nrequests = 0;
 	if (was_connected)
@@ -216,8 +217,7 @@ evhttp_connection_set_timeout(struct evhttp_connection *evcon,
 }
 
 void
-evhttp_connection_set_retries(struct evhttp_connection *evcon,
-    int retry_max)
+evhttp_connection_set_retries(struct evhttp_connection *evcon, int retry_max)
 {
 	evcon->retry_max = retry_max;
 }
@@ -249,8 +249,8 @@ evhttp_connection_set_base(struct evhttp_connection *evcon,
 }
 
 void
-evhttp_connection_get_peer(struct evhttp_connection *evcon,
-    char **address, u_short *port)
+evhttp_connection_get_peer(struct evhttp_connection *evcon, char **address,
+    u_short *port)
 {
 	*address = evcon->address;
 	*port = evcon->port;
@@ -260,30 +260,21 @@ void
 evhttp_connection_fail(struct evhttp_connection *evcon,
     enum evhttp_connection_error error)
 {
-	if (evcon->flags & EVHTTP_CON_INCOMING) {
-		/* A network error gets no answer; a protocol error does. */
-		int status = 0;
-		if (error == EVCON_HTTP_INVALID_HEADER)
-			status = evcon->parser.error ? evcon->parser.error : 400;
-		ev__http_server_fail(evcon, status);
-		return;
-	}
-	ev__http_client_fail(evcon, error);
+	(*evcon->role->fail)(evcon, error);
 }
 
 void
 ev__http_connection_start_read(struct evhttp_connection *evcon)
 {
-	struct evhttp *http = evcon->http_server;
+	size_t max_headers = evcon->max_headers_size;
+	ev_uint64_t max_body = evcon->max_body_size;
 
 	evcon->state = EVCON_READING_FIRSTLINE;
 	evcon->flags &= ~(EVHTTP_CON_GOTDATA | EVHTTP_CON_READPENDING);
-	if ((evcon->flags & EVHTTP_CON_INCOMING) && http != NULL)
-		ev__http_parser_init(&evcon->parser, http->max_headers_size,
-		    http->max_body_size);
-	else
-		ev__http_parser_init(&evcon->parser, EV__HTTP_MAX_HEADERS,
-		    (ev_uint64_t)-1);
+	evcon->ninterim = 0;
+	if (evcon->role->limits != NULL)
+		(*evcon->role->limits)(evcon, &max_headers, &max_body);
+	ev__http_parser_init(&evcon->parser, max_headers, max_body);
 	event_add(&evcon->ev_read, NULL);
 	ev__http_timer_add(evcon,
 	    ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT), 0);
@@ -294,23 +285,12 @@ ev__http_connection_start_read(struct evhttp_connection *evcon)
 	}
 }
 
-/*
- * The message is complete: stop reading and tell the owner.  A server
- * connection's read event stays registered (read_cb switches it off if
- * input arrives before the reply is out).
- */
+/* The message is complete: stop its timer and tell the role. */
 static void
 message_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
-	if (!(evcon->flags & EVHTTP_CON_INCOMING))
-		event_del(&evcon->ev_read);
 	event_del(&evcon->ev_timer);
-	if (evcon->flags & EVHTTP_CON_INCOMING) {
-		evcon->state = EVCON_WAITING;
-		ev__http_server_dispatch(evcon, req);
-	} else {
-		ev__http_client_done(evcon, req);
-	}
+	(*evcon->role->message_done)(evcon, req);
 }
 
 /*
@@ -320,7 +300,7 @@ message_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 static int
 deliver_chunk(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
-	if (req->chunk_cb == NULL || (evcon->flags & EVHTTP_CON_INCOMING))
+	if (req->chunk_cb == NULL) /* (never set on a server's requests) */
 		return 0;
 	evcon->flags |= EVHTTP_CON_INCALLBACK;
 	(*req->chunk_cb)(req, req->cb_arg);
@@ -331,6 +311,8 @@ deliver_chunk(struct evhttp_connection *evcon, struct evhttp_request *req)
 		return -1;
 	}
 	evbuffer_drain(req->input_buffer, EVBUFFER_LENGTH(req->input_buffer));
+	/* Delivered bytes are gone: the limit is on what is held. */
+	evcon->parser.total = 0;
 	return 0;
 }
 
@@ -342,7 +324,15 @@ headers_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 
 	if (req->kind == EVHTTP_RESPONSE && req->response_code >= 100 &&
 	    req->response_code < 200 && req->response_code != 101) {
-		/* An interim response: the real one follows. */
+		/* An interim response: the real one follows (soon). */
+		if (++evcon->ninterim > EV__HTTP_MAX_INTERIM) {
+			event_warnx("%s: more than %d interim responses from "
+				    "%s",
+			    __func__, EV__HTTP_MAX_INTERIM, evcon->address);
+			evhttp_connection_fail(evcon,
+			    EVCON_HTTP_INVALID_HEADER);
+			return -1;
+		}
 		evhttp_clear_headers(req->input_headers);
 		ev__http_parser_init(p, p->max_headers, p->max_body);
 		evcon->state = EVCON_READING_FIRSTLINE;
@@ -352,10 +342,10 @@ headers_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 		evhttp_connection_fail(evcon, EVCON_HTTP_INVALID_HEADER);
 		return -1;
 	}
-	if ((evcon->flags & EVHTTP_CON_INCOMING) &&
-	    ev__http_server_headers_done(evcon, req) == -1)
-		return -1;
 	evcon->state = EVCON_READING_BODY;
+	if (evcon->role->headers_done != NULL &&
+	    (*evcon->role->headers_done)(evcon, req) == -1)
+		return -1;
 	return 0;
 }
 
@@ -373,12 +363,12 @@ process_input(struct evhttp_connection *evcon)
 			return;
 		if ((req = TAILQ_FIRST(&evcon->requests)) == NULL) {
 			if (EVBUFFER_LENGTH(in) == 0 ||
-			    !(evcon->flags & EVHTTP_CON_INCOMING)) {
+			    evcon->role->new_request == NULL) {
 				if (evcon->flags & EVHTTP_CON_READEOF)
 					handle_eof(evcon);
 				return;
 			}
-			if ((req = ev__http_server_new_request(evcon)) == NULL)
+			if ((req = (*evcon->role->new_request)(evcon)) == NULL)
 				return;
 		}
 		switch (evcon->state) {
@@ -389,7 +379,8 @@ process_input(struct evhttp_connection *evcon)
 			break;
 		case EVCON_READING_HEADERS:
 			r = ev__http_parse_headers(&evcon->parser, req, in);
-			if (r == ALL_DATA_READ && headers_done(evcon, req) == -1)
+			if (r == ALL_DATA_READ &&
+			    headers_done(evcon, req) == -1)
 				return;
 			break;
 		default:
@@ -426,9 +417,7 @@ handle_eof(struct evhttp_connection *evcon)
 	struct evhttp_request *req = TAILQ_FIRST(&evcon->requests);
 
 	switch (evcon->state) {
-	case EVCON_LINGERING:
-		evhttp_connection_free(evcon);
-		return;
+	case EVCON_LINGERING: evhttp_connection_free(evcon); return;
 	case EVCON_IDLE:
 		/* A kept-alive client connection the server closed. */
 		(void)ev__http_connection_reset(evcon);
@@ -439,16 +428,7 @@ handle_eof(struct evhttp_connection *evcon)
 			return;
 		}
 		break;
-	case EVCON_READING_FIRSTLINE:
-		if ((evcon->flags & EVHTTP_CON_INCOMING) &&
-		    EVBUFFER_LENGTH(evcon->input_buffer) == 0) {
-			/* A client ending a kept-alive connection. */
-			evhttp_connection_free(evcon);
-			return;
-		}
-		break;
-	default:
-		break;
+	default: break;
 	}
 	evhttp_connection_fail(evcon, EVCON_HTTP_EOF);
 }
@@ -478,8 +458,8 @@ read_cb(int fd, short what, void *arg)
 				process_input(evcon);
 			return;
 		}
-		event_debug(("%s: read on %d: %s", __func__, fd,
-		    strerror(errno)));
+		event_debug(
+		    ("%s: read on %d: %s", __func__, fd, strerror(errno)));
 		if (evcon->state == EVCON_LINGERING ||
 		    evcon->state == EVCON_IDLE) {
 			handle_eof(evcon);
@@ -515,15 +495,8 @@ read_cb(int fd, short what, void *arg)
 		return;
 	}
 	evcon->flags |= EVHTTP_CON_GOTDATA;
-	/*
-	 * A server gives the line and headers one deadline, so a client
-	 * that trickles bytes cannot keep a connection forever; other
-	 * reads time out only when they stall.
-	 */
-	if (!(evcon->flags & EVHTTP_CON_INCOMING) ||
-	    evcon->state == EVCON_READING_BODY)
-		ev__http_timer_add(evcon,
-		    ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT), 0);
+	/* The role decides what the bytes do to the read deadline. */
+	(*evcon->role->got_bytes)(evcon, (size_t)n);
 	process_input(evcon);
 }
 
@@ -574,9 +547,11 @@ write_cb(int fd, short what, void *arg)
 			return;
 		}
 		evbuffer_drain(out, (size_t)n);
+		if (n > 0)
+			evcon->flags |= EVHTTP_CON_WROTE;
 		if (evcon->state == EVCON_WRITING)
-			ev__http_timer_add(evcon, ev__http_timeout(evcon,
-			    EV__HTTP_WRITE_TIMEOUT), 0);
+			ev__http_timer_add(evcon,
+			    ev__http_timeout(evcon, EV__HTTP_WRITE_TIMEOUT), 0);
 		if (EVBUFFER_LENGTH(out) > 0) {
 			/* The socket is full: wait until it takes more. */
 			event_add(&evcon->ev_write, NULL);
@@ -597,8 +572,5 @@ timer_cb(int fd, short what, void *arg)
 {
 	struct evhttp_connection *evcon = arg;
 
-	if (evcon->flags & EVHTTP_CON_INCOMING)
-		ev__http_server_timeout(evcon);
-	else
-		ev__http_client_timeout(evcon);
+	(*evcon->role->timeout)(evcon);
 }

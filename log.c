@@ -3,7 +3,9 @@
  * log callback (event_set_log_callback) or to stderr.
  *
  * The callback is the one piece of process-wide state here; 1.4's API makes
- * it global.
+ * it global.  Threads running their own bases log concurrently, so the
+ * pointer is stored and loaded atomically (a program may set it while they
+ * run); the callback itself must then be safe to call from any thread.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,24 +21,25 @@ static event_log_cb log_fn;
 void
 event_set_log_callback(event_log_cb cb)
 {
-	log_fn = cb;
+	__atomic_store_n(&log_fn, cb, __ATOMIC_RELEASE);
 }
 
 static void
 emit(int severity, const char *msg)
 {
+	event_log_cb fn = __atomic_load_n(&log_fn, __ATOMIC_ACQUIRE);
 	const char *what;
 
-	if (log_fn != NULL) {
-		log_fn(severity, msg);
+	if (fn != NULL) {
+		fn(severity, msg);
 		return;
 	}
 	switch (severity) {
-	case _EVENT_LOG_DEBUG:	what = "debug"; break;
-	case _EVENT_LOG_MSG:	what = "msg"; break;
-	case _EVENT_LOG_WARN:	what = "warn"; break;
-	case _EVENT_LOG_ERR:	what = "err"; break;
-	default:		what = "???"; break;
+	case _EVENT_LOG_DEBUG: what = "debug"; break;
+	case _EVENT_LOG_MSG: what = "msg"; break;
+	case _EVENT_LOG_WARN: what = "warn"; break;
+	case _EVENT_LOG_ERR: what = "err"; break;
+	default: what = "???"; break;
 	}
 	(void)fprintf(stderr, "[%s] %s\n", what, msg);
 }

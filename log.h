@@ -11,7 +11,7 @@
 
 #ifdef __GNUC__
 #define EV_CHECK_FMT(a, b) __attribute__((format(printf, a, b)))
-#define EV_NORETURN __attribute__((noreturn))
+#define EV_NORETURN	   __attribute__((noreturn))
 #else
 #define EV_CHECK_FMT(a, b)
 #define EV_NORETURN
@@ -37,7 +37,9 @@ void _event_debugx(const char *fmt, ...) EV_CHECK_FMT(1, 2);
 #ifdef USE_DEBUG
 #define event_debug(x) _event_debugx x
 #else
-#define event_debug(x) do {} while (0)
+#define event_debug(x) \
+	do { \
+	} while (0)
 #endif
 
 #endif /* LOG_H */

@@ -21,14 +21,14 @@
 #include "mm-internal.h"
 
 struct min_heap_entry {
-	int64_t when;		/* expiry, microseconds on the base's clock */
-	uint64_t seq;		/* insertion order, for equal expiries */
+	int64_t when; /* expiry, microseconds on the base's clock */
+	uint64_t seq; /* insertion order, for equal expiries */
 	struct event *ev;
 };
 
 struct min_heap {
 	struct min_heap_entry *p;
-	unsigned n, a;		/* entries used, entries allocated */
+	unsigned n, a; /* entries used, entries allocated */
 	uint64_t next_seq;
 };
 

@@ -28,10 +28,10 @@ struct poll_watch {
 };
 
 struct pollop {
-	struct pollfd *pfds;		/* dense, npfds used */
-	struct poll_watch *watch;	/* parallel to pfds */
+	struct pollfd *pfds;	  /* dense, npfds used */
+	struct poll_watch *watch; /* parallel to pfds */
 	int npfds, apfds, awatch;
-	int *idxplus1;			/* by fd: entry + 1, or 0 */
+	int *idxplus1; /* by fd: entry + 1, or 0 */
 	int nidx;
 };
 
@@ -57,9 +57,9 @@ poll_add(void *arg, struct event *ev)
 	i = op->idxplus1[fd] - 1;
 	if (i < 0) {
 		if (ev__grow_array(&op->pfds, &op->apfds, op->npfds + 1,
-		    sizeof(*op->pfds)) == -1 ||
+			sizeof(*op->pfds)) == -1 ||
 		    ev__grow_array(&op->watch, &op->awatch, op->npfds + 1,
-		    sizeof(*op->watch)) == -1)
+			sizeof(*op->watch)) == -1)
 			return -1;
 		i = op->npfds++;
 		op->pfds[i].fd = fd;
@@ -155,11 +155,7 @@ poll_dealloc(struct event_base *base, void *arg)
 }
 
 const struct eventop ev__pollops = {
-	"poll",
-	poll_init,
-	poll_add,
-	poll_del,
-	poll_dispatch,
-	poll_dealloc,
-	0 /* need_reinit */
+	"poll", poll_init, poll_add, poll_del, poll_dispatch, poll_dealloc,
+	0,	   /* need_reinit */
+	NULL, NULL /* signals go through signal.c */
 };

@@ -30,11 +30,11 @@ struct select_watch {
 };
 
 struct selectop {
-	int maxfd;			/* highest fd watched, or -1 */
-	int nwords;			/* words in each set */
-	word_t *want_r, *want_w;	/* what we watch */
-	word_t *got_r, *got_w;		/* scratch for select() */
-	struct select_watch *watch;	/* by fd */
+	int maxfd;		    /* highest fd watched, or -1 */
+	int nwords;		    /* words in each set */
+	word_t *want_r, *want_w;    /* what we watch */
+	word_t *got_r, *got_w;	    /* scratch for select() */
+	struct select_watch *watch; /* by fd */
 	int nwatch;
 };
 
@@ -100,8 +100,9 @@ select_add(void *arg, struct event *ev)
 	int fd = ev->ev_fd;
 
 	if (select_resize(op, fd) == -1 ||
-	    (fd >= op->nwatch && ev__grow_array(&op->watch, &op->nwatch,
-	    fd + 1, sizeof(*op->watch)) == -1))
+	    (fd >= op->nwatch &&
+		ev__grow_array(&op->watch, &op->nwatch, fd + 1,
+		    sizeof(*op->watch)) == -1))
 		return -1;
 	if (ev->ev_events & EV_READ) {
 		bit_set(op->want_r, fd);
@@ -143,7 +144,8 @@ select_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 {
 	struct selectop *op = arg;
 	struct timeval t;
-	size_t bytes = (size_t)(op->maxfd / (int)WORD_BITS + 1) * sizeof(word_t);
+	size_t bytes = (size_t)(op->maxfd / (int)WORD_BITS + 1) *
+	    sizeof(word_t);
 	int fd, n;
 
 	if (op->maxfd >= 0) {
@@ -192,11 +194,7 @@ select_dealloc(struct event_base *base, void *arg)
 }
 
 const struct eventop ev__selectops = {
-	"select",
-	select_init,
-	select_add,
-	select_del,
-	select_dispatch,
-	select_dealloc,
-	0 /* need_reinit */
+	"select", select_init, select_add, select_del, select_dispatch,
+	select_dealloc, 0, /* need_reinit */
+	NULL, NULL	   /* signals go through signal.c */
 };

@@ -35,8 +35,9 @@
 
 #include "bench_util.h"
 
-#define USAGE	"usage: bench_dispatch [-n sockets] [-a active] [-w writes] " \
-		"[-r rounds] [-m plain|rearm|both]"
+#define USAGE \
+	"usage: bench_dispatch [-n sockets] [-a active] [-w writes] " \
+	"[-r rounds] [-m plain|rearm|both]"
 
 static int nsock, nactive, nwrites;
 static int *fds;
@@ -44,7 +45,7 @@ static struct event *evs;
 static long count, fired, writes;
 
 /* The socket whose peer is written to make socket i readable. */
-#define PEER(i)	((i) ^ 1)
+#define PEER(i) ((i) ^ 1)
 
 static void
 read_cb(int fd, short which, void *arg)
@@ -96,14 +97,12 @@ rearm_all(void)
 }
 
 /* Not inlined: callgrind starts and stops counting at these functions. */
-static void __attribute__((noinline))
-run_plain(void)
+static void __attribute__((noinline)) run_plain(void)
 {
 	one_round();
 }
 
-static void __attribute__((noinline))
-run_rearm(void)
+static void __attribute__((noinline)) run_rearm(void)
 {
 	rearm_all();
 	one_round();
@@ -164,8 +163,9 @@ main(int argc, char **argv)
 	limit = bu_raise_nofile();
 	if (nsock > limit - 32 || nactive > nsock ||
 	    (strcmp(mode, "plain") && strcmp(mode, "rearm") &&
-	    strcmp(mode, "both"))) {
-		fprintf(stderr, "bad parameters (open-file limit %ld)\n", limit);
+		strcmp(mode, "both"))) {
+		fprintf(stderr, "bad parameters (open-file limit %ld)\n",
+		    limit);
 		return 2;
 	}
 	event_init();
@@ -187,8 +187,8 @@ main(int argc, char **argv)
 		}
 	}
 	printf("n=%d active=%d writes=%d rounds=%ld events_per_round=%d "
-	    "plain_usec=%.3f rearm_usec=%.3f\n", nsock, nactive, nwrites,
-	    rounds, nactive + nwrites, plain_us / (double)rounds,
-	    rearm_us / (double)rounds);
+	       "plain_usec=%.3f rearm_usec=%.3f\n",
+	    nsock, nactive, nwrites, rounds, nactive + nwrites,
+	    plain_us / (double)rounds, rearm_us / (double)rounds);
 	return 0;
 }

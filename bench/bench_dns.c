@@ -11,8 +11,13 @@
  * Build (against a build tree) and run:
  *   gcc -O2 -I/work/main/include -I$BUILDDIR/include bench/bench_dns.c \
  *     -L$BUILDDIR/.libs -Wl,-rpath,$BUILDDIR/.libs -levent -o bench_dns
- *   ./bench_dns [-n inflight] [-t seconds] [-d /usr/sbin/dnsmasq] [-6]
- * -6 asks AAAA instead of A.
+ *   ./bench_dns [-n inflight] [-t seconds] [-d dnsmasq] [-6] [-T] [-V]
+ * -6 asks AAAA instead of A.  -T asks for names with BIG_ADDRS addresses
+ * each, whose answers (1,600 bytes) do not fit in a datagram: a resolver
+ * that falls back to TCP (RFC 7766) answers each over TCP after a
+ * truncated UDP reply; one that does not reports them failed.  The rate
+ * counts answered lookups only.  -V sends every query over TCP (option
+ * "tcp-only:", glibc's use-vc), which libevent 2.1 does not have.
  */
 #include <sys/types.h>
 #include <sys/time.h>
@@ -33,9 +38,11 @@
 #include <event.h>
 #include <evdns.h>
 
-#define NAMES 256
+#define NAMES	  256
+#define BIG_NAMES 16
+#define BIG_ADDRS 100
 
-static int inflight, stopping, ipv6;
+static int inflight, stopping, ipv6, big, vc;
 static long ok, failed, next_name;
 static char names[NAMES][32];
 
@@ -49,6 +56,13 @@ now(void)
 }
 
 static void issue(void);
+
+/* BENCH_DNS_LOG=1 shows the resolver's log, debug lines included. */
+static void
+log_cb(int warn, const char *msg)
+{
+	fprintf(stderr, "evdns%s: %s\n", warn ? " warning" : "", msg);
+}
 
 static void
 reply_cb(int err, char type, int count, int ttl, void *addrs, void *arg)
@@ -67,7 +81,7 @@ reply_cb(int err, char type, int count, int ttl, void *addrs, void *arg)
 static void
 issue(void)
 {
-	const char *name = names[next_name++ % NAMES];
+	const char *name = names[next_name++ % (big ? BIG_NAMES : NAMES)];
 	int r;
 
 	if (ipv6)
@@ -125,11 +139,9 @@ free_port(void)
 static int
 wait_ready(pid_t pid, unsigned short port)
 {
-	static const unsigned char q[] = {
-		0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+	static const unsigned char q[] = { 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0,
 		2, 'h', '0', 5, 'b', 'e', 'n', 'c', 'h', 4, 't', 'e', 's', 't',
-		0, 0, 1, 0, 1
-	};
+		0, 0, 1, 0, 1 };
 	struct sockaddr_in sin;
 	struct timeval tv = { 0, 100000 };
 	unsigned char buf[512];
@@ -177,9 +189,9 @@ start_dnsmasq(const char *path, const char *hosts, unsigned short *port)
 			execl(path, "dnsmasq", "--keep-in-foreground", "-C",
 			    "/dev/null", "--no-resolv", "--no-hosts", hostsarg,
 			    portarg, "--listen-address=127.0.0.1",
-			    "--bind-interfaces", "--pid-file=",
-			    "--local=/bench.test/", "--log-facility=-",
-			    (char *)NULL);
+			    "--bind-interfaces",
+			    "--pid-file=", "--local=/bench.test/",
+			    "--log-facility=-", (char *)NULL);
 			_exit(127);
 		}
 		if (wait_ready(pid, *port) == 0)
@@ -204,15 +216,18 @@ main(int argc, char **argv)
 	FILE *f;
 	pid_t pid;
 
-	while ((c = getopt(argc, argv, "n:t:d:6")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:d:6TV")) != -1) {
 		switch (c) {
 		case 'n': n = atoi(optarg); break;
 		case 't': secs = atof(optarg); break;
 		case 'd': dnsmasq = optarg; break;
 		case '6': ipv6 = 1; break;
+		case 'T': big = 1; break;
+		case 'V': vc = 1; break;
 		default:
-			fprintf(stderr, "usage: bench_dns [-n inflight] "
-			    "[-t seconds] [-d dnsmasq] [-6]\n");
+			fprintf(stderr,
+			    "usage: bench_dns [-n inflight] "
+			    "[-t seconds] [-d dnsmasq] [-6] [-T] [-V]\n");
 			return 1;
 		}
 	}
@@ -229,17 +244,30 @@ main(int argc, char **argv)
 		fprintf(f, "10.77.%d.%d %s\nfd00::%x %s\n", i / 250,
 		    i % 250 + 1, names[i], i + 1, names[i]);
 	}
-	fchmod(fd, 0644);	/* dnsmasq may read it as another user */
+	if (big) {
+		/* big0.bench.test ...: BIG_ADDRS addresses each. */
+		for (i = 0; i < BIG_NAMES; i++) {
+			snprintf(names[i], sizeof(names[i]), "big%d.bench.test",
+			    i);
+			for (c = 0; c < BIG_ADDRS; c++)
+				fprintf(f, "10.78.%d.%d %s\nfd01::%x:%x %s\n",
+				    i, c + 1, names[i], i + 1, c + 1, names[i]);
+		}
+	}
+	fchmod(fd, 0644); /* dnsmasq may read it as another user */
 	fclose(f);
 	/* The first name must be "h0.bench.test" for wait_ready(). */
 	pid = start_dnsmasq(dnsmasq, hosts, &port);
 
 	event_init();
+	if (getenv("BENCH_DNS_LOG") != NULL)
+		evdns_set_log_fn(log_cb);
 	snprintf(ns, sizeof(ns), "127.0.0.1:%u", port);
 	snprintf(num, sizeof(num), "%d", n);
 	if (evdns_nameserver_ip_add(ns) != 0 ||
 	    evdns_set_option("max-inflight:", num, DNS_OPTIONS_ALL) != 0 ||
-	    evdns_set_option("timeout:", "2", DNS_OPTIONS_ALL) != 0) {
+	    evdns_set_option("timeout:", "2", DNS_OPTIONS_ALL) != 0 ||
+	    (vc && evdns_set_option("tcp-only:", "1", DNS_OPTIONS_ALL) != 0)) {
 		fprintf(stderr, "bench_dns: cannot configure evdns\n");
 		kill(pid, SIGTERM);
 		return 1;
@@ -258,8 +286,9 @@ main(int argc, char **argv)
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	unlink(hosts);
-	printf("bench_dns: %s, %d in flight, %.2f s: %ld answered, "
-	    "%ld failed, %.0f queries/s\n", ipv6 ? "AAAA" : "A", n, el, ok,
-	    failed, (double)(ok + failed) / el);
+	printf("bench_dns: %s%s%s, %d in flight, %.2f s: %ld answered, "
+	       "%ld failed, %.0f queries/s\n",
+	    ipv6 ? "AAAA" : "A", big ? " (big: TCP)" : "",
+	    vc ? " (all over TCP)" : "", n, el, ok, failed, (double)ok / el);
 	return failed > 0 ? 2 : 0;
 }

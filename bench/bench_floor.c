@@ -20,15 +20,16 @@
 
 #include "bench_util.h"
 
-#define USAGE	"usage: bench_floor [-n sockets] [-a active] [-w writes] " \
-		"[-r rounds] [-m plain]"
-#define MAXEV	1024
+#define USAGE \
+	"usage: bench_floor [-n sockets] [-a active] [-w writes] " \
+	"[-r rounds] [-m plain]"
+#define MAXEV 1024
 
 static int nsock, nactive, nwrites, epfd;
 static int *fds;
 static long count, fired, writes;
 
-#define PEER(i)	((i) ^ 1)
+#define PEER(i) ((i) ^ 1)
 
 static void
 on_readable(int idx)
@@ -125,7 +126,8 @@ main(int argc, char **argv)
 	nsock += nsock & 1;
 	limit = bu_raise_nofile();
 	if (nsock > limit - 32 || nactive > nsock) {
-		fprintf(stderr, "bad parameters (open-file limit %ld)\n", limit);
+		fprintf(stderr, "bad parameters (open-file limit %ld)\n",
+		    limit);
 		return 2;
 	}
 	setup();
@@ -137,7 +139,8 @@ main(int argc, char **argv)
 		plain_us += bu_now_usec() - t;
 	}
 	printf("n=%d active=%d writes=%d rounds=%ld events_per_round=%d "
-	    "plain_usec=%.3f\n", nsock, nactive, nwrites, rounds,
-	    nactive + nwrites, plain_us / (double)rounds);
+	       "plain_usec=%.3f\n",
+	    nsock, nactive, nwrites, rounds, nactive + nwrites,
+	    plain_us / (double)rounds);
 	return 0;
 }

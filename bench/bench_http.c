@@ -30,7 +30,7 @@
 
 #include "bench_util.h"
 
-#define USAGE	"usage: bench_http [-p port] [-t max_seconds]"
+#define USAGE "usage: bench_http [-p port] [-t max_seconds]"
 
 static long nrequests;
 
@@ -87,8 +87,7 @@ listen_loopback(int port)
 	return fd;
 }
 
-static void __attribute__((noinline))
-serve(void)
+static void __attribute__((noinline)) serve(void)
 {
 	event_dispatch();
 }

@@ -21,7 +21,7 @@
 
 #include "bench_util.h"
 
-#define USAGE	"usage: bench_idle -p port [-n connections] [-t hold_seconds]"
+#define USAGE "usage: bench_idle -p port [-n connections] [-t hold_seconds]"
 
 /* Being told to stop is the normal end: exit quietly and successfully. */
 static void

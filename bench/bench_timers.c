@@ -23,7 +23,7 @@
 
 #include "bench_util.h"
 
-#define USAGE	"usage: bench_timers [-n count] [-t max_timeout_usec]"
+#define USAGE "usage: bench_timers [-n count] [-t max_timeout_usec]"
 
 static long ntimers, maxtimeout, nfired;
 static struct event *evs;
@@ -48,8 +48,7 @@ random_tv(struct timeval *tv)
 	tv->tv_usec = us % 1000000;
 }
 
-static void __attribute__((noinline))
-run_phases(void)
+static void __attribute__((noinline)) run_phases(void)
 {
 	struct timeval tv;
 	double t;
@@ -107,7 +106,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	printf("timers=%ld fired=%ld add_cpu_ms=%.1f del_cpu_ms=%.1f "
-	    "resched_cpu_ms=%.1f run_cpu_ms=%.1f total_cpu_ms=%.1f\n",
+	       "resched_cpu_ms=%.1f run_cpu_ms=%.1f total_cpu_ms=%.1f\n",
 	    ntimers, nfired, cpu_add / 1e3, cpu_del / 1e3, cpu_resched / 1e3,
 	    cpu_run / 1e3, (cpu_add + cpu_del + cpu_resched + cpu_run) / 1e3);
 	return 0;

@@ -18,10 +18,13 @@
 # counted only inside the benchmark's timed function (--toggle-collect).
 #
 # The programs: bench_dispatch (dispatch and re-arm), bench_floor (the same
-# on raw epoll), bench_timers, bench_buffer, bench_http with bench_idle;
+# on raw epoll), bench_timers, bench_buffer, bench_http with bench_idle,
+# bench_http_threads (evhttp on 1 and 2 bases in threads);
 # what each row measures and its target are in bench/suite.sh.
 #
 # BENCH_QUICK=1 makes a smoke run of about half a minute with fewer rounds.
+# BENCH_ONLY="http http_threads" runs only those benchmarks (the names of
+# suite.sh's bench_* functions, without the prefix).
 # Output: progress on stderr, one table on stdout; the programs, their raw
 # output lines and a log of every command go to BUILDDIR/bench/build.
 set -u
@@ -39,7 +42,7 @@ peers=${BENCH_PEERS:-$bench/peers}
 log=$work/bench.log
 quick=${BENCH_QUICK:-0}
 CC=${CC:-cc}
-BENCH_CFLAGS="-O2 -g -Wall -Werror=implicit-function-declaration"
+BENCH_CFLAGS="-O2 -g -pthread -Wall -Werror=implicit-function-declaration"
 arch=$(gcc -print-multiarch 2> /dev/null ||
     dpkg-architecture -qDEB_HOST_MULTIARCH)
 
@@ -170,7 +173,8 @@ build_all() {
 	local impl prog
 	for impl in $IMPLS; do
 		for prog in bench_dispatch bench_timers bench_buffer bench_http \
-		    bench_dns; do
+		    bench_http_threads bench_dns
+		do
 			build "$impl" "$prog"
 		done
 	done
@@ -394,12 +398,9 @@ say "building the programs (log: $log)"
 build_all
 check_tools
 start=$(date +%s)
-bench_dispatch
-bench_rearm
-bench_timers
-bench_buffer
-bench_http
-bench_dns
+for b in ${BENCH_ONLY:-dispatch rearm timers buffer http http_threads dns}; do
+	"bench_$b"
+done
 say "done in $(( $(date +%s) - start )) s"
 echo
 echo "machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo |

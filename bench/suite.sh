@@ -429,3 +429,86 @@ bench_dns() {
 	row "dns A queries/s" "$(median dns ours qps)" "$(median dns le21 qps)" \
 	    "$(median dns ev qps)" "-" "-"
 }
+
+# ---------------------------------------------------------------- HTTP threads
+
+# start_threads_server IMPL N FILE: bench_http_threads on N bases, unpinned.
+start_threads_server() {
+	local impl=$1 n=$2 f=$3 i
+	: > "$f"
+	"$work/$impl/bench_http_threads" -n "$n" -t 300 > "$f" 2>> "$log" &
+	srv_pid=$!
+	PIDS="$PIDS $srv_pid"
+	for ((i = 0; i < 600; i++)); do
+		srv_port=$(sed -n 's/^port=//p' "$f")
+		[ -n "$srv_port" ] && return 0
+		kill -0 "$srv_pid" 2> /dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# thr_wrk PORT THREADS: like wrk_rps, with THREADS load threads, unpinned.
+thr_wrk() {
+	local res
+	res=$(wrk -t"$2" -c50 -d"${HTTP_SECS}s" "http://127.0.0.1:$1/" 2>&1)
+	echo "$res" >> "$log"
+	echo "$res" | awk '/ requests in / { print $1 }' > "$out/wrk.reqs"
+	echo "$res" | awk '/^Requests\/sec:/ { print $2 }'
+}
+
+# The hello-world server on 1 and on 2 bases, one thread each (issue 17),
+# ours against libevent 2.1 (libev's emulation has no evhttp).  Nothing is
+# pinned: the server's threads and wrk share this machine's CPUs, so
+# requests/s mostly shows how the scheduler splits two CPUs between wrk's
+# W threads and the server's N; it is given for wrk -t1 and -t2.  The
+# server's CPU time per request (all its threads, from /proc) is the
+# figure that shows what a second base costs or saves.
+bench_http_threads() {
+	local r n w impl v t0 t1
+	say "HTTP scaling: hello-world on 1 and 2 bases (threads), keep-alive"
+	section "HTTP scaling: N bases in N threads on one socket, wrk -tW\
+ -c50 -d${HTTP_SECS}s keep-alive, nothing pinned (wrk shares the 2 CPUs)"
+	if ! command -v wrk > /dev/null; then
+		say "HTTP scaling skipped: needs wrk"
+		return 0
+	fi
+	for ((r = 1; r <= RUNS; r++)); do
+		for w in 1 2; do
+			for n in 1 2; do
+				for impl in ours le21; do
+					thr_run "$impl" "$n" "$w" "$r"
+				done
+			done
+		done
+	done
+	for w in 1 2; do
+		for n in 1 2; do
+			row "http N=$n bases, wrk -t$w: requests/s" \
+			    "$(median "thr$n.$w" ours rps)" \
+			    "$(median "thr$n.$w" le21 rps)" "" "-" "-"
+			row "  server CPU us/request" \
+			    "$(median "thr$n.$w" ours us)" \
+			    "$(median "thr$n.$w" le21 us)" "" "-" "-"
+		done
+		row "  requests/s, 2 bases / 1 base" \
+		    "$(ratio "$(median "thr2.$w" ours rps)" \
+		    "$(median "thr1.$w" ours rps)")" \
+		    "$(ratio "$(median "thr2.$w" le21 rps)" \
+		    "$(median "thr1.$w" le21 rps)")" "" "-" "-" noratio
+	done
+}
+
+# thr_run IMPL N W RUN: one measurement into $out/thrN.W.IMPL.RUN.
+thr_run() {
+	local impl=$1 n=$2 w=$3 r=$4 v t0 t1
+	[ -x "$work/$impl/bench_http_threads" ] || return 0
+	if start_threads_server "$impl" "$n" "$out/thr.srv"; then
+		t0=$(cpu_ticks "$srv_pid")
+		v=$(thr_wrk "$srv_port" "$w")
+		t1=$(cpu_ticks "$srv_pid")
+		[ -n "$v" ] && echo "rps=$v us=$(cpu_per_req "$t0" "$t1")" \
+		    > "$out/thr$n.$w.$impl.$r"
+	fi
+	stop_server
+}

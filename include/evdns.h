@@ -9,8 +9,9 @@
  * callback run from the event loop.  evdns_shutdown() releases everything.
  *
  * The server half lets a program answer DNS queries arriving on a UDP
- * socket it owns: evdns_add_server_port() hands each parsed request to a
- * callback, which adds answers and calls evdns_server_request_respond().
+ * or listening TCP socket it owns: evdns_add_server_port() hands each
+ * parsed request to a callback, which adds answers and calls
+ * evdns_server_request_respond().
  *
  * struct evdns_server_request and struct evdns_server_question have
  * exactly 1.4.15's layout; programs read their fields directly.
@@ -51,18 +52,18 @@ struct sockaddr;
 #define DNS_ERR_SHUTDOWN 68
 
 /* The kind of answer a callback receives (its "type" argument). */
-#define DNS_IPv4_A 1
-#define DNS_PTR 2
+#define DNS_IPv4_A    1
+#define DNS_PTR	      2
 #define DNS_IPv6_AAAA 3
 
 /* Flag for the resolve calls: ask for the name as given, no search list. */
 #define DNS_QUERY_NO_SEARCH 1
 
 /* Which parts of a resolv.conf file evdns_resolv_conf_parse() applies. */
-#define DNS_OPTION_SEARCH 1
+#define DNS_OPTION_SEARCH      1
 #define DNS_OPTION_NAMESERVERS 2
-#define DNS_OPTION_MISC 4
-#define DNS_OPTIONS_ALL 7
+#define DNS_OPTION_MISC	       4
+#define DNS_OPTIONS_ALL	       7
 
 /*
  * The callback of a resolve call.  result is DNS_ERR_NONE or an error.
@@ -75,8 +76,8 @@ struct sockaddr;
  * type, count and ttl are 0 and addresses is NULL.  The data is only valid
  * during the callback.
  */
-typedef void (*evdns_callback_type) (int result, char type, int count,
-    int ttl, void *addresses, void *arg);
+typedef void (*evdns_callback_type)(int result, char type, int count, int ttl,
+    void *addresses, void *arg);
 
 /** Initialize the resolver from /etc/resolv.conf; 0 on success. */
 int evdns_init(void);
@@ -138,8 +139,14 @@ int evdns_resolve_reverse_ipv6(const struct in6_addr *in, int flags,
 /**
  * Set one option, written as in resolv.conf with its colon: "ndots:",
  * "timeout:" (seconds, fractions allowed), "attempts:", "max-timeouts:",
- * "max-inflight:", "initial-probe-timeout:".  flags (DNS_OPTION_*) says
- * which kinds of option may change.  Returns 0, or -1 on a bad value.
+ * "max-inflight:", "initial-probe-timeout:", and beyond 1.4:
+ * "tcp-fallback:" (1: a truncated answer is asked again over TCP, the
+ * default; 0: DNS_ERR_TRUNCATED), "tcp-only:" (1: every query over TCP,
+ * as resolv.conf's "options use-vc"), "tcp-idle-timeout:" (seconds),
+ * "edns-udp-size:" (advertised in an EDNS0 OPT record, 1232 by default,
+ * 0 for none) and "randomize-case:" (0x20, 1 by default).  flags
+ * (DNS_OPTION_*) says which kinds of option may change.  Returns 0, or
+ * -1 on a bad value.
  */
 int evdns_set_option(const char *option, const char *val, int flags);
 
@@ -184,18 +191,18 @@ void evdns_set_transaction_id_fn(ev_uint16_t (*fn)(void));
 
 /* A DNS request received by a server port. */
 struct evdns_server_request {
-	int flags;		/* header flags kept for the reply (RD, CD) */
-	int nquestions;		/* number of entries in questions */
+	int flags;	/* header flags kept for the reply (RD, CD) */
+	int nquestions; /* number of entries in questions */
 	struct evdns_server_question **questions;
 };
 
 /* One question of a request.  name is NUL-terminated, without final dot. */
 struct evdns_server_question {
-	int type;		/* EVDNS_TYPE_* or EVDNS_QTYPE_* */
+	int type; /* EVDNS_TYPE_* or EVDNS_QTYPE_* */
 #ifdef __cplusplus
 	int dns_question_class;
 #else
-	int class;		/* EVDNS_CLASS_INET, usually */
+	int class; /* EVDNS_CLASS_INET, usually */
 #define dns_question_class class
 #endif
 	char name[1];
@@ -206,35 +213,36 @@ struct evdns_server_question {
  * evdns_server_request_respond() or evdns_server_request_drop() on the
  * request, now or later from the event loop.
  */
-typedef void (*evdns_request_callback_fn_type)(struct evdns_server_request *,
-    void *);
+typedef void (
+    *evdns_request_callback_fn_type)(struct evdns_server_request *, void *);
 
 /* Sections of a reply, for evdns_server_request_add_reply(). */
-#define EVDNS_ANSWER_SECTION 0
-#define EVDNS_AUTHORITY_SECTION 1
+#define EVDNS_ANSWER_SECTION	 0
+#define EVDNS_AUTHORITY_SECTION	 1
 #define EVDNS_ADDITIONAL_SECTION 2
 
 /* Record types. */
-#define EVDNS_TYPE_A	   1
-#define EVDNS_TYPE_NS	   2
-#define EVDNS_TYPE_CNAME   5
-#define EVDNS_TYPE_SOA	   6
-#define EVDNS_TYPE_PTR	  12
-#define EVDNS_TYPE_MX	  15
-#define EVDNS_TYPE_TXT	  16
-#define EVDNS_TYPE_AAAA	  28
+#define EVDNS_TYPE_A	 1
+#define EVDNS_TYPE_NS	 2
+#define EVDNS_TYPE_CNAME 5
+#define EVDNS_TYPE_SOA	 6
+#define EVDNS_TYPE_PTR	 12
+#define EVDNS_TYPE_MX	 15
+#define EVDNS_TYPE_TXT	 16
+#define EVDNS_TYPE_AAAA	 28
 
 /* Query-only types. */
 #define EVDNS_QTYPE_AXFR 252
 #define EVDNS_QTYPE_ALL	 255
 
 /* Classes. */
-#define EVDNS_CLASS_INET   1
+#define EVDNS_CLASS_INET 1
 
 /**
- * Serve DNS on a bound UDP socket (is_tcp must be 0).  The port takes
- * ownership of the socket and closes it when it is freed.  Returns NULL
- * on failure, and if socket is not a datagram socket.
+ * Serve DNS on a bound UDP socket, or on a listening TCP socket (is_tcp
+ * may be 1 only then) whose connections each carry several queries.
+ * The port takes ownership of the socket and closes it when it is
+ * freed.  Returns NULL on failure, and if socket is neither.
  */
 struct evdns_server_port *evdns_add_server_port(int socket, int is_tcp,
     evdns_request_callback_fn_type callback, void *user_data);
@@ -267,8 +275,7 @@ int evdns_server_request_add_aaaa_reply(struct evdns_server_request *req,
  * of *in, or by inaddr_name when in is NULL.
  */
 int evdns_server_request_add_ptr_reply(struct evdns_server_request *req,
-    struct in_addr *in, const char *inaddr_name, const char *hostname,
-    int ttl);
+    struct in_addr *in, const char *inaddr_name, const char *hostname, int ttl);
 
 /** Add a CNAME record: name is an alias of cname. */
 int evdns_server_request_add_cname_reply(struct evdns_server_request *req,

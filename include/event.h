@@ -39,22 +39,22 @@ extern "C" {
 #include <evutil.h>
 
 /* Flags a program passes to event_set() and receives in its callback. */
-#define EV_TIMEOUT	0x01	/* the event's timeout expired */
-#define EV_READ		0x02	/* the fd is readable */
-#define EV_WRITE	0x04	/* the fd is writable */
-#define EV_SIGNAL	0x08	/* the signal was delivered */
-#define EV_PERSIST	0x10	/* stay registered after the callback */
+#define EV_TIMEOUT 0x01 /* the event's timeout expired */
+#define EV_READ	   0x02 /* the fd is readable */
+#define EV_WRITE   0x04 /* the fd is writable */
+#define EV_SIGNAL  0x08 /* the signal was delivered */
+#define EV_PERSIST 0x10 /* stay registered after the callback */
 
 /* Internal state bits kept in ev_flags; programs may read them. */
-#define EVLIST_TIMEOUT	0x01	/* on the timer heap */
-#define EVLIST_INSERTED	0x02	/* registered with the backend */
-#define EVLIST_SIGNAL	0x04	/* registered for a signal */
-#define EVLIST_ACTIVE	0x08	/* on an active queue, waiting to run */
-#define EVLIST_INTERNAL	0x10	/* owned by the library, not counted */
-#define EVLIST_INIT	0x80	/* event_set() has been called */
+#define EVLIST_TIMEOUT	0x01 /* on the timer heap */
+#define EVLIST_INSERTED 0x02 /* registered with the backend */
+#define EVLIST_SIGNAL	0x04 /* registered for a signal */
+#define EVLIST_ACTIVE	0x08 /* on an active queue, waiting to run */
+#define EVLIST_INTERNAL 0x10 /* owned by the library, not counted */
+#define EVLIST_INIT	0x80 /* event_set() has been called */
 
 /* Every bit that may appear in ev_flags. */
-#define EVLIST_ALL	(0xf000 | 0x9f)
+#define EVLIST_ALL (0xf000 | 0x9f)
 
 /*
  * struct event embeds three list links.  Programs that include <sys/queue.h>
@@ -63,51 +63,51 @@ extern "C" {
  */
 #ifndef TAILQ_ENTRY
 #define _EVENT_DEFINED_TQENTRY
-#define TAILQ_ENTRY(type)						\
-struct {								\
-	struct type *tqe_next;	/* the next element */			\
-	struct type **tqe_prev;	/* the previous element's next link */	\
-}
+#define TAILQ_ENTRY(type) \
+	struct { \
+		struct type *tqe_next;	/* the next element */ \
+		struct type **tqe_prev; /* the previous element's next link */ \
+	}
 #endif
 
 struct event_base;
 
 /* One registration: an fd or signal, the flags wanted, a timeout, a callback. */
 struct event {
-	TAILQ_ENTRY (event) ev_next;		/* link in the base's event list */
-	TAILQ_ENTRY (event) ev_active_next;	/* link in an active queue */
-	TAILQ_ENTRY (event) ev_signal_next;	/* link in a signal's list */
-	unsigned int min_heap_idx;		/* index in the timer heap */
+	TAILQ_ENTRY(event) ev_next;	   /* link in the base's event list */
+	TAILQ_ENTRY(event) ev_active_next; /* link in an active queue */
+	TAILQ_ENTRY(event) ev_signal_next; /* link in a signal's list */
+	unsigned int min_heap_idx;	   /* index in the timer heap */
 
-	struct event_base *ev_base;		/* the base it belongs to */
+	struct event_base *ev_base; /* the base it belongs to */
 
-	int ev_fd;				/* fd, or signal number */
-	short ev_events;			/* EV_* flags asked for */
-	short ev_ncalls;			/* callbacks still to run */
-	short *ev_pncalls;			/* lets a callback stop them */
+	int ev_fd;	   /* fd, or signal number */
+	short ev_events;   /* EV_* flags asked for */
+	short ev_ncalls;   /* callbacks still to run */
+	short *ev_pncalls; /* lets a callback stop them */
 
-	struct timeval ev_timeout;		/* absolute expiry time */
+	struct timeval ev_timeout; /* absolute expiry time */
 
-	int ev_pri;				/* priority, 0 runs first */
+	int ev_pri; /* priority, 0 runs first */
 
 	void (*ev_callback)(int, short, void *arg);
 	void *ev_arg;
 
-	int ev_res;				/* flags passed to the callback */
-	int ev_flags;				/* EVLIST_* state */
+	int ev_res;   /* flags passed to the callback */
+	int ev_flags; /* EVLIST_* state */
 };
 
 /* A header line (name and value), as evhttp keeps them in a list. */
 struct evkeyval {
-	TAILQ_ENTRY (evkeyval) next;
+	TAILQ_ENTRY(evkeyval) next;
 
 	char *key;
 	char *value;
 };
 
 /* The fd (or, for a signal event, the signal number) an event watches. */
-#define EVENT_SIGNAL(ev)	(int)(ev)->ev_fd
-#define EVENT_FD(ev)		(int)(ev)->ev_fd
+#define EVENT_SIGNAL(ev) (int)(ev)->ev_fd
+#define EVENT_FD(ev)	 (int)(ev)->ev_fd
 
 /* Older code passes the global event_base to event_base_set(); it is here. */
 extern struct event_base *current_base;
@@ -126,8 +126,8 @@ struct event_list;
 struct evkeyvalq;
 #undef _EVENT_DEFINED_TQENTRY
 #else
-TAILQ_HEAD (event_list, event);
-TAILQ_HEAD (evkeyvalq, evkeyval);
+TAILQ_HEAD(event_list, event);
+TAILQ_HEAD(evkeyvalq, evkeyval);
 #endif
 
 /**
@@ -167,9 +167,9 @@ const char *event_base_get_method(struct event_base *);
 void event_base_free(struct event_base *);
 
 #define _EVENT_LOG_DEBUG 0
-#define _EVENT_LOG_MSG   1
-#define _EVENT_LOG_WARN  2
-#define _EVENT_LOG_ERR   3
+#define _EVENT_LOG_MSG	 1
+#define _EVENT_LOG_WARN	 2
+#define _EVENT_LOG_ERR	 3
 typedef void (*event_log_cb)(int severity, const char *msg);
 
 /**
@@ -196,8 +196,8 @@ void event_set_mem_functions(void *(*malloc_fn)(size_t sz),
 int event_base_set(struct event_base *, struct event *);
 
 /* Flags for event_loop() and event_base_loop(). */
-#define EVLOOP_ONCE	0x01	/* block once, run what is ready, return */
-#define EVLOOP_NONBLOCK	0x02	/* do not block: run what is ready now */
+#define EVLOOP_ONCE	0x01 /* block once, run what is ready, return */
+#define EVLOOP_NONBLOCK 0x02 /* do not block: run what is ready now */
 
 /** event_base_loop() on the global base. */
 int event_loop(int);
@@ -229,26 +229,26 @@ int event_loopbreak(void);
 int event_base_loopbreak(struct event_base *);
 
 /* Shorthands for timer-only events. */
-#define evtimer_add(ev, tv)		event_add(ev, tv)
-#define evtimer_set(ev, cb, arg)	event_set(ev, -1, 0, cb, arg)
-#define evtimer_del(ev)			event_del(ev)
-#define evtimer_pending(ev, tv)		event_pending(ev, EV_TIMEOUT, tv)
-#define evtimer_initialized(ev)		((ev)->ev_flags & EVLIST_INIT)
+#define evtimer_add(ev, tv)	 event_add(ev, tv)
+#define evtimer_set(ev, cb, arg) event_set(ev, -1, 0, cb, arg)
+#define evtimer_del(ev)		 event_del(ev)
+#define evtimer_pending(ev, tv)	 event_pending(ev, EV_TIMEOUT, tv)
+#define evtimer_initialized(ev)	 ((ev)->ev_flags & EVLIST_INIT)
 
 /* The older names of the same shorthands. */
-#define timeout_add(ev, tv)		event_add(ev, tv)
-#define timeout_set(ev, cb, arg)	event_set(ev, -1, 0, cb, arg)
-#define timeout_del(ev)			event_del(ev)
-#define timeout_pending(ev, tv)		event_pending(ev, EV_TIMEOUT, tv)
-#define timeout_initialized(ev)		((ev)->ev_flags & EVLIST_INIT)
+#define timeout_add(ev, tv)	 event_add(ev, tv)
+#define timeout_set(ev, cb, arg) event_set(ev, -1, 0, cb, arg)
+#define timeout_del(ev)		 event_del(ev)
+#define timeout_pending(ev, tv)	 event_pending(ev, EV_TIMEOUT, tv)
+#define timeout_initialized(ev)	 ((ev)->ev_flags & EVLIST_INIT)
 
 /* Shorthands for signal events, which are always persistent. */
-#define signal_add(ev, tv)		event_add(ev, tv)
-#define signal_set(ev, x, cb, arg)	\
-	event_set(ev, x, EV_SIGNAL|EV_PERSIST, cb, arg)
-#define signal_del(ev)			event_del(ev)
-#define signal_pending(ev, tv)		event_pending(ev, EV_SIGNAL, tv)
-#define signal_initialized(ev)		((ev)->ev_flags & EVLIST_INIT)
+#define signal_add(ev, tv) event_add(ev, tv)
+#define signal_set(ev, x, cb, arg) \
+	event_set(ev, x, EV_SIGNAL | EV_PERSIST, cb, arg)
+#define signal_del(ev)	       event_del(ev)
+#define signal_pending(ev, tv) event_pending(ev, EV_SIGNAL, tv)
+#define signal_initialized(ev) ((ev)->ev_flags & EVLIST_INIT)
 
 /**
  * Prepare an event: watch fd (or the signal number, with EV_SIGNAL) for
@@ -256,8 +256,8 @@ int event_base_loopbreak(struct event_base *);
  * The event belongs to the global base until event_base_set() moves it.
  * Must not be called on an event that is still added.
  */
-void event_set(struct event *, int, short, void (*)(int, short, void *),
-    void *);
+void
+event_set(struct event *, int, short, void (*)(int, short, void *), void *);
 
 /** event_base_once() on the global base. */
 int event_once(int, short, void (*)(int, short, void *), void *,
@@ -297,7 +297,7 @@ void event_active(struct event *, int, short);
 int event_pending(struct event *ev, short event, struct timeval *tv);
 
 /** Non-zero once event_set() has been called on ev. */
-#define event_initialized(ev)		((ev)->ev_flags & EVLIST_INIT)
+#define event_initialized(ev) ((ev)->ev_flags & EVLIST_INIT)
 
 /** The library's version, "1.4.15". */
 const char *event_get_version(void);
@@ -306,39 +306,38 @@ const char *event_get_version(void);
 const char *event_get_method(void);
 
 /** event_base_priority_init() on the global base. */
-int	event_priority_init(int);
+int event_priority_init(int);
 
 /**
  * Give a base npriorities priority levels (0 is the most urgent).  Events
  * set afterwards get the middle level.  Only allowed while no event is
  * active.  Returns 0, or -1 on failure.
  */
-int	event_base_priority_init(struct event_base *, int);
+int event_base_priority_init(struct event_base *, int);
 
 /** Set an event's priority; fails (-1) if the event is active. */
-int	event_priority_set(struct event *, int);
-
+int event_priority_set(struct event *, int);
 
 /* ---- Buffered I/O ---------------------------------------------------- */
 
 struct evbuffer {
-	u_char *buffer;		/* the first byte of data */
-	u_char *orig_buffer;	/* the start of the allocation */
+	u_char *buffer;	     /* the first byte of data */
+	u_char *orig_buffer; /* the start of the allocation */
 
-	size_t misalign;	/* bytes drained from the front */
-	size_t totallen;	/* allocation size */
-	size_t off;		/* bytes of data, starting at buffer */
+	size_t misalign; /* bytes drained from the front */
+	size_t totallen; /* allocation size */
+	size_t off;	 /* bytes of data, starting at buffer */
 
 	void (*cb)(struct evbuffer *, size_t, size_t, void *);
 	void *cbarg;
 };
 
 /* "what" bits passed to a bufferevent's error callback. */
-#define EVBUFFER_READ		0x01	/* during a read */
-#define EVBUFFER_WRITE		0x02	/* during a write */
-#define EVBUFFER_EOF		0x10	/* the peer closed */
-#define EVBUFFER_ERROR		0x20	/* an error occurred */
-#define EVBUFFER_TIMEOUT	0x40	/* the read or write timed out */
+#define EVBUFFER_READ	 0x01 /* during a read */
+#define EVBUFFER_WRITE	 0x02 /* during a write */
+#define EVBUFFER_EOF	 0x10 /* the peer closed */
+#define EVBUFFER_ERROR	 0x20 /* an error occurred */
+#define EVBUFFER_TIMEOUT 0x40 /* the read or write timed out */
 
 struct bufferevent;
 typedef void (*evbuffercb)(struct bufferevent *, void *);
@@ -367,10 +366,10 @@ struct bufferevent {
 	everrorcb errorcb;
 	void *cbarg;
 
-	int timeout_read;	/* seconds; 0 means none */
-	int timeout_write;	/* seconds; 0 means none */
+	int timeout_read;  /* seconds; 0 means none */
+	int timeout_write; /* seconds; 0 means none */
 
-	short enabled;		/* EV_READ and/or EV_WRITE */
+	short enabled; /* EV_READ and/or EV_WRITE */
 };
 
 /**
@@ -380,8 +379,8 @@ struct bufferevent {
  * call bufferevent_enable(bufev, EV_READ) to start reading.
  * Returns NULL on failure.
  */
-struct bufferevent *bufferevent_new(int fd,
-    evbuffercb readcb, evbuffercb writecb, everrorcb errorcb, void *cbarg);
+struct bufferevent *bufferevent_new(int fd, evbuffercb readcb,
+    evbuffercb writecb, everrorcb errorcb, void *cbarg);
 
 /** Move a bufferevent to base.  Returns 0, or -1 on failure. */
 int bufferevent_base_set(struct event_base *base, struct bufferevent *bufev);
@@ -393,15 +392,14 @@ int bufferevent_priority_set(struct bufferevent *bufev, int pri);
 void bufferevent_free(struct bufferevent *bufev);
 
 /** Replace a bufferevent's callbacks and argument. */
-void bufferevent_setcb(struct bufferevent *bufev,
-    evbuffercb readcb, evbuffercb writecb, everrorcb errorcb, void *cbarg);
+void bufferevent_setcb(struct bufferevent *bufev, evbuffercb readcb,
+    evbuffercb writecb, everrorcb errorcb, void *cbarg);
 
 /** Make a bufferevent use another fd. */
 void bufferevent_setfd(struct bufferevent *bufev, int fd);
 
 /** Queue data for writing.  Returns 0, or -1 on failure. */
-int bufferevent_write(struct bufferevent *bufev,
-    const void *data, size_t size);
+int bufferevent_write(struct bufferevent *bufev, const void *data, size_t size);
 
 /** Move all of buf into the output queue.  Returns 0, or -1 on failure. */
 int bufferevent_write_buffer(struct bufferevent *bufev, struct evbuffer *buf);
@@ -416,8 +414,8 @@ int bufferevent_enable(struct bufferevent *bufev, short event);
 int bufferevent_disable(struct bufferevent *bufev, short event);
 
 /** Set read and write timeouts in seconds (0: none). */
-void bufferevent_settimeout(struct bufferevent *bufev,
-    int timeout_read, int timeout_write);
+void bufferevent_settimeout(struct bufferevent *bufev, int timeout_read,
+    int timeout_write);
 
 /**
  * Set the low and high watermarks for EV_READ and/or EV_WRITE.  Reading
@@ -426,10 +424,10 @@ void bufferevent_settimeout(struct bufferevent *bufev,
 void bufferevent_setwatermark(struct bufferevent *bufev, short events,
     size_t lowmark, size_t highmark);
 
-#define EVBUFFER_LENGTH(x)	(x)->off
-#define EVBUFFER_DATA(x)	(x)->buffer
-#define EVBUFFER_INPUT(x)	(x)->input
-#define EVBUFFER_OUTPUT(x)	(x)->output
+#define EVBUFFER_LENGTH(x) (x)->off
+#define EVBUFFER_DATA(x)   (x)->buffer
+#define EVBUFFER_INPUT(x)  (x)->input
+#define EVBUFFER_OUTPUT(x) (x)->output
 
 /** A new empty evbuffer, or NULL. */
 struct evbuffer *evbuffer_new(void);
@@ -457,10 +455,10 @@ char *evbuffer_readline(struct evbuffer *);
 
 /* How evbuffer_readln() finds the end of a line. */
 enum evbuffer_eol_style {
-	EVBUFFER_EOL_ANY,		/* any run of CR and LF */
-	EVBUFFER_EOL_CRLF,		/* LF, optionally preceded by CR */
-	EVBUFFER_EOL_CRLF_STRICT,	/* exactly CR LF */
-	EVBUFFER_EOL_LF			/* exactly LF */
+	EVBUFFER_EOL_ANY,	  /* any run of CR and LF */
+	EVBUFFER_EOL_CRLF,	  /* LF, optionally preceded by CR */
+	EVBUFFER_EOL_CRLF_STRICT, /* exactly CR LF */
+	EVBUFFER_EOL_LF		  /* exactly LF */
 };
 
 /**
@@ -476,9 +474,9 @@ int evbuffer_add_buffer(struct evbuffer *, struct evbuffer *);
 /** Append printf-formatted text; returns the bytes added, or -1. */
 int evbuffer_add_printf(struct evbuffer *, const char *fmt, ...)
 #ifdef __GNUC__
-  __attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 2, 3)))
 #endif
-;
+    ;
 
 /** Append vprintf-formatted text; returns the bytes added, or -1. */
 int evbuffer_add_vprintf(struct evbuffer *, const char *fmt, va_list ap);
@@ -505,7 +503,6 @@ u_char *evbuffer_find(struct evbuffer *, const u_char *, size_t);
 void evbuffer_setcb(struct evbuffer *,
     void (*)(struct evbuffer *, size_t, size_t, void *), void *);
 
-
 /* ---- Tagged data marshalling (libevent_extra) -------------------------- */
 
 /** Nothing to set up; kept for 1.4 programs that call it. */
@@ -519,12 +516,12 @@ void evtag_marshal(struct evbuffer *evbuf, ev_uint32_t tag, const void *data,
 void encode_int(struct evbuffer *evbuf, ev_uint32_t number);
 
 /** Append tag and an encoded integer. */
-void evtag_marshal_int(struct evbuffer *evbuf, ev_uint32_t tag,
-    ev_uint32_t integer);
+void
+evtag_marshal_int(struct evbuffer *evbuf, ev_uint32_t tag, ev_uint32_t integer);
 
 /** Append tag and a string (without its NUL). */
-void evtag_marshal_string(struct evbuffer *buf, ev_uint32_t tag,
-    const char *string);
+void
+evtag_marshal_string(struct evbuffer *buf, ev_uint32_t tag, const char *string);
 
 /** Append tag and a timeval. */
 void evtag_marshal_timeval(struct evbuffer *evbuf, ev_uint32_t tag,
@@ -534,8 +531,8 @@ void evtag_marshal_timeval(struct evbuffer *evbuf, ev_uint32_t tag,
  * Take one tagged item from src: store its tag and append its payload to
  * dst.  Returns the payload length, or -1 on malformed or short input.
  */
-int evtag_unmarshal(struct evbuffer *src, ev_uint32_t *ptag,
-    struct evbuffer *dst);
+int
+evtag_unmarshal(struct evbuffer *src, ev_uint32_t *ptag, struct evbuffer *dst);
 
 /** Read the next tag without removing it.  Returns its size, or -1. */
 int evtag_peek(struct evbuffer *evbuf, ev_uint32_t *ptag);

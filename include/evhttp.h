@@ -23,14 +23,14 @@ extern "C" {
 #endif
 
 /* Response codes a server commonly sends. */
-#define HTTP_OK			200	/* request completed */
-#define HTTP_NOCONTENT		204	/* request has no content */
-#define HTTP_MOVEPERM		301	/* the uri moved permanently */
-#define HTTP_MOVETEMP		302	/* the uri moved temporarily */
-#define HTTP_NOTMODIFIED	304	/* the page was not modified */
-#define HTTP_BADREQUEST		400	/* invalid http request */
-#define HTTP_NOTFOUND		404	/* could not find the content */
-#define HTTP_SERVUNAVAIL	503	/* the server is not available */
+#define HTTP_OK		 200 /* request completed */
+#define HTTP_NOCONTENT	 204 /* request has no content */
+#define HTTP_MOVEPERM	 301 /* the uri moved permanently */
+#define HTTP_MOVETEMP	 302 /* the uri moved temporarily */
+#define HTTP_NOTMODIFIED 304 /* the page was not modified */
+#define HTTP_BADREQUEST	 400 /* invalid http request */
+#define HTTP_NOTFOUND	 404 /* could not find the content */
+#define HTTP_SERVUNAVAIL 503 /* the server is not available */
 
 struct evhttp;
 struct evhttp_request;
@@ -48,8 +48,7 @@ struct evhttp *evhttp_new(struct event_base *base);
  * Listen on address (numeric, or a name to resolve) and port.  May be
  * called several times for several sockets.  Returns 0, or -1 on failure.
  */
-int evhttp_bind_socket(struct evhttp *http, const char *address,
-    u_short port);
+int evhttp_bind_socket(struct evhttp *http, const char *address, u_short port);
 
 /**
  * Accept connections on fd, a socket that is already listening.  The
@@ -89,6 +88,15 @@ void evhttp_set_gencb(struct evhttp *,
 void evhttp_set_timeout(struct evhttp *, int timeout_in_secs);
 
 /**
+ * Limit the connections the server has open at once: at the limit it
+ * stops accepting (new ones wait in the listen queue) until one closes.
+ * Zero or negative means the default, what the descriptor limit allows
+ * less a reserve of 1/16 of it (at least 16).
+ * (An addition to 1.4's interface.)
+ */
+void evhttp_set_max_connections(struct evhttp *, int max_connections);
+
+/**
  * Limit the bytes of a request's line and headers; a larger request gets
  * 431 (414 for a too long request line) and the connection closes.
  * Negative means no limit.  The default is 65536.
@@ -108,15 +116,15 @@ void evhttp_set_max_body_size(struct evhttp *, ssize_t max_body_size);
  * reason (e.g. HTTP_NOTFOUND, "Not Found").  The connection closes after
  * it.  req is freed once the reply is sent.
  */
-void evhttp_send_error(struct evhttp_request *req, int error,
-    const char *reason);
+void
+evhttp_send_error(struct evhttp_request *req, int error, const char *reason);
 
 /**
  * Answer req with the status code and reason and the contents of databuf
  * (which is emptied; may be NULL).  req is freed once the reply is sent.
  */
-void evhttp_send_reply(struct evhttp_request *req, int code,
-    const char *reason, struct evbuffer *databuf);
+void evhttp_send_reply(struct evhttp_request *req, int code, const char *reason,
+    struct evbuffer *databuf);
 
 /**
  * Start a reply whose body follows in pieces through
@@ -173,11 +181,11 @@ struct evhttp_request {
 	/* the connection the request travels on */
 	struct evhttp_connection *evcon;
 	int flags;
-#define EVHTTP_REQ_OWN_CONNECTION	0x0001	/* free evcon with the request */
-#define EVHTTP_PROXY_REQUEST		0x0002	/* the uri is absolute */
+#define EVHTTP_REQ_OWN_CONNECTION 0x0001 /* free evcon with the request */
+#define EVHTTP_PROXY_REQUEST	  0x0002 /* the uri is absolute */
 
-	struct evkeyvalq *input_headers;	/* headers received */
-	struct evkeyvalq *output_headers;	/* headers to send */
+	struct evkeyvalq *input_headers;  /* headers received */
+	struct evkeyvalq *output_headers; /* headers to send */
 
 	/* where the connection came from (server side) */
 	char *remote_host;
@@ -186,20 +194,20 @@ struct evhttp_request {
 	enum evhttp_request_kind kind;
 	enum evhttp_cmd_type type;
 
-	char *uri;			/* the request's uri, as received */
+	char *uri; /* the request's uri, as received */
 
-	char major;			/* HTTP major version */
-	char minor;			/* HTTP minor version */
+	char major; /* HTTP major version */
+	char minor; /* HTTP minor version */
 
-	int response_code;		/* status code */
-	char *response_code_line;	/* reason phrase */
+	int response_code;	  /* status code */
+	char *response_code_line; /* reason phrase */
 
-	struct evbuffer *input_buffer;	/* body received */
-	ev_int64_t ntoread;		/* body bytes still expected */
-	unsigned int chunked:1,		/* the body is chunked */
-	    userdone:1;			/* the program finished its reply */
+	struct evbuffer *input_buffer; /* body received */
+	ev_int64_t ntoread;	       /* body bytes still expected */
+	unsigned int chunked : 1,      /* the body is chunked */
+	    userdone : 1;	       /* the program finished its reply */
 
-	struct evbuffer *output_buffer;	/* body to send */
+	struct evbuffer *output_buffer; /* body to send */
 
 	/* called when the request (or, client side, its reply) is complete */
 	void (*cb)(struct evhttp_request *, void *);
@@ -217,27 +225,32 @@ struct evhttp_request {
  * Create a request for evhttp_make_request(); cb(req, arg) will get the
  * response, or NULL on failure.  Returns NULL on failure.
  */
-struct evhttp_request *evhttp_request_new(
-    void (*cb)(struct evhttp_request *, void *), void *arg);
+struct evhttp_request *
+evhttp_request_new(void (*cb)(struct evhttp_request *, void *), void *arg);
 
 /** Have the response body delivered piece by piece to cb (client side). */
 void evhttp_request_set_chunked_cb(struct evhttp_request *,
     void (*cb)(struct evhttp_request *, void *));
 
-/** Free a request that was never handed to evhttp_make_request(). */
+/**
+ * Free a request that was never handed to evhttp_make_request() (or that
+ * it refused).  A request a connection holds (queued, in progress, or
+ * being passed to its callback) is the connection's to free: freeing it
+ * was a double free in 1.4; here it is refused with a log line.
+ */
 void evhttp_request_free(struct evhttp_request *req);
 
 /** The connection a request travels on (NULL if none). */
-struct evhttp_connection *evhttp_request_get_connection(
-    struct evhttp_request *req);
+struct evhttp_connection *
+evhttp_request_get_connection(struct evhttp_request *req);
 
 /**
  * Create a client connection to address (numeric, or a name resolved
  * when connecting) and port.  Nothing is sent until a request is made.
  * Returns NULL on failure.
  */
-struct evhttp_connection *evhttp_connection_new(
-    const char *address, unsigned short port);
+struct evhttp_connection *
+evhttp_connection_new(const char *address, unsigned short port);
 
 /**
  * Close a connection and free it and the requests queued on it (their
@@ -264,8 +277,30 @@ void evhttp_connection_set_timeout(struct evhttp_connection *evcon,
  * Retry a failed connect up to retry_max times (-1: forever), waiting
  * longer each time.  The default is 0.
  */
-void evhttp_connection_set_retries(struct evhttp_connection *evcon,
-    int retry_max);
+void
+evhttp_connection_set_retries(struct evhttp_connection *evcon, int retry_max);
+
+/**
+ * Limit the bytes of a response's status line and headers (each interim
+ * 1xx response counts alone; at most 8 are accepted per request).  A
+ * larger response fails the request (its callback gets NULL) and the
+ * connection closes.  Negative means no limit.  The default is 65536.
+ * (An addition to 1.4's interface, with libevent 2's name.)
+ */
+void evhttp_connection_set_max_headers_size(struct evhttp_connection *evcon,
+    ssize_t new_max_headers_size);
+
+/**
+ * Limit the bytes of a response body held in memory: the whole body, or
+ * with a chunk callback (evhttp_request_set_chunked_cb()) and a chunked
+ * response, each chunk (delivered pieces are dropped, so a stream of any
+ * length passes).  A larger body fails the request (its callback gets
+ * NULL) as soon as it is seen to be larger, and the connection closes.
+ * Negative means no limit.  The default is 268435456 (256 MiB).
+ * (An addition to 1.4's interface, with libevent 2's name.)
+ */
+void evhttp_connection_set_max_body_size(struct evhttp_connection *evcon,
+    ssize_t new_max_body_size);
 
 /** Call cb(evcon, arg) whenever the connection's socket closes. */
 void evhttp_connection_set_closecb(struct evhttp_connection *evcon,
@@ -281,8 +316,8 @@ void evhttp_connection_set_base(struct evhttp_connection *evcon,
 /**
  * Store the peer's address (a string the connection owns) and port.
  */
-void evhttp_connection_get_peer(struct evhttp_connection *evcon,
-    char **address, u_short *port);
+void evhttp_connection_get_peer(struct evhttp_connection *evcon, char **address,
+    u_short *port);
 
 /**
  * Send req (of the given method, for uri) on evcon, after the requests
@@ -291,8 +326,7 @@ void evhttp_connection_get_peer(struct evhttp_connection *evcon,
  * still the caller's).
  */
 int evhttp_make_request(struct evhttp_connection *evcon,
-    struct evhttp_request *req,
-    enum evhttp_cmd_type type, const char *uri);
+    struct evhttp_request *req, enum evhttp_cmd_type type, const char *uri);
 
 /** The request's uri. */
 const char *evhttp_request_uri(struct evhttp_request *req);
@@ -306,9 +340,11 @@ const char *evhttp_find_header(const struct evkeyvalq *, const char *);
 int evhttp_remove_header(struct evkeyvalq *, const char *);
 
 /**
- * Append a header.  Names and values containing CR or LF (which would
- * let them forge headers), and empty or malformed names, are refused.
- * Returns 0, or -1 on failure.
+ * Append a header.  A value with line folds (CR LF or LF followed by
+ * spaces or tabs) is accepted, as in 1.4, and stored unfolded: each fold
+ * becomes one space.  A name with CR or LF, or a value with a CR or LF
+ * that is not part of a fold (which would let it forge headers), is
+ * refused.  Returns 0, or -1 on failure.
  */
 int evhttp_add_header(struct evkeyvalq *, const char *, const char *);
 
@@ -331,9 +367,11 @@ char *evhttp_decode_uri(const char *uri);
 
 /**
  * Initialise headers and add to it the key=value pairs of uri's query
- * string (after '?'), values decoded ('+' is a space).  As in 1.4, parsing
- * stops at a pair without '='.  If memory runs out, headers is left empty
- * (and a line logged) rather than holding part of the query.
+ * string (after '?'), values decoded ('+' is a space) and kept whatever
+ * they decode to (CR and LF included: a query is not a header).  As in
+ * 1.4, parsing stops at a pair without '='.  If memory runs out, headers
+ * is left empty (and a line logged) rather than holding part of the
+ * query.
  */
 void evhttp_parse_query(const char *uri, struct evkeyvalq *headers);
 

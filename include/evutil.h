@@ -27,10 +27,10 @@ extern "C" {
 
 /* Fixed-width integer types under the names 1.4 used. */
 #define ev_uint64_t uint64_t
-#define ev_int64_t int64_t
+#define ev_int64_t  int64_t
 #define ev_uint32_t uint32_t
 #define ev_uint16_t uint16_t
-#define ev_uint8_t uint8_t
+#define ev_uint8_t  uint8_t
 
 /**
  * Create a pair of connected sockets, like socketpair(2); family must be
@@ -48,50 +48,52 @@ int evutil_make_socket_nonblocking(int sock);
 /** The error number of the last failed socket call (errno here). */
 #define EVUTIL_SOCKET_ERROR() (errno)
 /** Set the socket error number (errno here). */
-#define EVUTIL_SET_SOCKET_ERROR(errcode)		\
-	do { errno = (errcode); } while (0)
+#define EVUTIL_SET_SOCKET_ERROR(errcode) \
+	do { \
+		errno = (errcode); \
+	} while (0)
 
 /* Timeval arithmetic, mirroring the BSD timer* macros. */
 #ifdef _EVENT_HAVE_TIMERADD
 #define evutil_timeradd(tvp, uvp, vvp) timeradd((tvp), (uvp), (vvp))
 #define evutil_timersub(tvp, uvp, vvp) timersub((tvp), (uvp), (vvp))
 #else
-#define evutil_timeradd(tvp, uvp, vvp)					\
-	do {								\
-		(vvp)->tv_sec = (tvp)->tv_sec + (uvp)->tv_sec;		\
-		(vvp)->tv_usec = (tvp)->tv_usec + (uvp)->tv_usec;	\
-		if ((vvp)->tv_usec >= 1000000) {			\
-			(vvp)->tv_sec++;				\
-			(vvp)->tv_usec -= 1000000;			\
-		}							\
+#define evutil_timeradd(tvp, uvp, vvp) \
+	do { \
+		(vvp)->tv_sec = (tvp)->tv_sec + (uvp)->tv_sec; \
+		(vvp)->tv_usec = (tvp)->tv_usec + (uvp)->tv_usec; \
+		if ((vvp)->tv_usec >= 1000000) { \
+			(vvp)->tv_sec++; \
+			(vvp)->tv_usec -= 1000000; \
+		} \
 	} while (0)
-#define	evutil_timersub(tvp, uvp, vvp)					\
-	do {								\
-		(vvp)->tv_sec = (tvp)->tv_sec - (uvp)->tv_sec;		\
-		(vvp)->tv_usec = (tvp)->tv_usec - (uvp)->tv_usec;	\
-		if ((vvp)->tv_usec < 0) {				\
-			(vvp)->tv_sec--;				\
-			(vvp)->tv_usec += 1000000;			\
-		}							\
+#define evutil_timersub(tvp, uvp, vvp) \
+	do { \
+		(vvp)->tv_sec = (tvp)->tv_sec - (uvp)->tv_sec; \
+		(vvp)->tv_usec = (tvp)->tv_usec - (uvp)->tv_usec; \
+		if ((vvp)->tv_usec < 0) { \
+			(vvp)->tv_sec--; \
+			(vvp)->tv_usec += 1000000; \
+		} \
 	} while (0)
 #endif
 
 #ifdef _EVENT_HAVE_TIMERCLEAR
 #define evutil_timerclear(tvp) timerclear(tvp)
 #else
-#define	evutil_timerclear(tvp)	(tvp)->tv_sec = (tvp)->tv_usec = 0
+#define evutil_timerclear(tvp) (tvp)->tv_sec = (tvp)->tv_usec = 0
 #endif
 
 /* cmp is one of <, >, ==, !=, <=, >=. */
-#define	evutil_timercmp(tvp, uvp, cmp)					\
-	(((tvp)->tv_sec == (uvp)->tv_sec) ?				\
-	 ((tvp)->tv_usec cmp (uvp)->tv_usec) :				\
-	 ((tvp)->tv_sec cmp (uvp)->tv_sec))
+#define evutil_timercmp(tvp, uvp, cmp) \
+	(((tvp)->tv_sec == (uvp)->tv_sec) ? \
+		((tvp)->tv_usec cmp(uvp)->tv_usec) : \
+		((tvp)->tv_sec cmp(uvp)->tv_sec))
 
 #ifdef _EVENT_HAVE_TIMERISSET
 #define evutil_timerisset(tvp) timerisset(tvp)
 #else
-#define	evutil_timerisset(tvp)	((tvp)->tv_sec || (tvp)->tv_usec)
+#define evutil_timerisset(tvp) ((tvp)->tv_sec || (tvp)->tv_usec)
 #endif
 
 /** Parse a 64-bit integer, like strtoll(3). */
@@ -106,9 +108,9 @@ ev_int64_t evutil_strtoll(const char *s, char **endptr, int base);
  */
 int evutil_snprintf(char *buf, size_t buflen, const char *format, ...)
 #ifdef __GNUC__
-	__attribute__((format(printf, 3, 4)))
+    __attribute__((format(printf, 3, 4)))
 #endif
-	;
+    ;
 /** The va_list form of evutil_snprintf(). */
 int evutil_vsnprintf(char *buf, size_t buflen, const char *format, va_list ap);
 

@@ -28,12 +28,12 @@
 #include <event.h>
 
 /* The longest line we accept; a longer one ends the connection. */
-#define MAX_LINE	(64 * 1024)
+#define MAX_LINE (64 * 1024)
 
 struct client {
 	int fd;
 	struct bufferevent *bev;
-	struct client *prev, *next;	/* all clients, to free them at exit */
+	struct client *prev, *next; /* all clients, to free them at exit */
 };
 
 static struct client *clients;
@@ -67,7 +67,7 @@ on_read(struct bufferevent *bev, void *arg)
 	char *line;
 
 	while ((line = evbuffer_readln(EVBUFFER_INPUT(bev), &len,
-	    EVBUFFER_EOL_CRLF)) != NULL) {
+		    EVBUFFER_EOL_CRLF)) != NULL) {
 		bufferevent_write(bev, "You said ", 9);
 		bufferevent_write(bev, line, len);
 		bufferevent_write(bev, "\n", 1);

@@ -20,12 +20,12 @@
 #include <event.h>
 #include <evhttp.h>
 
-#define RELOAD_SECS	5
+#define RELOAD_SECS 5
 
 struct served_file {
 	const char *path;
-	struct evbuffer *contents;	/* the file as last read */
-	struct timespec mtime;		/* its mtime then */
+	struct evbuffer *contents; /* the file as last read */
+	struct timespec mtime;	   /* its mtime then */
 	int loaded;
 	struct event reload_ev;
 };

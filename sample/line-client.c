@@ -35,8 +35,8 @@ on_sent_all(struct bufferevent *bev, void *arg)
 static void
 input_done(void)
 {
-	bufferevent_setcb(server, server->readcb, on_sent_all,
-	    server->errorcb, NULL);
+	bufferevent_setcb(server, server->readcb, on_sent_all, server->errorcb,
+	    NULL);
 	if (EVBUFFER_LENGTH(EVBUFFER_OUTPUT(server)) == 0)
 		on_sent_all(server, NULL);
 }
@@ -62,7 +62,7 @@ on_reply(struct bufferevent *bev, void *arg)
 	char *line;
 
 	while ((line = evbuffer_readln(EVBUFFER_INPUT(bev), NULL,
-	    EVBUFFER_EOL_CRLF)) != NULL) {
+		    EVBUFFER_EOL_CRLF)) != NULL) {
 		printf("%s\n", line);
 		free(line);
 	}
@@ -114,8 +114,8 @@ connect_to(const char *host, const char *port)
 	}
 	freeaddrinfo(res);
 	if (fd == -1)
-		fprintf(stderr, "line-client: cannot connect to %s:%s\n",
-		    host, port);
+		fprintf(stderr, "line-client: cannot connect to %s:%s\n", host,
+		    port);
 	return fd;
 }
 

@@ -352,7 +352,7 @@ test_evbuffer(void **state)
 }
 
 struct bev_seen {
-	int got; /* bytes read */
+	int got;    /* bytes read */
 	short what; /* the last error callback's flags */
 };
 

@@ -453,8 +453,8 @@ dns_server_cb(struct evdns_server_request *req, void *arg)
 			r = evdns_server_request_add_a_reply(req, q->name, 1,
 			    &addr, 60);
 		else if (q->type == EVDNS_TYPE_AAAA)
-			r = evdns_server_request_add_aaaa_reply(req, q->name,
-			    1, (void *)v6, 60);
+			r = evdns_server_request_add_aaaa_reply(req, q->name, 1,
+			    (void *)v6, 60);
 		else if (q->type == EVDNS_TYPE_PTR)
 			r = evdns_server_request_add_ptr_reply(req, NULL,
 			    q->name, "alloc.test", 60);
@@ -503,9 +503,9 @@ dns_round_trip(struct event_base *base, struct answer a[NQ])
 	memset(&in6, 0, sizeof(in6));
 	in6.s6_addr[15] = 1;
 	asked[0] = evdns_resolve_ipv4("host.alloc.test", DNS_QUERY_NO_SEARCH,
-	    answer_cb, &a[0]) == 0;
+		       answer_cb, &a[0]) == 0;
 	asked[1] = evdns_resolve_ipv6("host.alloc.test", DNS_QUERY_NO_SEARCH,
-	    answer_cb, &a[1]) == 0;
+		       answer_cb, &a[1]) == 0;
 	asked[2] = evdns_resolve_reverse(&in, 0, answer_cb, &a[2]) == 0;
 	asked[3] = evdns_resolve_reverse_ipv6(&in6, 0, answer_cb, &a[3]) == 0;
 	for (i = 0; i < NQ; i++) {

@@ -13,12 +13,12 @@
 #include "test_util.h"
 #include "test_alloc_util.h"
 
-static int armed; /* counting allocations now */
+static int armed;   /* counting allocations now */
 static int fail_at; /* the allocation to fail, 1-based; 0: none */
 static int nallocs; /* allocations counted since ta_arm() */
 static int nfailed; /* allocations failed since ta_arm() */
-static int nlogs; /* log lines since ta_arm() */
-static long live; /* blocks the library holds */
+static int nlogs;   /* log lines since ta_arm() */
+static long live;   /* blocks the library holds */
 static long live_at_arm;
 
 /* Count one allocation; whether it is the one to fail. */

@@ -20,23 +20,8 @@
 
 #include "test_util.h"
 
-static struct evbuffer *buf;
-
-static int
-setup(void **state)
-{
-	buf = evbuffer_new();
-	assert_non_null(buf);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	evbuffer_free(buf);
-	buf = NULL;
-	return 0;
-}
+/* The buffer under test: the shared fixture of test_util.h. */
+#define buf tu_buf
 
 /* Assert the buffer holds exactly the n bytes s, contiguously. */
 static void
@@ -80,8 +65,7 @@ assert_call(struct cbrec *r, int i, size_t oldlen, size_t newlen)
 }
 
 /* Append a string literal, without its NUL. */
-#define ADD(b, lit) \
-	assert_int_equal(evbuffer_add(b, lit, sizeof(lit) - 1), 0)
+#define ADD(b, lit) assert_int_equal(evbuffer_add(b, lit, sizeof(lit) - 1), 0)
 
 static void
 test_new_is_empty(void **state)
@@ -236,8 +220,10 @@ test_add_from_itself(void **state)
 	evbuffer_drain(buf, EVBUFFER_LENGTH(buf));
 	while (EVBUFFER_LENGTH(buf) < buf->totallen)
 		assert_int_equal(evbuffer_add(buf, "0123456789",
-		    buf->totallen - EVBUFFER_LENGTH(buf) < 10 ?
-		    buf->totallen - EVBUFFER_LENGTH(buf) : 10), 0);
+				     buf->totallen - EVBUFFER_LENGTH(buf) < 10 ?
+					 buf->totallen - EVBUFFER_LENGTH(buf) :
+					 10),
+		    0);
 	len = EVBUFFER_LENGTH(buf);
 	evbuffer_drain(buf, len - 10);
 	assert_int_equal(buf->misalign + buf->off, buf->totallen);
@@ -568,7 +554,7 @@ test_callbacks_on_every_change(void **state)
 	evbuffer_drain(buf, 1);
 	assert_int_equal(evbuffer_remove(buf, out, 2), 2);
 	assert_int_equal(evbuffer_add_printf(buf, "%d", 12), 2);
-	free(evbuffer_readline(buf));	/* no line: no change */
+	free(evbuffer_readline(buf)); /* no line: no change */
 	assert_int_equal(evbuffer_add(buf, "\n", 1), 0);
 	free(evbuffer_readln(buf, NULL, EVBUFFER_EOL_LF));
 	assert_int_equal(r.calls, 6);
@@ -695,8 +681,7 @@ test_read_is_capped(void **state)
 	tu_socketpair(fds);
 	setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	setsockopt(fds[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	while (total < 200000 &&
-	    (n = write(fds[0], data, 200000 - total)) > 0)
+	while (total < 200000 && (n = write(fds[0], data, 200000 - total)) > 0)
 		total += n;
 	assert_true(total > 8192);
 
@@ -829,7 +814,7 @@ room_of(const struct evbuffer *b)
 }
 
 /* Byte i of the pattern the read tests send. */
-#define PAT(i) ((u_char)((i) * 7 + ((i) >> 9)))
+#define PAT(i) ((u_char)((i)*7 + ((i) >> 9)))
 
 /* A regular file of n pattern bytes, positioned at its start. */
 static FILE *
@@ -926,8 +911,7 @@ test_read_direct_path(void **state)
 	evbuffer_drain(buf, 4);
 	assert_int_equal(evbuffer_expand(buf, 5000), 0);
 	r = room_of(buf);
-	assert_int_equal(evbuffer_read(buf, fds[1], (int)r + 50),
-	    (int)r + 50);
+	assert_int_equal(evbuffer_read(buf, fds[1], (int)r + 50), (int)r + 50);
 	got += r + 50;
 	assert_head_and_pattern("", 0, got);
 
@@ -1090,8 +1074,7 @@ test_callback_may_free_buffer(void **state)
 		evbuffer_drain(other, EVBUFFER_LENGTH(other));
 		if (i == 1)
 			ADD(other, "x");
-		assert_int_equal(evbuffer_add_buffer(other, doomed(&calls)),
-		    0);
+		assert_int_equal(evbuffer_add_buffer(other, doomed(&calls)), 0);
 		assert_int_equal(EVBUFFER_LENGTH(other), 9 + (size_t)i);
 	}
 	/* Moving into a buffer whose callback frees it, both ways. */
@@ -1128,8 +1111,8 @@ test_printf_at_room_boundaries(void **state)
 		buf = evbuffer_new();
 		assert_non_null(buf);
 		assert_int_equal(evbuffer_expand(buf, 256), 0);
-		assert_int_equal(evbuffer_add(buf, text,
-		    buf->totallen - 64), 0);
+		assert_int_equal(evbuffer_add(buf, text, buf->totallen - 64),
+		    0);
 		r = room_of(buf);
 		assert_int_equal(r, 64);
 		n = evbuffer_add_printf(buf, "%.*s", (int)len, text);
@@ -1207,7 +1190,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) TU_BUF_TEST(f)
 		T(test_new_is_empty),
 		T(test_add_and_remove),
 		T(test_add_grows_contiguously),

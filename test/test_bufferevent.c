@@ -63,13 +63,13 @@ enum { FREE_NONE, FREE_IN_READ, FREE_IN_WRITE, FREE_IN_ERROR };
 struct side {
 	struct bufferevent *bev;
 	int reads, writes, errors;
-	short what;			/* last errorcb flags */
-	int err;			/* errno at the last errorcb */
-	size_t maxin;			/* largest input seen by readcb */
-	size_t out_at_write;		/* output length at last writecb */
-	struct evbuffer *got;		/* data readcb took, if collecting */
-	int collect;			/* readcb moves input into got */
-	int free_in;			/* free the bufferevent in a callback */
+	short what;	      /* last errorcb flags */
+	int err;	      /* errno at the last errorcb */
+	size_t maxin;	      /* largest input seen by readcb */
+	size_t out_at_write;  /* output length at last writecb */
+	struct evbuffer *got; /* data readcb took, if collecting */
+	int collect;	      /* readcb moves input into got */
+	int free_in;	      /* free the bufferevent in a callback */
 	int freed;
 };
 
@@ -177,8 +177,8 @@ stuff(int fd, size_t n, char c)
 
 	memset(chunk, c, sizeof(chunk));
 	while (done < n) {
-		w = write(fd, chunk, n - done < sizeof(chunk) ?
-		    n - done : sizeof(chunk));
+		w = write(fd, chunk,
+		    n - done < sizeof(chunk) ? n - done : sizeof(chunk));
 		if (w <= 0)
 			break;
 		done += (size_t)w;
@@ -425,8 +425,8 @@ test_read_low_watermark(void **state)
 /* A reader that takes its input only when told to. */
 struct slow {
 	struct side s;
-	int fd;			/* the peer's end */
-	size_t total;		/* bytes taken out of the input */
+	int fd;	      /* the peer's end */
+	size_t total; /* bytes taken out of the input */
 };
 
 static int
@@ -476,7 +476,8 @@ test_read_high_watermark(void **state)
 		run_ready(1);
 	/* All but the 30 bytes drained above. */
 	assert_int_equal(EVBUFFER_LENGTH(sl.s.got) +
-	    EVBUFFER_LENGTH(sl.s.bev->input), 970);
+		EVBUFFER_LENGTH(sl.s.bev->input),
+	    970);
 	side_close(&sl.s);
 	close(fds[0]);
 	close(fds[1]);
@@ -703,8 +704,9 @@ make_reset_pair(int *mine)
 	assert_true(peer >= 0);
 	close(lfd);
 	assert_int_equal(setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg,
-	    sizeof(lg)), 0);
-	close(peer);		/* sends RST */
+			     sizeof(lg)),
+	    0);
+	close(peer); /* sends RST */
 	assert_int_equal(evutil_make_socket_nonblocking(*mine), 0);
 }
 
@@ -860,7 +862,7 @@ test_global_base(void **state)
 struct drip {
 	struct event ev;
 	int fd, left;
-	int64_t last;		/* when the last byte went */
+	int64_t last; /* when the last byte went */
 };
 
 static void
@@ -954,8 +956,8 @@ test_enable_disable_in_callbacks(void **state)
 	assert_int_equal(write(fds[0], "a", 1), 1);
 	assert_true(run_until(has_read, &s, 5000));
 	assert_int_equal(write(fds[0], "b", 1), 1);
-	assert_false(event_pending(&s.bev->ev_read, EV_READ | EV_TIMEOUT,
-	    NULL));
+	assert_false(
+	    event_pending(&s.bev->ev_read, EV_READ | EV_TIMEOUT, NULL));
 	assert_true(run_until(has_written, &s, 5000));
 	/* Re-enabled from writecb: the second byte arrives. */
 	assert_true(event_pending(&s.bev->ev_read, EV_READ, NULL));
@@ -1130,6 +1132,69 @@ test_base_set_after_enable(void **state)
 	close(fds[1]);
 }
 
+/*
+ * Woken with nothing to read, or with no room to write (another reader
+ * got there first, or the wake-up was spurious): the bufferevent waits
+ * again instead of reporting an error, and later traffic goes through.
+ */
+static void
+test_spurious_wakeups(void **state)
+{
+	struct side s;
+	int fds[2];
+	char buf[65536];
+	size_t stuffed;
+
+	tu_socketpair(fds);
+	side_open(&s, fds[0]);
+	assert_int_equal(bufferevent_enable(s.bev, EV_READ), 0);
+	event_active(&s.bev->ev_read, EV_READ, 1);
+	run_ready(2);
+	assert_int_equal(s.errors + s.reads, 0);
+	assert_true(event_pending(&s.bev->ev_read, EV_READ, NULL));
+	assert_int_equal(write(fds[1], "r", 1), 1);
+	assert_true(run_until(has_read, &s, 2000));
+
+	/* The socket is full: the write has to wait for the peer. */
+	stuffed = stuff(fds[0], 64 * 1024 * 1024, 'f');
+	assert_int_equal(bufferevent_write(s.bev, "w", 1), 0);
+	/* A timeout set now applies to the write already pending. */
+	bufferevent_settimeout(s.bev, 0, 5);
+	assert_true(event_pending(&s.bev->ev_write, EV_TIMEOUT, NULL));
+	event_active(&s.bev->ev_write, EV_WRITE, 1);
+	run_ready(2);
+	assert_int_equal(s.errors + s.writes, 0);
+	assert_int_equal(EVBUFFER_LENGTH(s.bev->output), 1);
+	while (stuffed > 0) {
+		ssize_t n = read(fds[1], buf, sizeof(buf));
+		if (n > 0)
+			stuffed -= (size_t)n;
+		else
+			run_ready(1);
+	}
+	assert_true(run_until(has_written, &s, 2000));
+	assert_int_equal(EVBUFFER_LENGTH(s.bev->output), 0);
+	assert_int_equal(read(fds[1], buf, 1), 1);
+	assert_int_equal(buf[0], 'w');
+	side_close(&s);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* Without a descriptor there is nothing to enable. */
+static void
+test_enable_without_fd(void **state)
+{
+	struct bufferevent *bev;
+
+	bev = bufferevent_new(-1, NULL, NULL, NULL, NULL);
+	assert_non_null(bev);
+	assert_int_equal(bufferevent_base_set(tu_base, bev), 0);
+	assert_int_equal(bufferevent_enable(bev, EV_READ), -1);
+	assert_int_equal(bufferevent_enable(bev, EV_WRITE), -1);
+	bufferevent_free(bev);
+}
+
 int
 main(void)
 {
@@ -1160,6 +1225,8 @@ main(void)
 		T(test_watermark_changes_while_paused),
 		T(test_setfd_while_pending),
 		T(test_base_set_after_enable),
+		T(test_spurious_wakeups),
+		T(test_enable_without_fd),
 #undef T
 	};
 

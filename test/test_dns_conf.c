@@ -60,7 +60,8 @@ test_resolv_conf(void **state)
 	    "nameserver 127.0.0.1:%u\n"
 	    "nameserver not-an-address\n"
 	    "options rotate ndots:1 timeout:0.5 attempts:2 bogus:1\n"
-	    "sortlist 10.0.0.0\n", ts.portnum);
+	    "sortlist 10.0.0.0\n",
+	    ts.portnum);
 	path = write_file("resolv.conf", conf, (size_t)n);
 	assert_int_equal(evdns_resolv_conf_parse(DNS_OPTIONS_ALL, path), 0);
 	assert_int_equal(evdns_count_nameservers(), 1);
@@ -86,7 +87,8 @@ test_resolv_conf_defaults(void **state)
 
 	/* A missing file: a local nameserver. */
 	assert_int_equal(evdns_resolv_conf_parse(DNS_OPTIONS_ALL,
-	    "/nonexistent/resolv.conf"), 1);
+			     "/nonexistent/resolv.conf"),
+	    1);
 	assert_int_equal(evdns_count_nameservers(), 1);
 	evdns_shutdown(0);
 	/* No nameserver line: the same default, and error 6. */
@@ -158,7 +160,7 @@ test_resolv_conf_nul(void **state)
 	    "nameserver 127.0.0.1:1111\n\0junk\n"
 	    "options timeout:-1 attempts:x ndots:99999999999999 "
 	    "max-inflight:0\n"
-	    "nameserver 127.0.0.1:2222";	/* no final newline */
+	    "nameserver 127.0.0.1:2222"; /* no final newline */
 	char path[] = "/tmp/test_dns_edge.XXXXXX";
 	int fd;
 
@@ -220,11 +222,13 @@ test_resolv_conf_flags(void **state)
 	int n;
 
 	tserver_start(&ts);
-	n = snprintf(conf, sizeof(conf), "search search1.test\n"
-	    "nameserver 127.0.0.1:%u\n", ts.portnum);
+	n = snprintf(conf, sizeof(conf),
+	    "search search1.test\n"
+	    "nameserver 127.0.0.1:%u\n",
+	    ts.portnum);
 	path = write_file("flags.conf", conf, (size_t)n);
-	assert_int_equal(evdns_resolv_conf_parse(DNS_OPTION_NAMESERVERS,
-	    path), 0);
+	assert_int_equal(evdns_resolv_conf_parse(DNS_OPTION_NAMESERVERS, path),
+	    0);
 	assert_int_equal(evdns_count_nameservers(), 1);
 	resolve4("host", 0, &r);
 	assert_true(run_until(&r.calls, 1, 5000));
@@ -261,12 +265,12 @@ test_set_option(void **state)
 	assert_int_equal(evdns_set_option("max-timeouts:", "many", 7), -1);
 	assert_int_equal(evdns_set_option("max-inflight:", "", 7), -1);
 	/* Values out of range are clipped, not refused. */
-	assert_int_equal(evdns_set_option("ndots:", "99999999999999999999",
-	    7), 0);
+	assert_int_equal(evdns_set_option("ndots:", "99999999999999999999", 7),
+	    0);
 	assert_int_equal(evdns_set_option("attempts:", "0", 7), 0);
 	assert_int_equal(evdns_set_option("timeout:", ".25", 7), 0);
-	assert_int_equal(evdns_set_option("initial-probe-timeout:", "86400",
-	    7), 0);
+	assert_int_equal(evdns_set_option("initial-probe-timeout:", "86400", 7),
+	    0);
 }
 
 /* An address the kernel will not connect to is refused at once. */
@@ -288,7 +292,8 @@ v6_server_cb(struct evdns_server_request *req, void *arg)
 
 	nv6++;
 	assert_int_equal(evdns_server_request_get_requesting_addr(req,
-	    (struct sockaddr *)&from, (int)sizeof(from)), (int)sizeof(from));
+			     (struct sockaddr *)&from, (int)sizeof(from)),
+	    (int)sizeof(from));
 	assert_int_equal(from.sin6_family, AF_INET6);
 	tserver_answer(req, req->questions[0]);
 }
@@ -318,7 +323,7 @@ test_ipv6_nameserver(void **state)
 	assert_non_null(port);
 	snprintf(addr, sizeof(addr), "[::1]:%u", ntohs(sin6.sin6_port));
 	assert_int_equal(evdns_nameserver_ip_add(addr), 0);
-	assert_int_equal(evdns_nameserver_ip_add(addr), 3);	/* once */
+	assert_int_equal(evdns_nameserver_ip_add(addr), 3); /* once */
 	resolve4("a.example.com", 0, &r);
 	assert_true(run_until(&r.calls, 1, 5000));
 	assert_int_equal(r.err, DNS_ERR_NONE);

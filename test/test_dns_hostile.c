@@ -20,6 +20,7 @@
 #include <evdns.h>
 
 #include "evdns-internal.h"
+#include "evdns-resolv-internal.h"
 #include "test_util.h"
 #include "test_dns_util.h"
 
@@ -66,7 +67,7 @@ test_hostile_replies(void **state)
 	p.b[0] ^= 0x5a;
 	send_from(ns.fd, &ns, &p);
 	reply_start(&p, ns.q, ns.qlen, 0x8180, 1);
-	p.b[13] = 'z';			/* h.example.com -> z.example.com */
+	p.b[13] = 'z'; /* h.example.com -> z.example.com */
 	add_a(&p, 6, 6, 6, 6);
 	send_from(ns.fd, &ns, &p);
 	reply_start(&p, ns.q, ns.qlen, 0x0100, 1);
@@ -97,6 +98,46 @@ test_spoofed_port(void **state)
 	send_from(spoofer, &ns, &p);
 	genuine_answer(&ns, &r);
 	close(spoofer);
+	rawns_stop(&ns);
+}
+
+/*
+ * The source check itself, past the connected socket that filters most
+ * spoofed datagrams in the kernel: a perfect answer handed in as from
+ * another port, or another address, is dropped; from the nameserver's
+ * own address and port it is taken.
+ */
+static void
+test_source_check(void **state)
+{
+	struct rawns ns;
+	struct result r;
+	struct pkt p;
+	struct sockaddr_storage from;
+	struct sockaddr_in *sin = (void *)&from;
+	struct nameserver *server;
+
+	rawns_start(&ns);
+	add_ns_port(ns.port);
+	assert_non_null(server = ev__dns_nameserver(0));
+	assert_null(ev__dns_nameserver(1));
+	resolve4("c.example.com", 0, &r);
+	assert_true(run_until(&ns.got, 1, 5000));
+	reply_start(&p, ns.q, ns.qlen, 0x8180, 1);
+	add_a(&p, 6, 6, 6, 6);
+	memset(&from, 0, sizeof(from));
+	loopback_addr(sin, (unsigned short)(ns.port ^ 1));
+	assert_int_equal(ev__dns_ns_datagram(server, &from, p.b, p.n), 0);
+	loopback_addr(sin, ns.port);
+	sin->sin_addr.s_addr = htonl(0x7f000002);
+	assert_int_equal(ev__dns_ns_datagram(server, &from, p.b, p.n), 0);
+	assert_int_equal(r.calls, 0);
+	assert_int_equal(nlog_drop, 2);
+	loopback_addr(sin, ns.port);
+	assert_int_equal(ev__dns_ns_datagram(server, &from, p.b, p.n), 1);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.err, DNS_ERR_NONE);
+	assert_ipv4(&r, 0, "6.6.6.6");
 	rawns_stop(&ns);
 }
 
@@ -153,15 +194,15 @@ test_resolve_dotted_owner(void **state)
 	add_ns_port(ns.port);
 	fast_options();
 	memset(&r, 0, sizeof(r));
-	assert_int_equal(evdns_resolve_ipv4("h.example.com", 0, result_cb,
-	    &r), 0);
+	assert_int_equal(evdns_resolve_ipv4("h.example.com", 0, result_cb, &r),
+	    0);
 	assert_true(run_until(&ns.got, 1, 5000));
 	dotted_owner_reply(&p, ns.q, ns.qlen);
 	send_from(ns.fd, &ns, &p);
 	assert_true(run_until(&r.calls, 1, 5000));
 	assert_int_equal(r.err, DNS_ERR_NONE);
 	assert_memory_equal(r.addrs, "\12\11\10\7", 4);
-	assert_int_equal(ns.got, 1);		/* not sent again */
+	assert_int_equal(ns.got, 1); /* not sent again */
 	assert_int_equal(nlog_drop, 0);
 	rawns_stop(&ns);
 }
@@ -172,6 +213,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		DNS_TEST(test_hostile_replies),
 		DNS_TEST(test_spoofed_port),
+		DNS_TEST(test_source_check),
 		DNS_TEST(test_ids_and_ports),
 		DNS_TEST(test_resolve_dotted_owner),
 	};

@@ -59,13 +59,15 @@ test_wire_hostile(void **state)
 
 		b = exact(loop, sizeof(loop));
 		off = 0;
-		assert_int_equal(ev__dns_name_parse(b, sizeof(loop), &off,
-		    name, sizeof(name)), -1);
+		assert_int_equal(ev__dns_name_parse(b, sizeof(loop), &off, name,
+				     sizeof(name)),
+		    -1);
 		free(b);
 		b = exact(ext, sizeof(ext));
 		off = 0;
-		assert_int_equal(ev__dns_name_parse(b, sizeof(ext), &off,
-		    name, sizeof(name)), -1);
+		assert_int_equal(ev__dns_name_parse(b, sizeof(ext), &off, name,
+				     sizeof(name)),
+		    -1);
 		free(b);
 	}
 	/* Requests: a self pointer, too many questions, a response. */
@@ -74,8 +76,8 @@ test_wire_hostile(void **state)
 		uint8_t *b;
 
 		hostile_reply(&p, &ns, 1);
-		p.b[2] &= 0x7f;		/* make it a query */
-		p.b[5] = 2;		/* whose 2nd question is the pointer */
+		p.b[2] &= 0x7f; /* make it a query */
+		p.b[5] = 2;	/* whose 2nd question is the pointer */
 		b = exact(p.b, p.n);
 		assert_int_equal(ev__dns_request_parse(b, p.n, &q), -1);
 		free(b);
@@ -118,7 +120,7 @@ test_wire_roundtrip(void **state)
 	strcpy(qs[0]->name, "4.3.2.1.in-addr.arpa");
 	memset(rr, 0, sizeof(rr));
 	memset(&m, 0, sizeof(m));
-	rr[0].name = "4.3.2.1.IN-ADDR.ARPA";	/* compressed despite case */
+	rr[0].name = "4.3.2.1.IN-ADDR.ARPA"; /* compressed despite case */
 	rr[0].type = EVDNS_TYPE_CNAME;
 	rr[0].dns_class = EVDNS_CLASS_INET;
 	rr[0].ttl = 9;
@@ -128,7 +130,7 @@ test_wire_roundtrip(void **state)
 	rr[1].name = "4.0/25.3.2.1.in-addr.arpa";
 	rr[1].type = EVDNS_TYPE_PTR;
 	rr[1].dns_class = EVDNS_CLASS_INET;
-	rr[1].ttl = 0x80000000U;		/* read back as 0 */
+	rr[1].ttl = 0x80000000U; /* read back as 0 */
 	rr[1].is_name = 1;
 	rr[1].data = "host.example.";
 	m.id = 99;
@@ -142,7 +144,8 @@ test_wire_roundtrip(void **state)
 	assert_int_equal(len, 12 + 26 + (2 + 10 + 9) + (2 + 10 + 14));
 	assert_int_equal(ev__dns_reply_parse(buf, (size_t)len, &r), 0);
 	assert_int_equal(ev__dns_reply_answers(buf, (size_t)len, &r,
-	    EVDNS_TYPE_PTR, &a), 1);
+			     EVDNS_TYPE_PTR, &a),
+	    1);
 	assert_string_equal(a.ptr, "host.example");
 	assert_int_equal(a.ttl, 0);
 	/* Too small a buffer: records are left out and TC is set. */
@@ -210,7 +213,10 @@ static void
 test_wire_ptr_unprintable(void **state)
 {
 	static const char *const bad[] = {
-		"\033[2Jevil", "evil\nhost", "with space", "high\377byte",
+		"\033[2Jevil",
+		"evil\nhost",
+		"with space",
+		"high\377byte",
 	};
 	struct ev__dns_answer a;
 	struct pkt p;
@@ -255,10 +261,8 @@ test_wire_name_limits(void **state)
 		memset(name, 'a', sizeof(name));
 		name[63] = name[127] = name[191] = '.';
 		name[192 + last] = '\0';
-		assert_int_equal(ev__dns_name_check(name),
-		    last == 61 ? 0 : -1);
-		len = ev__dns_query_build(q, sizeof(q), 1, name,
-		    EVDNS_TYPE_A);
+		assert_int_equal(ev__dns_name_check(name), last == 61 ? 0 : -1);
+		len = ev__dns_query_build(q, sizeof(q), 1, name, EVDNS_TYPE_A);
 		assert_int_equal(len, last == 61 ? 12 + 255 + 4 : -1);
 	}
 	/* Encode the 256-byte name by hand: the parser refuses it. */
@@ -278,8 +282,7 @@ test_wire_name_limits(void **state)
 	q[192] = 61;
 	q[254] = 0;
 	off = 0;
-	assert_int_equal(ev__dns_name_parse(q, 255, &off, out, sizeof(out)),
-	    0);
+	assert_int_equal(ev__dns_name_parse(q, 255, &off, out, sizeof(out)), 0);
 	assert_int_equal(strlen(out), 253);
 	assert_int_equal(off, 255);
 }
@@ -326,9 +329,9 @@ test_wire_questions_too_long(void **state)
 	len = ev__dns_response_build(buf, sizeof(buf), &m);
 	assert_int_equal(len, EV__DNS_HDR_LEN);
 	assert_int_equal(buf[0], 0x42);
-	assert_true(buf[2] & 0x02);		/* TC */
+	assert_true(buf[2] & 0x02); /* TC */
 	for (i = 4; i < 12; i++)
-		assert_int_equal(buf[i], 0);	/* no counts */
+		assert_int_equal(buf[i], 0); /* no counts */
 	/* One fits; a question name that is not valid is still refused. */
 	m.nquestions = 1;
 	assert_true(ev__dns_response_build(buf, sizeof(buf), &m) > 12);
@@ -353,15 +356,18 @@ test_wire_small_buffers(void **state)
 	    -1);
 	memset(out, 'z', sizeof(out));
 	assert_int_equal(ev__dns_name_parse(www, sizeof(www), &off, out,
-	    sizeof(out)), -1);
+			     sizeof(out)),
+	    -1);
 	assert_string_equal(out, "");
 	assert_int_equal(off, 0);
 	assert_int_equal(ev__dns_query_build(q, 11, 1, "a.b", EVDNS_TYPE_A),
 	    -1);
 	assert_int_equal(ev__dns_query_build(q, 32, 1, "www.example.com",
-	    EVDNS_TYPE_A), -1);
+			     EVDNS_TYPE_A),
+	    -1);
 	assert_int_equal(ev__dns_query_build(q, 33, 1, "www.example.com",
-	    EVDNS_TYPE_A), 33);
+			     EVDNS_TYPE_A),
+	    33);
 	memset(&m, 0, sizeof(m));
 	assert_int_equal(ev__dns_response_build(q, 11, &m), -1);
 	m.nquestions = -1;
@@ -486,9 +492,15 @@ static void
 test_err_to_string(void **state)
 {
 	static const int codes[] = {
-		DNS_ERR_NONE, DNS_ERR_FORMAT, DNS_ERR_SERVERFAILED,
-		DNS_ERR_NOTEXIST, DNS_ERR_NOTIMPL, DNS_ERR_REFUSED,
-		DNS_ERR_TRUNCATED, DNS_ERR_UNKNOWN, DNS_ERR_TIMEOUT,
+		DNS_ERR_NONE,
+		DNS_ERR_FORMAT,
+		DNS_ERR_SERVERFAILED,
+		DNS_ERR_NOTEXIST,
+		DNS_ERR_NOTIMPL,
+		DNS_ERR_REFUSED,
+		DNS_ERR_TRUNCATED,
+		DNS_ERR_UNKNOWN,
+		DNS_ERR_TIMEOUT,
 		DNS_ERR_SHUTDOWN,
 	};
 	const char *msg[sizeof(codes) / sizeof(codes[0])];

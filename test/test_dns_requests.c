@@ -40,7 +40,7 @@ test_timeout(void **state)
 	assert_true(run_until(&r.calls, 1, 5000));
 	el = tu_now_usec() - t0;
 	assert_int_equal(r.err, DNS_ERR_TIMEOUT);
-	assert_int_equal(ts.nreq, 2);		/* attempts:2 */
+	assert_int_equal(ts.nreq, 2); /* attempts:2 */
 	assert_true(el >= 350000 && el < 3000000);
 	evdns_close_server_port(ts.port);
 }
@@ -60,9 +60,11 @@ test_failover_and_probe(void **state)
 	assert_int_equal(evdns_count_nameservers(), 2);
 	fast_options();
 	assert_int_equal(evdns_set_option("max-timeouts:", "1",
-	    DNS_OPTIONS_ALL), 0);
+			     DNS_OPTIONS_ALL),
+	    0);
 	assert_int_equal(evdns_set_option("initial-probe-timeout:", "0.2",
-	    DNS_OPTIONS_ALL), 0);
+			     DNS_OPTIONS_ALL),
+	    0);
 	/* The first goes to the silent one, times out, and moves on. */
 	resolve4("a.example.com", 0, &r);
 	assert_true(run_until(&r.calls, 1, 5000));
@@ -109,7 +111,8 @@ test_shutdown_inflight(void **state)
 	ts.silent = 1;
 	add_ns_port(ts.portnum);
 	assert_int_equal(evdns_set_option("max-inflight:", "2",
-	    DNS_OPTIONS_ALL), 0);
+			     DNS_OPTIONS_ALL),
+	    0);
 	for (i = 0; i < 3; i++)
 		resolve4("a.example.com", 0, &r[i]);
 	assert_true(run_until(&ts.nreq, 2, 5000));
@@ -137,8 +140,8 @@ test_shutdown_inflight(void **state)
 	assert_true(run_until(&r[0].calls, 1, 5000));
 	assert_int_equal(r[0].err, DNS_ERR_NONE);
 	assert_true(r[1].calls == 1);
-	assert_true(r[1].err == DNS_ERR_SHUTDOWN ||
-	    r[1].err == DNS_ERR_NOTEXIST);
+	assert_true(
+	    r[1].err == DNS_ERR_SHUTDOWN || r[1].err == DNS_ERR_NOTEXIST);
 	evdns_close_server_port(ts.port);
 }
 
@@ -158,7 +161,7 @@ test_suspend_resume(void **state)
 	assert_int_equal(evdns_count_nameservers(), 0);
 	add_ns_port(ts2.portnum);
 	event_loop(EVLOOP_NONBLOCK);
-	assert_int_equal(ts2.nreq, 0);		/* held while suspended */
+	assert_int_equal(ts2.nreq, 0); /* held while suspended */
 	assert_int_equal(evdns_resume(), 0);
 	assert_true(run_until(&r.calls, 1, 5000));
 	assert_int_equal(r.err, DNS_ERR_NONE);
@@ -177,7 +180,8 @@ test_max_inflight(void **state)
 	tserver_start(&ts);
 	add_ns_port(ts.portnum);
 	assert_int_equal(evdns_set_option("max-inflight:", "2",
-	    DNS_OPTIONS_ALL), 0);
+			     DNS_OPTIONS_ALL),
+	    0);
 	for (i = 0; i < 6; i++)
 		resolve4("a.example.com", 0, &r[i]);
 	while (done < 6 && run_until(&r[done].calls, 1, 5000))
@@ -197,8 +201,9 @@ static void
 resolve_again(struct result *r)
 {
 	memset(&chained, 0, sizeof(chained));
-	assert_int_equal(evdns_resolve_ipv4("again.example.com", 0,
-	    result_cb, &chained), 0);
+	assert_int_equal(evdns_resolve_ipv4("again.example.com", 0, result_cb,
+			     &chained),
+	    0);
 }
 
 static void
@@ -232,13 +237,13 @@ test_calls_from_callbacks(void **state)
 	rawns_start(&ns2);
 	add_ns_port(ns1.port);
 	fast_options();
-	assert_int_equal(evdns_set_option("timeout:", "5", DNS_OPTIONS_ALL),
-	    0);
+	assert_int_equal(evdns_set_option("timeout:", "5", DNS_OPTIONS_ALL), 0);
 	/* A callback starts a new resolve. */
 	memset(r, 0, sizeof(r));
 	r[0].then = resolve_again;
 	assert_int_equal(evdns_resolve_ipv4("one.example.com", 0, result_cb,
-	    &r[0]), 0);
+			     &r[0]),
+	    0);
 	assert_true(run_until(&ns1.got, 1, 5000));
 	answer_last(&ns1, 1);
 	assert_true(run_until(&ns1.got, 2, 5000));
@@ -254,12 +259,14 @@ test_calls_from_callbacks(void **state)
 	memset(r, 0, sizeof(r));
 	r[0].then = clear_and_readd;
 	assert_int_equal(evdns_resolve_ipv4("x.example.com", 0, result_cb,
-	    &r[0]), 0);
+			     &r[0]),
+	    0);
 	assert_true(run_until(&ns1.got, 3, 5000));
 	xlen = ns1.qlen;
 	memcpy(xq, ns1.q, xlen);
 	assert_int_equal(evdns_resolve_ipv4("y.example.com", 0, result_cb,
-	    &r[1]), 0);
+			     &r[1]),
+	    0);
 	assert_true(run_until(&ns1.got, 4, 5000));
 	ns1.qlen = xlen;
 	memcpy(ns1.q, xq, xlen);
@@ -299,18 +306,20 @@ test_thousands_inflight(void **state)
 	rawns_start(ns);
 	add_ns_port(ns->port);
 	assert_int_equal(evdns_set_option("max-inflight:", "65000",
-	    DNS_OPTIONS_ALL), 0);
+			     DNS_OPTIONS_ALL),
+	    0);
 	assert_int_equal(evdns_set_option("timeout:", "30", DNS_OPTIONS_ALL),
 	    0);
 	nshut = 0;
 	/* In batches, so the socket buffer does not drop queries. */
 	for (i = 0; i < n; i++) {
 		assert_int_equal(evdns_resolve_ipv4("many.example.com",
-		    DNS_QUERY_NO_SEARCH, count_cb, NULL), 0);
+				     DNS_QUERY_NO_SEARCH, count_cb, NULL),
+		    0);
 		if (i % 100 == 99)
 			assert_true(run_until(&ns->got, i + 1, 5000));
 	}
-	assert_int_equal(ns->dups, 0);		/* IDs all distinct */
+	assert_int_equal(ns->dups, 0); /* IDs all distinct */
 	evdns_shutdown(1);
 	assert_int_equal(nshut, n);
 	rawns_stop(ns);
@@ -334,8 +343,8 @@ test_refused_port(void **state)
 	add_ns_port(port);
 	fast_options();
 	memset(&r, 0, sizeof(r));
-	assert_int_equal(evdns_resolve_ipv4("r.example.com", 0, result_cb,
-	    &r), 0);
+	assert_int_equal(evdns_resolve_ipv4("r.example.com", 0, result_cb, &r),
+	    0);
 	assert_true(run_until(&r.calls, 1, 5000));
 	assert_int_equal(r.err, DNS_ERR_TIMEOUT);
 	assert_int_equal(nlog_down, 1);
@@ -370,7 +379,7 @@ test_servfail_tries_another(void **state)
 	assert_ipv4(&r, 0, "10.0.0.1");
 	assert_int_equal(ts1.nreq, 1);
 	assert_int_equal(ts2.nreq, 1);
-	assert_int_equal(nlog_down, 0);		/* one failure is no outage */
+	assert_int_equal(nlog_down, 0); /* one failure is no outage */
 	/* When every nameserver fails, so does the request. */
 	ts2.servfail = 1;
 	resolve4("a.example.com", DNS_QUERY_NO_SEARCH, &r);

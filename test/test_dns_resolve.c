@@ -74,7 +74,8 @@ reverse_wait(const char *ip, struct result *r)
 	else {
 		assert_int_equal(inet_pton(AF_INET6, ip, &in6), 1);
 		assert_int_equal(evdns_resolve_reverse_ipv6(&in6, 0, result_cb,
-		    r), 0);
+				     r),
+		    0);
 	}
 	assert_true(run_until(&r->calls, 1, 5000));
 }
@@ -97,7 +98,8 @@ test_resolve_ptr(void **state)
 	/* An IPv6 reverse query asks the nibble name in ip6.arpa. */
 	reverse_wait("2001:db8::1", &r);
 	assert_int_equal(r.err, DNS_ERR_NOTEXIST);
-	assert_string_equal(ts.names[1], "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	assert_string_equal(ts.names[1],
+	    "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
 	    "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
 	evdns_close_server_port(ts.port);
 }
@@ -115,7 +117,7 @@ test_cname_chain(void **state)
 	assert_int_equal(r.err, DNS_ERR_NONE);
 	assert_int_equal(r.count, 2);
 	assert_ipv4(&r, 1, "10.0.0.2");
-	assert_int_equal(r.ttl, 40);	/* the smallest TTL on the chain */
+	assert_int_equal(r.ttl, 40); /* the smallest TTL on the chain */
 	evdns_close_server_port(ts.port);
 }
 
@@ -141,7 +143,15 @@ test_errors(void **state)
 	assert_true(run_until(&r.calls, 1, 5000));
 	assert_int_equal(r.err, DNS_ERR_UNKNOWN);
 
-	/* 40 records do not fit in 512 bytes: TC is set and reported. */
+	/* 40 records do not fit in 512 bytes, but in the 1232 that EDNS
+	 * advertises, which the server honours. */
+	resolve4("big.example.com", 0, &r);
+	assert_true(run_until(&r.calls, 1, 5000));
+	assert_int_equal(r.err, DNS_ERR_NONE);
+	assert_int_equal(r.count, EV__DNS_MAX_ADDRS);
+	/* Without EDNS, TC is set; this server has no TCP, so the
+	 * truncation is what the caller hears. */
+	dns_option("edns-udp-size:", "0");
 	resolve4("big.example.com", 0, &r);
 	assert_true(run_until(&r.calls, 1, 5000));
 	assert_int_equal(r.err, DNS_ERR_TRUNCATED);
@@ -300,7 +310,7 @@ dnsmasq_start(unsigned short *port, const char *hosts)
 	assert_true(logfd >= 0);
 	unlink(logpath);
 	for (tries = 0; tries < 10; tries++) {
-		*port = free_port_udp_tcp();	/* and still free, probably */
+		*port = free_port_udp_tcp(); /* and still free, probably */
 		snprintf(portarg, sizeof(portarg), "--port=%u", *port);
 		snprintf(hostsarg, sizeof(hostsarg), "--addn-hosts=%s", hosts);
 		pid = fork();
@@ -311,9 +321,9 @@ dnsmasq_start(unsigned short *port, const char *hosts)
 			execl("/usr/sbin/dnsmasq", "dnsmasq", "-k", "-C",
 			    "/dev/null", "--no-resolv", "--no-hosts", hostsarg,
 			    portarg, "--listen-address=127.0.0.1",
-			    "--bind-interfaces", "--pid-file=",
-			    "--local=/dns.test/", "--local-ttl=77",
-			    "--log-facility=-", (char *)NULL);
+			    "--bind-interfaces",
+			    "--pid-file=", "--local=/dns.test/",
+			    "--local-ttl=77", "--log-facility=-", (char *)NULL);
 			_exit(127);
 		}
 		if (wait_for_server(pid, *port) == 0) {
@@ -333,22 +343,24 @@ dnsmasq_start(unsigned short *port, const char *hosts)
 static void
 test_dnsmasq(void **state)
 {
-	static const char hosts_data[] =
-	    "10.0.0.1 a.dns.test\n"
-	    "2001:db8::1 a.dns.test\n"
-	    "10.0.0.2 b.dns.test\n";
+	static const char hosts_data[] = "10.0.0.1 a.dns.test\n"
+					 "2001:db8::1 a.dns.test\n"
+					 "10.0.0.2 b.dns.test\n";
 	char hosts[] = "/tmp/test_dns_hosts.XXXXXX";
 	struct result r;
 	unsigned short port;
 	char buf[INET6_ADDRSTRLEN];
 	pid_t pid;
-	int fd;
+	int fd, i;
 
 	fd = mkstemp(hosts);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, hosts_data, sizeof(hosts_data) - 1),
 	    (ssize_t)sizeof(hosts_data) - 1);
-	fchmod(fd, 0644);	/* dnsmasq reads it as another user */
+	/* 100 addresses: 1,600 bytes of answers, more than 1232. */
+	for (i = 1; i <= 100; i++)
+		dprintf(fd, "10.3.0.%d many.dns.test\n", i);
+	fchmod(fd, 0644); /* dnsmasq reads it as another user */
 	close(fd);
 	pid = dnsmasq_start(&port, hosts);
 	add_ns_port(port);
@@ -361,7 +373,7 @@ test_dnsmasq(void **state)
 	assert_int_equal(r.ttl, 77);
 	assert_ipv4(&r, 0, "10.0.0.1");
 
-	resolve4("b", 0, &r);	/* through the search list */
+	resolve4("b", 0, &r); /* through the search list */
 	assert_true(run_until(&r.calls, 1, 5000));
 	assert_int_equal(r.err, DNS_ERR_NONE);
 	assert_ipv4(&r, 0, "10.0.0.2");
@@ -384,6 +396,14 @@ test_dnsmasq(void **state)
 	resolve4("nx.dns.test", DNS_QUERY_NO_SEARCH, &r);
 	assert_true(run_until(&r.calls, 1, 5000));
 	assert_int_equal(r.err, DNS_ERR_NOTEXIST);
+
+	/* Truncated over UDP, then in full over TCP. */
+	resolve4("many.dns.test", 0, &r);
+	assert_true(run_until(&r.calls, 1, 5000));
+	assert_int_equal(r.err, DNS_ERR_NONE);
+	assert_int_equal(r.count, EV__DNS_MAX_ADDRS);
+	assert_int_equal(r.ttl, 77);
+	assert_int_equal(memcmp(r.addrs, "\12\3\0", 3), 0);
 
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
@@ -464,8 +484,8 @@ test_bad_arguments(void **state)
 	assert_int_equal(evdns_resolve_ipv4("a..b", 0, result_cb, &r), -1);
 	event_set_log_callback(NULL);
 	assert_int_equal(nwarn, 1);
-	assert_non_null(strstr(last_warn,
-	    "evdns: cannot resolve invalid name"));
+	assert_non_null(
+	    strstr(last_warn, "evdns: cannot resolve invalid name"));
 	assert_int_equal(r.calls, 1);
 	evdns_close_server_port(ts.port);
 }

@@ -42,7 +42,8 @@ test_server_deferred_and_close(void **state)
 	resolve4("nx.example.com", 0, &r[1]);
 	assert_true(run_until(&ts.nheld, 2, 5000));
 	assert_int_equal(evdns_server_request_get_requesting_addr(ts.held[0],
-	    (struct sockaddr *)&sin, 4), -1);
+			     (struct sockaddr *)&sin, 4),
+	    -1);
 	/* Closing the port keeps it until held requests are finished. */
 	evdns_close_server_port(ts.port);
 	tserver_answer(ts.held[0], ts.held[0]->questions[0]);
@@ -65,7 +66,8 @@ raw_query(int fd, unsigned short port, const char *name, uint8_t *reply,
 	assert_true(len > 0);
 	loopback_addr(&sin, port);
 	assert_int_equal(sendto(fd, q, (size_t)len, 0, (struct sockaddr *)&sin,
-	    sizeof(sin)), len);
+			     sizeof(sin)),
+	    len);
 	assert_true(run_until(counter, 1, 5000));
 	/* The server answered from its callback: the reply is here. */
 	return (int)recv(fd, reply, cap, MSG_DONTWAIT);
@@ -87,9 +89,9 @@ test_server_compression(void **state)
 	    &ts.nreq);
 	assert_int_equal(len, 12 + 19 + 2 * (2 + 10 + 4));
 	assert_int_equal(reply[0], 0x42);
-	assert_int_equal(reply[2] & 0x80, 0x80);	/* QR */
-	assert_int_equal(reply[2] & 0x01, 0x01);	/* RD kept */
-	assert_int_equal(reply[7], 2);			/* ANCOUNT */
+	assert_int_equal(reply[2] & 0x80, 0x80); /* QR */
+	assert_int_equal(reply[2] & 0x01, 0x01); /* RD kept */
+	assert_int_equal(reply[7], 2);		 /* ANCOUNT */
 	assert_int_equal(reply[31], 0xc0);
 	assert_int_equal(reply[32], 12);
 	assert_int_equal(reply[47], 0xc0);
@@ -102,8 +104,8 @@ test_server_compression(void **state)
 	assert_int_equal(reply[7], 4);
 	/* Truncation sets TC. */
 	ts.nreq = 0;
-	len = raw_query(fd, ts.portnum, "big.example.com", reply,
-	    sizeof(reply), &ts.nreq);
+	len = raw_query(fd, ts.portnum, "big.example.com", reply, sizeof(reply),
+	    &ts.nreq);
 	assert_true(len <= 512);
 	assert_int_equal(reply[2] & 0x02, 0x02);
 	close(fd);
@@ -121,21 +123,28 @@ add_reply_cb(struct evdns_server_request *req, void *arg)
 	nreq_seen++;
 	inet_pton(AF_INET, "10.0.0.1", &in);
 	assert_int_equal(evdns_server_request_add_reply(req,
-	    EVDNS_ANSWER_SECTION, req->questions[0]->name, EVDNS_TYPE_TXT,
-	    EVDNS_CLASS_INET, 5, 6, 0, txt), 0);
+			     EVDNS_ANSWER_SECTION, req->questions[0]->name,
+			     EVDNS_TYPE_TXT, EVDNS_CLASS_INET, 5, 6, 0, txt),
+	    0);
 	assert_int_equal(evdns_server_request_add_reply(req,
-	    EVDNS_AUTHORITY_SECTION, "example.com", EVDNS_TYPE_NS,
-	    EVDNS_CLASS_INET, 5, -1, 1, "ns.example.com"), 0);
+			     EVDNS_AUTHORITY_SECTION, "example.com",
+			     EVDNS_TYPE_NS, EVDNS_CLASS_INET, 5, -1, 1,
+			     "ns.example.com"),
+	    0);
 	assert_int_equal(evdns_server_request_add_ptr_reply(req, &in, NULL,
-	    "x.example.com", 5), 0);
+			     "x.example.com", 5),
+	    0);
 	/* Bad arguments are refused. */
 	assert_int_equal(evdns_server_request_add_reply(req, 3, "x",
-	    EVDNS_TYPE_A, EVDNS_CLASS_INET, 5, 4, 0, "abcd"), -1);
+			     EVDNS_TYPE_A, EVDNS_CLASS_INET, 5, 4, 0, "abcd"),
+	    -1);
 	assert_int_equal(evdns_server_request_add_reply(req,
-	    EVDNS_ANSWER_SECTION, "a..b", EVDNS_TYPE_A, EVDNS_CLASS_INET, 5,
-	    4, 0, "abcd"), -1);
+			     EVDNS_ANSWER_SECTION, "a..b", EVDNS_TYPE_A,
+			     EVDNS_CLASS_INET, 5, 4, 0, "abcd"),
+	    -1);
 	assert_int_equal(evdns_server_request_add_a_reply(req, "x", -1, NULL,
-	    5), -1);
+			     5),
+	    -1);
 	req->flags |= EV__DNS_AA;
 	assert_int_equal(evdns_server_request_respond(req, 0), 0);
 }
@@ -149,8 +158,7 @@ test_server_add_reply(void **state)
 	unsigned short sport, cport;
 	int fd, len;
 
-	port = evdns_add_server_port(udp_socket(&sport), 0, add_reply_cb,
-	    NULL);
+	port = evdns_add_server_port(udp_socket(&sport), 0, add_reply_cb, NULL);
 	assert_non_null(port);
 	assert_null(evdns_add_server_port(0, 1, add_reply_cb, NULL));
 	fd = udp_socket(&cport);
@@ -212,16 +220,18 @@ test_server_many_questions(void **state)
 	}
 	loopback_addr(&sin, sport);
 	assert_int_equal(sendto(cfd, p.b, p.n, 0, (struct sockaddr *)&sin,
-	    sizeof(sin)), (ssize_t)p.n);
+			     sizeof(sin)),
+	    (ssize_t)p.n);
 	assert_true(run_until(&nserved, 1, 5000));
 	assert_int_equal(respond_res, 0);
 	r = recv(cfd, reply, sizeof(reply), MSG_DONTWAIT);
 	assert_int_equal(r, 12);
-	assert_true(reply[2] & 0x82);		/* QR, TC */
+	assert_true(reply[2] & 0x82); /* QR, TC */
 	p.b[5] = 0;
 	p.n = 12;
 	assert_int_equal(sendto(cfd, p.b, p.n, 0, (struct sockaddr *)&sin,
-	    sizeof(sin)), 12);
+			     sizeof(sin)),
+	    12);
 	assert_true(run_until(&nserved, 2, 5000));
 	assert_int_equal(respond_res, 0);
 	assert_int_equal(recv(cfd, reply, sizeof(reply), MSG_DONTWAIT), 12);
@@ -271,9 +281,10 @@ test_server_malformed_request(void **state)
 	loopback_addr(&sin, sport);
 	for (i = 0; i < sizeof(badlen) / sizeof(badlen[0]); i++)
 		assert_int_equal(sendto(cfd, bad[i], badlen[i], 0,
-		    (struct sockaddr *)&sin, sizeof(sin)), (ssize_t)badlen[i]);
+				     (struct sockaddr *)&sin, sizeof(sin)),
+		    (ssize_t)badlen[i]);
 	assert_true(raw_query(cfd, sport, "ok.example.com", reply,
-	    sizeof(reply), &nserved) > 12);
+			sizeof(reply), &nserved) > 12);
 	assert_int_equal(nserved, 1);
 	assert_int_equal(nlogged_malformed, 3);
 	evdns_close_server_port(port);
@@ -288,29 +299,37 @@ bad_calls_cb(struct evdns_server_request *req, void *arg)
 
 	nserved++;
 	assert_int_equal(evdns_server_request_add_reply(NULL,
-	    EVDNS_ANSWER_SECTION, "x", EVDNS_TYPE_A, EVDNS_CLASS_INET, 5, 4, 0,
-	    "abcd"), -1);
+			     EVDNS_ANSWER_SECTION, "x", EVDNS_TYPE_A,
+			     EVDNS_CLASS_INET, 5, 4, 0, "abcd"),
+	    -1);
 	assert_int_equal(evdns_server_request_add_reply(req,
-	    EVDNS_ANSWER_SECTION, NULL, EVDNS_TYPE_A, EVDNS_CLASS_INET, 5, 4,
-	    0, "abcd"), -1);
+			     EVDNS_ANSWER_SECTION, NULL, EVDNS_TYPE_A,
+			     EVDNS_CLASS_INET, 5, 4, 0, "abcd"),
+	    -1);
 	assert_int_equal(evdns_server_request_add_reply(req,
-	    EVDNS_ANSWER_SECTION, "x", EVDNS_TYPE_TXT, EVDNS_CLASS_INET, 5,
-	    (int)sizeof(big), 0, big), -1);
-	assert_int_equal(evdns_server_request_add_a_reply(req, "a..b", 1,
-	    addr7, 5), -1);
+			     EVDNS_ANSWER_SECTION, "x", EVDNS_TYPE_TXT,
+			     EVDNS_CLASS_INET, 5, (int)sizeof(big), 0, big),
+	    -1);
+	assert_int_equal(evdns_server_request_add_a_reply(req, "a..b", 1, addr7,
+			     5),
+	    -1);
 	assert_int_equal(evdns_server_request_add_ptr_reply(req, NULL, NULL,
-	    "x.example.com", 5), -1);
+			     "x.example.com", 5),
+	    -1);
 	assert_int_equal(evdns_server_request_get_requesting_addr(req, NULL,
-	    (int)sizeof(sin)), -1);
+			     (int)sizeof(sin)),
+	    -1);
 	assert_int_equal(evdns_server_request_get_requesting_addr(NULL,
-	    (struct sockaddr *)&sin, (int)sizeof(sin)), -1);
+			     (struct sockaddr *)&sin, (int)sizeof(sin)),
+	    -1);
 	assert_int_equal(evdns_server_request_respond(req, 16), -1);
 	assert_int_equal(evdns_server_request_respond(req, -1), -1);
 	assert_int_equal(evdns_server_request_respond(NULL, 0), -1);
 	assert_int_equal(evdns_server_request_drop(NULL), -1);
 	/* None of that changed the request: it is answered as asked. */
 	assert_int_equal(evdns_server_request_add_a_reply(req,
-	    req->questions[0]->name, 1, addr7, 5), 0);
+			     req->questions[0]->name, 1, addr7, 5),
+	    0);
 	respond_res = evdns_server_request_respond(req, DNS_ERR_NONE);
 }
 
@@ -323,7 +342,7 @@ test_server_bad_calls(void **state)
 	struct ev__dns_answer a;
 	uint8_t reply[600];
 	unsigned short sport, cport, tport;
-	int cfd, sfd, len, closed, tcp, pfd[2];
+	int cfd, sfd, len, closed, tcp, ctcp, pfd[2];
 
 	sfd = udp_socket(&sport);
 	assert_null(evdns_add_server_port(-1, 0, bad_calls_cb, NULL));
@@ -332,11 +351,16 @@ test_server_bad_calls(void **state)
 	close(closed);
 	assert_null(evdns_add_server_port(closed, 0, bad_calls_cb, NULL));
 	evdns_close_server_port(NULL);
-	/* Not datagram sockets: each would keep the loop busy for ever. */
+	/* Neither a datagram nor a listening socket: each would keep the
+	 * loop busy for ever.  A connected TCP socket is neither. */
 	tcp = tu_listen_loopback(&tport);
-	assert_null(evdns_add_server_port(tcp, 0, bad_calls_cb, NULL));
+	ctcp = tu_connect_loopback(tport);
+	assert_null(evdns_add_server_port(ctcp, 0, bad_calls_cb, NULL));
 	assert_int_equal(pipe(pfd), 0);
 	assert_null(evdns_add_server_port(pfd[0], 0, bad_calls_cb, NULL));
+	/* is_tcp with a datagram socket is a mistake too. */
+	assert_null(evdns_add_server_port(sfd, 1, bad_calls_cb, NULL));
+	close(ctcp);
 	close(tcp);
 	close(pfd[0]);
 	close(pfd[1]);
@@ -350,7 +374,8 @@ test_server_bad_calls(void **state)
 	assert_int_equal(respond_res, 0);
 	assert_int_equal(ev__dns_reply_parse(reply, (size_t)len, &r), 0);
 	assert_int_equal(ev__dns_reply_answers(reply, (size_t)len, &r,
-	    EVDNS_TYPE_A, &a), 1);
+			     EVDNS_TYPE_A, &a),
+	    1);
 	assert_int_equal(a.count, 1);
 	assert_memory_equal(a.addrs, "\12\0\0\7", 4);
 	evdns_close_server_port(port);
@@ -375,7 +400,8 @@ test_server_icmp_errors(void **state)
 
 	sfd = udp_socket(&sport);
 	assert_int_equal(setsockopt(sfd, IPPROTO_IP, IP_RECVERR, &on,
-	    sizeof(on)), 0);
+			     sizeof(on)),
+	    0);
 	port = evdns_add_server_port(sfd, 0, server_cb, NULL);
 	assert_non_null(port);
 	nserved = 0;
@@ -384,8 +410,9 @@ test_server_icmp_errors(void **state)
 	loopback_addr(&sin, sport);
 	len = ev__dns_query_build(q, sizeof(q), 1, "gone.example.com",
 	    EVDNS_TYPE_A);
-	assert_int_equal(sendto(cfd, q, (size_t)len, 0,
-	    (struct sockaddr *)&sin, sizeof(sin)), len);
+	assert_int_equal(sendto(cfd, q, (size_t)len, 0, (struct sockaddr *)&sin,
+			     sizeof(sin)),
+	    len);
 	close(cfd);
 	assert_true(run_until(&nserved, 1, 5000));
 	assert_int_equal(respond_res, 0);
@@ -395,7 +422,7 @@ test_server_icmp_errors(void **state)
 	nserved = 0;
 	cfd = udp_socket(&cport);
 	assert_true(raw_query(cfd, sport, "next.example.com", reply,
-	    sizeof(reply), &nserved) > 12);
+			sizeof(reply), &nserved) > 12);
 	close(cfd);
 	evdns_close_server_port(port);
 #else
@@ -421,8 +448,7 @@ test_server_socketpair(void **state)
 	assert_int_equal(send(sv[1], q, (size_t)len, 0), len);
 	assert_true(run_until(&nserved, 1, 5000));
 	assert_int_equal(respond_res, 0);
-	assert_int_equal(recv(sv[1], reply, sizeof(reply), MSG_DONTWAIT),
-	    len);
+	assert_int_equal(recv(sv[1], reply, sizeof(reply), MSG_DONTWAIT), len);
 	assert_int_equal(reply[1], 9);
 	evdns_close_server_port(port);
 	close(sv[1]);
@@ -464,7 +490,7 @@ struct full {
 	struct sockaddr_un saddr;
 	socklen_t slen;
 	int nserved, nfailed, ngot, dups;
-	int hold_last;			/* keep the last request in held */
+	int hold_last; /* keep the last request in held */
 	struct evdns_server_request *held;
 	uint8_t seen[NFULL];
 	struct event cev;
@@ -481,7 +507,8 @@ full_server_cb(struct evdns_server_request *req, void *arg)
 		return;
 	}
 	assert_int_equal(evdns_server_request_add_a_reply(req,
-	    req->questions[0]->name, 1, addr7, 60), 0);
+			     req->questions[0]->name, 1, addr7, 60),
+	    0);
 	if (evdns_server_request_respond(req, DNS_ERR_NONE) != 0)
 		f->nfailed++;
 }
@@ -500,7 +527,8 @@ full_client_read(int fd, short what, void *arg)
 		assert_int_equal(ev__dns_reply_parse(reply, (size_t)n, &r), 0);
 		assert_true(r.hdr.id < NFULL);
 		assert_int_equal(ev__dns_reply_answers(reply, (size_t)n, &r,
-		    EVDNS_TYPE_A, &a), 1);
+				     EVDNS_TYPE_A, &a),
+		    1);
 		assert_memory_equal(a.addrs, "\12\0\0\7", 4);
 		f->dups += f->seen[r.hdr.id];
 		f->seen[r.hdr.id] = 1;
@@ -522,7 +550,8 @@ full_start(struct full *f, int hold_last)
 	f->sfd = unix_dgram("server", &f->saddr, &f->slen);
 	f->cfd = unix_dgram("client", &caddr, &clen);
 	assert_int_equal(setsockopt(f->sfd, SOL_SOCKET, SO_SNDBUF, &tiny,
-	    sizeof(tiny)), 0);
+			     sizeof(tiny)),
+	    0);
 	assert_int_equal(fcntl(f->cfd, F_SETFL, O_NONBLOCK), 0);
 	f->port = evdns_add_server_port(f->sfd, 0, full_server_cb, f);
 	assert_non_null(f->port);
@@ -530,7 +559,7 @@ full_start(struct full *f, int hold_last)
 		len = ev__dns_query_build(q, sizeof(q), (uint16_t)sent,
 		    "a.example.com", EVDNS_TYPE_A);
 		if (sendto(f->cfd, q, (size_t)len, 0,
-		    (struct sockaddr *)&f->saddr, f->slen) == len) {
+			(struct sockaddr *)&f->saddr, f->slen) == len) {
 			sent++;
 			continue;
 		}
@@ -587,7 +616,8 @@ test_server_client_gone(void **state)
 	len = ev__dns_query_build(q, sizeof(q), 5, "a.example.com",
 	    EVDNS_TYPE_A);
 	assert_int_equal(sendto(cfd, q, (size_t)len, 0,
-	    (struct sockaddr *)&f.saddr, f.slen), len);
+			     (struct sockaddr *)&f.saddr, f.slen),
+	    len);
 	assert_true(run_until(&f.nserved, NFULL + 1, 5000));
 	assert_int_equal(f.nfailed, 0);
 	f.cfd = cfd;

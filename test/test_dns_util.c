@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,9 @@ int nlog_down, nlog_up, nlog_drop;
 static void
 log_cb(int warn, const char *msg)
 {
+	/* DNS_TEST_LOG=1 shows the resolver's log while debugging a test. */
+	if (getenv("DNS_TEST_LOG") != NULL)
+		fprintf(stderr, "evdns%s: %s\n", warn ? " warning" : "", msg);
 	if (strstr(msg, "is down") != NULL)
 		nlog_down++;
 	if (strstr(msg, "back up") != NULL)
@@ -115,6 +119,29 @@ udp_socket(unsigned short *port)
 	return fd;
 }
 
+int
+udp_tcp_sockets(unsigned short *port, int *tcpfd)
+{
+	struct sockaddr_in sin;
+	int fd, i, one = 1;
+
+	for (i = 0; i < 20; i++) {
+		fd = udp_socket(port);
+		*tcpfd = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(*tcpfd >= 0);
+		setsockopt(*tcpfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		loopback_addr(&sin, *port);
+		if (bind(*tcpfd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+		    listen(*tcpfd, 16) == 0)
+			return fd;
+		/* The number is taken for TCP: another pair. */
+		close(*tcpfd);
+		close(fd);
+	}
+	fail_msg("no port free for both UDP and TCP");
+	return -1;
+}
+
 void
 add_ns_port(unsigned short port)
 {
@@ -190,8 +217,8 @@ tserver_answer(struct evdns_server_request *req,
 {
 	static const uint8_t a1[8] = { 10, 0, 0, 1, 10, 0, 0, 2 };
 	static const uint8_t host[4] = { 10, 1, 1, 1 };
-	uint8_t aaaa[16] = { 0x20, 0x01, 0x0d, 0xb8 }, many[40 * 4];
-	int err = DNS_ERR_NONE, i;
+	uint8_t aaaa[16] = { 0x20, 0x01, 0x0d, 0xb8 }, many[120 * 4];
+	int err = DNS_ERR_NONE, i, n;
 
 	aaaa[15] = 1;
 	if (name_is(q->name, "a.example.com") && q->type == EVDNS_TYPE_A)
@@ -212,14 +239,16 @@ tserver_answer(struct evdns_server_request *req,
 		    (void *)a1, 300);
 	} else if (name_is(q->name, "fail.example.com"))
 		err = DNS_ERR_SERVERFAILED;
-	else if (name_is(q->name, "big.example.com")) {
-		for (i = 0; i < 40; i++) {
+	else if (name_is(q->name, "big.example.com") ||
+	    name_is(q->name, "huge.example.com")) {
+		n = name_is(q->name, "big.example.com") ? 40 : 120;
+		for (i = 0; i < n; i++) {
 			many[4 * i] = 10;
 			many[4 * i + 1] = 2;
-			many[4 * i + 2] = 0;
+			many[4 * i + 2] = (uint8_t)(i / 256);
 			many[4 * i + 3] = (uint8_t)i;
 		}
-		evdns_server_request_add_a_reply(req, q->name, 40, many, 10);
+		evdns_server_request_add_a_reply(req, q->name, n, many, 10);
 	} else if (name_is(q->name, "nodata.example.com"))
 		;
 	else if (name_is(q->name, "host.search1.test"))
@@ -233,6 +262,7 @@ tserver_answer(struct evdns_server_request *req,
 static void
 tserver_cb(struct evdns_server_request *req, void *arg)
 {
+	size_t i;
 	struct tserver *ts = arg;
 	const struct evdns_server_question *q;
 
@@ -249,18 +279,24 @@ tserver_cb(struct evdns_server_request *req, void *arg)
 			evdns_server_request_respond(req, DNS_ERR_NONE);
 		return;
 	}
-	if (ts->nreq < 16)
+	if (ts->nreq < 16) {
+		/* Lower case: the resolver's 0x20 cases letters at random. */
 		snprintf(ts->names[ts->nreq], sizeof(ts->names[0]), "%s",
 		    q->name);
+		for (i = 0; ts->names[ts->nreq][i] != '\0'; i++)
+			ts->names[ts->nreq][i] = (char)tolower(
+			    (unsigned char)ts->names[ts->nreq][i]);
+	}
 	ts->nreq++;
 	assert_int_equal(evdns_server_request_get_requesting_addr(req,
-	    (struct sockaddr *)&ts->from, sizeof(ts->from)),
+			     (struct sockaddr *)&ts->from, sizeof(ts->from)),
 	    (int)sizeof(struct sockaddr_in));
 	if (ts->silent)
 		evdns_server_request_drop(req);
 	else if (ts->servfail)
 		assert_int_equal(evdns_server_request_respond(req,
-		    DNS_ERR_SERVERFAILED), 0);
+				     DNS_ERR_SERVERFAILED),
+		    0);
 	else if (ts->defer && ts->nheld < 8)
 		ts->held[ts->nheld++] = req;
 	else
@@ -276,6 +312,19 @@ tserver_start(struct tserver *ts)
 	fd = udp_socket(&ts->portnum);
 	ts->port = evdns_add_server_port(fd, 0, tserver_cb, ts);
 	assert_non_null(ts->port);
+}
+
+void
+tserver_start_tcp(struct tserver *ts)
+{
+	int fd, tfd;
+
+	memset(ts, 0, sizeof(*ts));
+	fd = udp_tcp_sockets(&ts->portnum, &tfd);
+	ts->port = evdns_add_server_port(fd, 0, tserver_cb, ts);
+	assert_non_null(ts->port);
+	ts->tport = evdns_add_server_port(tfd, 1, tserver_cb, ts);
+	assert_non_null(ts->tport);
 }
 
 /* ---- a raw socket as a nameserver ---- */
@@ -307,6 +356,15 @@ rawns_start(struct rawns *ns)
 {
 	memset(ns, 0, sizeof(*ns));
 	ns->fd = udp_socket(&ns->port);
+	event_set(&ns->ev, ns->fd, EV_READ | EV_PERSIST, rawns_cb, ns);
+	event_add(&ns->ev, NULL);
+}
+
+void
+rawns_start_tcp(struct rawns *ns, int *tcpfd)
+{
+	memset(ns, 0, sizeof(*ns));
+	ns->fd = udp_tcp_sockets(&ns->port, tcpfd);
 	event_set(&ns->ev, ns->fd, EV_READ | EV_PERSIST, rawns_cb, ns);
 	event_add(&ns->ev, NULL);
 }
@@ -353,6 +411,8 @@ void
 reply_start(struct pkt *p, const uint8_t *q, size_t qlen, unsigned flags,
     unsigned ancount)
 {
+	size_t end = 12;
+
 	p->n = 0;
 	p8(p, q[0]);
 	p8(p, q[1]);
@@ -361,8 +421,12 @@ reply_start(struct pkt *p, const uint8_t *q, size_t qlen, unsigned flags,
 	p16(p, ancount);
 	p16(p, 0);
 	p16(p, 0);
-	assert_true(qlen > 12);
-	pbytes(p, q + 12, qlen - 12);
+	/* The question only: the query may end in an OPT record. */
+	while (end < qlen && q[end] != 0)
+		end += 1 + (size_t)q[end];
+	end += 5;
+	assert_true(end <= qlen);
+	pbytes(p, q + 12, end - 12);
 }
 
 void
@@ -408,26 +472,22 @@ hostile_reply(struct pkt *p, const struct rawns *ns, int which)
 	reply_start(p, ns->q, ns->qlen, 0x8180, 1);
 	at = p->n;
 	switch (which) {
-	case 0:	/* a label longer than what is left (CVE-2016-10195) */
+	case 0: /* a label longer than what is left (CVE-2016-10195) */
 		p8(p, 0x3f);
 		p8(p, 'a');
 		break;
-	case 1:	/* a pointer to itself */
-		p16(p, 0xc000 | (unsigned)at);
-		break;
-	case 2:	/* two pointers pointing at each other */
+	case 1: /* a pointer to itself */ p16(p, 0xc000 | (unsigned)at); break;
+	case 2: /* two pointers pointing at each other */
 		p16(p, 0xc000 | (unsigned)(at + 2));
 		p16(p, 0xc000 | (unsigned)at);
 		break;
-	case 3:	/* a label, then a pointer back to that label */
+	case 3: /* a label, then a pointer back to that label */
 		p8(p, 1);
 		p8(p, 'x');
 		p16(p, 0xc000 | (unsigned)at);
 		break;
-	case 4:	/* a pointer past the end */
-		p16(p, 0xc000 | 0x3ff);
-		break;
-	case 5:	/* a name longer than 255 bytes */
+	case 4: /* a pointer past the end */ p16(p, 0xc000 | 0x3ff); break;
+	case 5: /* a name longer than 255 bytes */
 		for (i = 0; i < 5; i++) {
 			p8(p, 63);
 			for (j = 0; j < 63; j++)
@@ -437,20 +497,20 @@ hostile_reply(struct pkt *p, const struct rawns *ns, int which)
 		rr_fixed(p, EVDNS_TYPE_A, 4);
 		p32(p, 0x06060606);
 		break;
-	case 6:	/* more answers announced than the packet holds */
+	case 6: /* more answers announced than the packet holds */
 		p->b[7] = 50;
 		add_a(p, 6, 6, 6, 6);
 		break;
-	case 7:	/* a 12-byte packet */
+	case 7: /* a 12-byte packet */
 		p->n = 12;
 		p->b[5] = 1;
 		break;
-	case 8:	/* rdlength past the end */
+	case 8: /* rdlength past the end */
 		p16(p, 0xc00c);
 		rr_fixed(p, EVDNS_TYPE_A, 400);
 		p32(p, 0x06060606);
 		break;
-	case 9:	/* an A record with 3 bytes of data */
+	case 9: /* an A record with 3 bytes of data */
 		p16(p, 0xc00c);
 		rr_fixed(p, EVDNS_TYPE_A, 3);
 		p8(p, 6);
@@ -464,7 +524,8 @@ void
 send_from(int fd, const struct rawns *ns, const struct pkt *p)
 {
 	assert_int_equal(sendto(fd, p->b, p->n, 0,
-	    (const struct sockaddr *)&ns->from, sizeof(ns->from)),
+			     (const struct sockaddr *)&ns->from,
+			     sizeof(ns->from)),
 	    (ssize_t)p->n);
 }
 

@@ -1,7 +1,8 @@
 /*
  * test_dns_util.h: helpers shared by the DNS test programs
- * (test_dns_parse, test_dns_resolve, test_dns_hostile, test_dns_server,
- * test_dns_conf).
+ * (test_dns_parse, test_dns_resolve, test_dns_requests, test_dns_hostile,
+ * test_dns_server, test_dns_conf, test_dns_tcp, test_dns_server_tcp,
+ * test_dns_edns).
  *
  * Setup and teardown of the resolver with a log counter, a loop driver,
  * loopback UDP sockets, a resolve-result recorder, our own server port
@@ -45,6 +46,12 @@ void loopback_addr(struct sockaddr_in *sin, unsigned short port);
 /* A UDP socket bound to 127.0.0.1, port chosen by the kernel. */
 int udp_socket(unsigned short *port);
 
+/*
+ * A UDP socket and a listening TCP socket (in *tcpfd) on the same
+ * loopback port, as a nameserver has; returns the UDP one.
+ */
+int udp_tcp_sockets(unsigned short *port, int *tcpfd);
+
 /* Add 127.0.0.1:port as a nameserver. */
 void add_ns_port(unsigned short port);
 
@@ -62,13 +69,12 @@ struct result {
 	int count;
 	int ttl;
 	uint8_t addrs[EV__DNS_MAX_ADDRS * 16];
-	char name[256];			/* the PTR target */
-	void (*then)(struct result *);	/* run inside the callback */
+	char name[256];		       /* the PTR target */
+	void (*then)(struct result *); /* run inside the callback */
 };
 
 /* The evdns_callback_type that fills in the struct result at arg. */
-void result_cb(int err, char type, int count, int ttl, void *addrs,
-    void *arg);
+void result_cb(int err, char type, int count, int ttl, void *addrs, void *arg);
 
 /* Clear r and start evdns_resolve_ipv4(name, flags) into it. */
 void resolve4(const char *name, int flags, struct result *r);
@@ -81,20 +87,22 @@ void assert_ipv4(const struct result *r, int i, const char *want);
  * a.example.com (A 10.0.0.1 and .2, TTL 300; AAAA 2001:db8::1, TTL 200),
  * 1.0.0.10.in-addr.arpa (PTR a.example.com), alias.example.com (a CNAME
  * chain to a.example.com), fail.example.com (SERVFAIL), big.example.com
- * (40 A records: truncated), nodata.example.com (no records),
+ * (40 A records 10.2.0.x: over 512 bytes, under 1232), huge.example.com
+ * (120 A records: over 1232 bytes), nodata.example.com (no records),
  * host.search1.test (10.1.1.1); anything else is NXDOMAIN.  Probes
  * ("." NS) are counted apart from other requests.
  */
 struct tserver {
 	struct evdns_server_port *port;
+	struct evdns_server_port *tport; /* TCP, if started so */
 	unsigned short portnum;
-	int silent;		/* drop every request */
-	int servfail;		/* answer every request with SERVFAIL */
-	int defer;		/* keep requests in held[] */
-	int nreq;		/* requests other than probes */
+	int silent;   /* drop every request */
+	int servfail; /* answer every request with SERVFAIL */
+	int defer;    /* keep requests in held[] */
+	int nreq;     /* requests other than probes */
 	int nprobe;
-	int64_t probe_at[8];	/* when the first probes came (tu_now_usec) */
-	char names[16][256];	/* the first questions, in order */
+	int64_t probe_at[8]; /* when the first probes came (tu_now_usec) */
+	char names[16][256]; /* the first questions, in order */
 	struct evdns_server_request *held[8];
 	int nheld;
 	struct sockaddr_in from;
@@ -102,6 +110,9 @@ struct tserver {
 
 /* Bind a tserver to a loopback port and start serving. */
 void tserver_start(struct tserver *ts);
+
+/* The same over UDP and TCP (tport) on one port. */
+void tserver_start_tcp(struct tserver *ts);
 
 /* Answer req's question q as a tserver does, and respond. */
 void tserver_answer(struct evdns_server_request *req,
@@ -115,13 +126,16 @@ struct rawns {
 	uint8_t q[512];
 	size_t qlen;
 	struct sockaddr_in from;
-	int got, dups;		/* queries received; IDs seen before */
-	uint16_t ids[32];	/* IDs of the first 32 queries, in order */
+	int got, dups;	  /* queries received; IDs seen before */
+	uint16_t ids[32]; /* IDs of the first 32 queries, in order */
 	uint8_t seen[65536 / 8];
 };
 
 /* Bind a raw nameserver to a loopback port and start reading queries. */
 void rawns_start(struct rawns *ns);
+
+/* The same, with a listening TCP socket on its port in *tcpfd. */
+void rawns_start_tcp(struct rawns *ns, int *tcpfd);
 
 /* Stop reading and close the socket. */
 void rawns_stop(struct rawns *ns);
@@ -145,8 +159,8 @@ void p32(struct pkt *p, uint32_t v);
 void pbytes(struct pkt *p, const void *b, size_t n);
 
 /* Start a reply: the ID and question of the query q, flags, ancount. */
-void reply_start(struct pkt *p, const uint8_t *q, size_t qlen,
-    unsigned flags, unsigned ancount);
+void reply_start(struct pkt *p, const uint8_t *q, size_t qlen, unsigned flags,
+    unsigned ancount);
 
 /* Type, class, TTL 60 and rdlength of a record whose name is written. */
 void rr_fixed(struct pkt *p, unsigned type, unsigned rdlen);

@@ -28,7 +28,6 @@
 static pid_t server_pid;
 static unsigned short server_port;
 
-
 /* Read one line from fd into line (blocking, with a timeout). */
 static void
 read_line(int fd, char *line, size_t size)
@@ -202,7 +201,7 @@ test_echo_long_line_dropped(void **state)
 	while (sent < 200000) {
 		w = write(fd, big + sent, 200000 - sent);
 		if (w <= 0)
-			break;		/* the server closed on us */
+			break; /* the server closed on us */
 		sent += (size_t)w;
 	}
 	expect_closed(fd);

@@ -172,7 +172,10 @@ test_del_other_in_callback(void **state)
 	/* Both are ready in the same turn. */
 	assert_int_equal(event_base_loop(tu_base, EVLOOP_ONCE), 0);
 	assert_int_equal(ca.calls + cb.calls, 1);
-	close(a[0]); close(a[1]); close(b[0]); close(b[1]);
+	close(a[0]);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
 }
 
 static void
@@ -245,7 +248,7 @@ static int norder;
 struct prio_ev {
 	struct event ev;
 	char tag;
-	int again;	/* re-activate itself this many times */
+	int again; /* re-activate itself this many times */
 };
 
 static void
@@ -322,6 +325,14 @@ test_event_active(void **state)
 	event_base_loop(tu_base, EVLOOP_NONBLOCK);
 	assert_int_equal(c.calls, 1);
 	assert_int_equal(c.last, EV_WRITE);
+
+	/* Activated again before it ran: one call with both reasons. */
+	event_active(&ev, EV_READ, 1);
+	event_active(&ev, EV_WRITE, 1);
+	event_base_loop(tu_base, EVLOOP_NONBLOCK);
+	assert_int_equal(c.calls, 2);
+	assert_int_equal(c.last, EV_READ | EV_WRITE);
+	assert_int_equal(event_pending(NULL, EV_READ, NULL), 0);
 }
 
 static void
@@ -492,14 +503,15 @@ once_cb(int fd, short what, void *arg)
 static void
 test_event_once(void **state)
 {
-	int fds[2];
+	int fds[2], r;
 	struct timeval tv = { 0, 5000 };
 	char buf[8];
 
 	tu_socketpair(fds);
 	once_calls = 0;
 	assert_int_equal(event_base_once(tu_base, fds[1], EV_READ, once_cb,
-	    &once_calls, NULL), 0);
+			     &once_calls, NULL),
+	    0);
 	assert_int_equal(write(fds[0], "x", 1), 1);
 	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(once_calls, 1);
@@ -507,20 +519,38 @@ test_event_once(void **state)
 	assert_int_equal(read(fds[1], buf, sizeof(buf)), 1);
 
 	assert_int_equal(event_base_once(tu_base, -1, EV_TIMEOUT, once_cb,
-	    &once_calls, &tv), 0);
+			     &once_calls, &tv),
+	    0);
 	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(once_calls, 2);
 	assert_int_equal(once_what, EV_TIMEOUT);
 
 	/* A read with a timeout that expires first. */
 	assert_int_equal(event_base_once(tu_base, fds[1], EV_READ, once_cb,
-	    &once_calls, &tv), 0);
+			     &once_calls, &tv),
+	    0);
 	assert_int_equal(event_base_dispatch(tu_base), 1);
 	assert_int_equal(once_calls, 3);
 	assert_int_equal(once_what, EV_TIMEOUT);
 
 	assert_int_equal(event_base_once(tu_base, SIGUSR1, EV_SIGNAL, once_cb,
-	    &once_calls, NULL), -1);
+			     &once_calls, NULL),
+	    -1);
+	/* Nor persistence, an fd to wait on that is none, no callback,
+	 * no base, or nothing to wait for. */
+	r = event_base_once(tu_base, fds[1], EV_READ | EV_PERSIST, once_cb,
+	    &once_calls, NULL);
+	assert_int_equal(r, -1);
+	r = event_base_once(tu_base, -1, EV_READ, once_cb, &once_calls, NULL);
+	assert_int_equal(r, -1);
+	r = event_base_once(tu_base, -1, EV_TIMEOUT, NULL, NULL, &tv);
+	assert_int_equal(r, -1);
+	r = event_base_once(NULL, -1, EV_TIMEOUT, once_cb, &once_calls, &tv);
+	assert_int_equal(r, -1);
+	r = event_base_once(tu_base, fds[1], 0x80, once_cb, &once_calls, NULL);
+	assert_int_equal(r, -1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
+	assert_int_equal(once_calls, 3);
 	close(fds[0]);
 	close(fds[1]);
 }
@@ -533,8 +563,8 @@ test_event_once_global(void **state)
 
 	assert_non_null(g);
 	once_calls = 0;
-	assert_int_equal(event_once(-1, EV_TIMEOUT, once_cb, &once_calls,
-	    &tv), 0);
+	assert_int_equal(event_once(-1, EV_TIMEOUT, once_cb, &once_calls, &tv),
+	    0);
 	assert_int_equal(event_dispatch(), 1);
 	assert_int_equal(once_calls, 1);
 	assert_string_equal(event_get_method(), tu_backend());
@@ -567,7 +597,10 @@ test_two_bases(void **state)
 	assert_int_equal(event_base_dispatch(other), 1);
 	assert_int_equal(cb.calls, 1);
 	event_base_free(other);
-	close(a[0]); close(a[1]); close(b[0]); close(b[1]);
+	close(a[0]);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
 }
 
 static void
@@ -584,7 +617,7 @@ raise_nofile(rlim_t want)
 		skip();
 }
 
-#define NPAIRS 5000	/* 10,000 fds */
+#define NPAIRS 5000 /* 10,000 fds */
 
 static void
 test_many_fds(void **state)
@@ -746,6 +779,48 @@ test_close_reuse_between_del_and_add(void **state)
 	close(fds[1]);
 }
 
+/*
+ * The same with a reader and a writer: both deleted, the fd closed, its
+ * number reused, and the two added back one at a time (as a DNS client
+ * reconnecting does).  Together they want what the old registration
+ * had, but the kernel forgot it on close: the new socket must be watched.
+ */
+static void
+test_close_reuse_reader_and_writer(void **state)
+{
+	int fds[2], again[2];
+	struct event rd, wr;
+	struct counter cr = { 0 }, cw = { 0 };
+
+	tu_socketpair(fds);
+	set_event(&rd, fds[1], EV_READ | EV_PERSIST, &cr);
+	set_event(&wr, fds[1], EV_WRITE, &cw);
+	event_add(&rd, NULL);
+	event_add(&wr, NULL);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 0);
+	assert_int_equal(cw.calls, 1);
+	event_add(&wr, NULL);
+	event_del(&rd);
+	event_del(&wr);
+	close(fds[1]);
+	close(fds[0]);
+	tu_socketpair(again);
+	assert_true(again[0] == fds[1] || again[1] == fds[1]);
+	fds[1] = again[0] == fds[1] ? again[0] : again[1];
+	fds[0] = again[0] == fds[1] ? again[1] : again[0];
+	set_event(&rd, fds[1], EV_READ | EV_PERSIST, &cr);
+	set_event(&wr, fds[1], EV_WRITE, &cw);
+	assert_int_equal(event_add(&rd, NULL), 0);
+	assert_int_equal(event_add(&wr, NULL), 0);
+	arm_watchdog(2);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_ONCE), 0);
+	event_del(&watchdog);
+	assert_int_equal(cw.calls, 2);
+	event_del(&rd);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 static void
 stop_loop_cb(int fd, short what, void *arg)
 {
@@ -837,7 +912,7 @@ test_bad_input(void **state)
 
 	memset(&never, 0, sizeof(never));
 	assert_int_equal(event_add(&never, NULL), -1);
-	event_active(&never, EV_READ, 1);	/* logged, ignored */
+	event_active(&never, EV_READ, 1); /* logged, ignored */
 
 	/* A negative fd cannot be watched for I/O. */
 	set_event(&ev, -1, EV_READ, &c);
@@ -870,6 +945,80 @@ test_bad_input(void **state)
 	event_base_set(tu_base, &ev);
 	assert_int_equal(event_add(&ev, NULL), -1);
 	assert_int_equal(event_base_priority_init(tu_base, 0), -1);
+}
+
+static int log_lines;
+
+static void
+count_log(int severity, const char *msg)
+{
+	log_lines++;
+}
+
+/*
+ * A regular file: epoll cannot watch one, so event_add() fails and says
+ * so; poll and select report it ready at once.
+ */
+static void
+test_regular_file(void **state)
+{
+	struct event ev;
+	struct counter c = { 0 };
+	FILE *f = tmpfile();
+	int r;
+
+	assert_non_null(f);
+	set_event(&ev, fileno(f), EV_READ, &c);
+	log_lines = 0;
+	event_set_log_callback(count_log);
+	r = event_add(&ev, NULL);
+	event_set_log_callback(NULL);
+	if (strcmp(tu_backend(), "epoll") == 0) {
+		assert_int_equal(r, -1);
+		assert_int_equal(log_lines, 1);
+		assert_int_equal(event_pending(&ev, EV_READ, NULL), 0);
+	} else {
+		assert_int_equal(r, 0);
+		assert_int_equal(event_base_dispatch(tu_base), 1);
+		assert_int_equal(c.calls, 1);
+		assert_int_equal(c.last, EV_READ);
+	}
+	fclose(f);
+}
+
+/*
+ * A program closes a registered fd without event_del(): select() fails
+ * with EBADF, so the loop returns -1 and says why (as 1.4's did); poll
+ * reports the fd (POLLNVAL) and epoll forgets it.  No backend hangs.
+ */
+static void
+test_closed_without_del(void **state)
+{
+	struct event ev, t;
+	struct counter c = { 0 }, ct = { 0 };
+	struct timeval tv = { 0, 50000 };
+	int fds[2], r;
+
+	tu_socketpair(fds);
+	set_event(&ev, fds[1], EV_READ, &c);
+	assert_int_equal(event_add(&ev, NULL), 0);
+	set_event(&t, -1, 0, &ct);
+	assert_int_equal(event_add(&t, &tv), 0);
+	close(fds[1]);
+	close(fds[0]);
+	log_lines = 0;
+	event_set_log_callback(count_log);
+	r = event_base_loop(tu_base, EVLOOP_ONCE);
+	event_set_log_callback(NULL);
+	if (strcmp(tu_backend(), "select") == 0) {
+		assert_int_equal(r, -1);
+		assert_int_equal(log_lines, 1);
+	} else {
+		assert_int_equal(r, 0);
+		assert_int_equal(c.calls + ct.calls, 1);
+	}
+	event_del(&ev);
+	event_del(&t);
 }
 
 static void
@@ -966,9 +1115,12 @@ main(void)
 		T(test_write_to_closed_peer),
 		T(test_closed_while_registered),
 		T(test_close_reuse_between_del_and_add),
+		T(test_close_reuse_reader_and_writer),
 		T(test_closed_while_shared_after_del),
 		T(test_rearm_every_turn),
 		T(test_bad_input),
+		T(test_regular_file),
+		T(test_closed_without_del),
 		T(test_base_free_with_pending),
 #undef T
 	};

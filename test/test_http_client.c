@@ -78,7 +78,8 @@ test_chunked_reply(void **state)
 	/* The chunk callback gets the request's cb_arg too. */
 	evhttp_request_set_chunked_cb(req, piece_cb);
 	assert_int_equal(evhttp_make_request(evcon, req, EVHTTP_REQ_GET,
-	    "/chunked"), 0);
+			     "/chunked"),
+	    0);
 	assert_true(th_run_until(th_base, &pr.done, 5000));
 	assert_int_equal(pr.code, 200);
 	assert_int_equal(pr.p.calls, 3);
@@ -115,10 +116,11 @@ test_queued_requests(void **state)
 
 	memset(r, 0, sizeof(r));
 	for (i = 0; i < 3; i++) {
-		struct evhttp_request *req =
-		    evhttp_request_new(th_result_cb, &r[i]);
-		assert_int_equal(evhttp_make_request(evcon, req,
-		    EVHTTP_REQ_GET, uris[i]), 0);
+		struct evhttp_request *req = evhttp_request_new(th_result_cb,
+		    &r[i]);
+		assert_int_equal(evhttp_make_request(evcon, req, EVHTTP_REQ_GET,
+				     uris[i]),
+		    0);
 	}
 	assert_true(th_run_until(th_base, &r[2].done, 5000));
 	assert_true(r[0].done && r[1].done);
@@ -243,7 +245,8 @@ test_free_from_chunk_callback(void **state)
 	req = evhttp_request_new(piece_done_cb, &pr);
 	evhttp_request_set_chunked_cb(req, piece_free_cb);
 	assert_int_equal(evhttp_make_request(to_free, req, EVHTTP_REQ_GET,
-	    "/chunked"), 0);
+			     "/chunked"),
+	    0);
 	assert_true(th_run_until(th_base, &pr.p.calls, 5000));
 	/* Long enough for the other pieces (20 ms apart) to have come. */
 	th_run_for(th_base, 150);
@@ -255,17 +258,17 @@ test_free_from_chunk_callback(void **state)
 static void
 test_retries_fail(void **state)
 {
-	struct evhttp_connection *evcon =
-	    evhttp_connection_new("127.0.0.1", th_free_port());
+	struct evhttp_connection *evcon = evhttp_connection_new("127.0.0.1",
+	    th_free_port());
 	struct th_result r = { 0 };
 	struct evhttp_request *req = evhttp_request_new(th_result_cb, &r);
 	int64_t t0 = tu_now_usec();
 
 	evhttp_connection_set_base(evcon, th_base);
 	evhttp_connection_set_retries(evcon, 2);
-	assert_int_equal(evhttp_make_request(evcon, req, EVHTTP_REQ_GET,
-	    "/"), 0);
-	assert_false(r.done);	/* never called back from inside */
+	assert_int_equal(evhttp_make_request(evcon, req, EVHTTP_REQ_GET, "/"),
+	    0);
+	assert_false(r.done); /* never called back from inside */
 	assert_true(th_run_until(th_base, &r.done, 5000));
 	assert_int_equal(r.code, -1);
 	/* Two retries: 250 ms, then 500 ms of backoff. */
@@ -292,8 +295,8 @@ late_listen_cb(int fd, short what, void *arg)
 	struct late_server *ls = arg;
 
 	ls->http = evhttp_new(th_base);
-	assert_int_equal(evhttp_bind_socket(ls->http, "127.0.0.1",
-	    ls->port), 0);
+	assert_int_equal(evhttp_bind_socket(ls->http, "127.0.0.1", ls->port),
+	    0);
 	evhttp_set_gencb(ls->http, late_gen_cb, NULL);
 }
 
@@ -325,9 +328,8 @@ static void
 test_client_timeout(void **state)
 {
 	unsigned short p;
-	int lfd = tu_listen_loopback(&p);	/* accepts, never answers */
-	struct evhttp_connection *evcon = evhttp_connection_new("127.0.0.1",
-	    p);
+	int lfd = tu_listen_loopback(&p); /* accepts, never answers */
+	struct evhttp_connection *evcon = evhttp_connection_new("127.0.0.1", p);
 	struct th_result r = { 0 };
 	int64_t t0 = tu_now_usec();
 
@@ -369,7 +371,8 @@ test_close_delimited_response(void **state)
 	/* An HTTP/1.0 request: the streamed reply ends with the close. */
 	req->minor = 0;
 	assert_int_equal(evhttp_make_request(evcon, req, EVHTTP_REQ_GET,
-	    "/chunked"), 0);
+			     "/chunked"),
+	    0);
 	assert_true(th_run_until(th_base, &r.done, 5000));
 	assert_int_equal(r.code, 200);
 	assert_null(r.clen);
@@ -431,18 +434,20 @@ test_request_api(void **state)
 	assert_null(evhttp_request_get_connection(req));
 	/* Bad URIs and methods are refused; the request stays ours. */
 	assert_int_equal(evhttp_make_request(evcon, req, EVHTTP_REQ_GET,
-	    "/a b"), -1);
+			     "/a b"),
+	    -1);
 	assert_int_equal(evhttp_make_request(evcon, req, EVHTTP_REQ_GET,
-	    "/a\r\nX: y"), -1);
+			     "/a\r\nX: y"),
+	    -1);
 	assert_int_equal(evhttp_make_request(evcon, req,
-	    (enum evhttp_cmd_type)7, "/"), -1);
+			     (enum evhttp_cmd_type)7, "/"),
+	    -1);
 	evhttp_request_free(req);
 	evhttp_connection_get_peer(evcon, &addr, &p);
 	assert_string_equal(addr, "127.0.0.1");
 	assert_int_equal(p, th_port);
 	evhttp_connection_free(evcon);
 }
-
 
 static void
 test_connect_errors(void **state)
@@ -461,7 +466,8 @@ test_connect_errors(void **state)
 	/* A local address of the other family: the request fails, later. */
 	evhttp_connection_set_local_address(evcon, "::1");
 	assert_int_equal(evhttp_make_request(evcon, req, EVHTTP_REQ_GET,
-	    "/hello"), 0);
+			     "/hello"),
+	    0);
 	assert_false(r.done);
 	assert_true(th_run_until(th_base, &r.done, 3000));
 	assert_int_equal(r.code, -1);
@@ -544,7 +550,7 @@ test_move_to_another_base(void **state)
 		th_run_for(other, 2);
 	}
 	assert_int_equal(r2.code, 200);
-	assert_string_equal(r1.body, r2.body);	/* the same socket */
+	assert_string_equal(r1.body, r2.body); /* the same socket */
 	th_result_clear(&r1);
 	th_result_clear(&r2);
 	evhttp_connection_free(evcon);

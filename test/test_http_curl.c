@@ -76,7 +76,7 @@ curl(const char *first, ...)
 	va_end(ap);
 	argv[argc] = NULL;
 	assert_int_equal(th_run_program(th_base, argv, out, 15000), 0);
-	evbuffer_add(out, "", 1);	/* a C string from here on */
+	evbuffer_add(out, "", 1); /* a C string from here on */
 	return out;
 }
 
@@ -163,10 +163,11 @@ test_curl_keepalive(void **state)
 	snprintf(u1, sizeof(u1), "%s/a", url);
 	snprintf(u2, sizeof(u2), "%s/b", url);
 	snprintf(u3, sizeof(u3), "%s/echo", url);
-	out = curl("-w", "[%{num_connects}]", u1, u2, "--data-binary", "x",
-	    u3, NULL);
+	out = curl("-w", "[%{num_connects}]", u1, u2, "--data-binary", "x", u3,
+	    NULL);
 	/* One connection made for the first URL, reused by the others. */
-	assert_string_equal(text(out), "Thanks for the request!\n[1]"
+	assert_string_equal(text(out),
+	    "Thanks for the request!\n[1]"
 	    "Thanks for the request!\n[0]x[0]");
 	assert_int_equal(th_seen.nrequests, 3);
 	assert_int_equal(th_seen.ports[0], th_seen.ports[1]);
@@ -190,9 +191,7 @@ test_curl_expect_continue(void **state)
 	evbuffer_free(out);
 }
 
-
 /* ---- the samples ------------------------------------------------------ */
-
 
 /* Start argv; return once something accepts on port p. */
 static pid_t
@@ -311,7 +310,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_curl_get, setup, th_teardown),
+		cmocka_unit_test_setup_teardown(test_curl_get, setup,
+		    th_teardown),
 		cmocka_unit_test_setup_teardown(test_curl_post, setup,
 		    th_teardown),
 		cmocka_unit_test_setup_teardown(test_curl_chunked, setup,

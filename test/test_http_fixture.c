@@ -105,8 +105,9 @@ big_cb(struct evhttp_request *req, void *arg)
 	for (i = 0; i < sizeof(block); i++)
 		block[i] = th_big_byte(i);
 	for (i = 0; i < TH_BIG_SIZE; i += sizeof(block))
-		evbuffer_add(buf, block, TH_BIG_SIZE - i < sizeof(block) ?
-		    TH_BIG_SIZE - i : sizeof(block));
+		evbuffer_add(buf, block,
+		    TH_BIG_SIZE - i < sizeof(block) ? TH_BIG_SIZE - i :
+						      sizeof(block));
 	evhttp_send_reply(req, HTTP_OK, "OK", buf);
 	evbuffer_free(buf);
 }
@@ -192,11 +193,16 @@ th_setup(void **state)
 		const char *path;
 		void (*cb)(struct evhttp_request *, void *);
 	} paths[] = {
-		{ "/hello", hello_cb }, { "/echo", echo_cb },
-		{ "/port", port_cb }, { "/close", close_cb },
-		{ "/error", error_cb }, { "/big", big_cb },
-		{ "/slow", slow_cb }, { "/chunked", chunked_cb },
-		{ "/watch", watch_cb }, { "/drop", drop_cb },
+		{ "/hello", hello_cb },
+		{ "/echo", echo_cb },
+		{ "/port", port_cb },
+		{ "/close", close_cb },
+		{ "/error", error_cb },
+		{ "/big", big_cb },
+		{ "/slow", slow_cb },
+		{ "/chunked", chunked_cb },
+		{ "/watch", watch_cb },
+		{ "/drop", drop_cb },
 	};
 	size_t i;
 
@@ -222,8 +228,8 @@ th_teardown(void **state)
 struct evhttp_connection *
 th_client(void)
 {
-	struct evhttp_connection *evcon =
-	    evhttp_connection_new("127.0.0.1", th_port);
+	struct evhttp_connection *evcon = evhttp_connection_new("127.0.0.1",
+	    th_port);
 
 	assert_non_null(evcon);
 	evhttp_connection_set_base(evcon, th_base);

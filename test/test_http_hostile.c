@@ -93,8 +93,8 @@ expect_reject(const char *text, size_t len, int status)
 	got = th_status(rc.in);
 	if (got != status || th_count_responses(rc.in) != 1 ||
 	    !th_has_header(rc.in, "Connection: close"))
-		fail_msg("\"%.60s\": got %d (%d responses), want %d", text,
-		    got, th_count_responses(rc.in), status);
+		fail_msg("\"%.60s\": got %d (%d responses), want %d", text, got,
+		    th_count_responses(rc.in), status);
 	th_raw_free(&rc);
 	return seen.calls - before;
 }
@@ -114,24 +114,26 @@ test_line_endings(void **state)
 	reject("GET / HTTP/1.1\rHost: h\r\n\r\n", 400);
 	reject("GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n", 400);
 	reject("GET / HTTP/1.1\r\nHost: h\r\n\r\r\n", 400);
-	assert_int_equal(expect_reject("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n",
-	    27, 400), 0);
+	assert_int_equal(expect_reject("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", 27,
+			     400),
+	    0);
 }
 
 static void
 test_bodies_are_not_requests(void **state)
 {
-	const char *smuggle = "GET /smuggled HTTP/1.1\r\n\r\n";	/* 26 */
+	const char *smuggle = "GET /smuggled HTTP/1.1\r\n\r\n"; /* 26 */
 	struct th_raw rc = { 0 };
 	char text[512];
 	char *body;
 
 	/* GET with a body: read as the body, one response. */
-	snprintf(text, sizeof(text), "GET /a HTTP/1.1\r\nHost: h\r\n"
+	snprintf(text, sizeof(text),
+	    "GET /a HTTP/1.1\r\nHost: h\r\n"
 	    "Content-Length: 26\r\n\r\n%sGET /b HTTP/1.1\r\nHost: h\r\n"
-	    "Connection: close\r\n\r\n", smuggle);
-	assert_true(th_raw_exchange(&rc, base, port, text, strlen(text),
-	    5000));
+	    "Connection: close\r\n\r\n",
+	    smuggle);
+	assert_true(th_raw_exchange(&rc, base, port, text, strlen(text), 5000));
 	assert_int_equal(th_count_responses(rc.in), 2);
 	assert_int_equal(seen.calls, 2);
 	assert_string_equal(seen.uris[0], "/a");
@@ -139,10 +141,11 @@ test_bodies_are_not_requests(void **state)
 	th_raw_free(&rc);
 
 	/* HEAD with a body: one response, headers only. */
-	snprintf(text, sizeof(text), "HEAD /h HTTP/1.1\r\nHost: h\r\n"
-	    "Connection: close\r\nContent-Length: 26\r\n\r\n%s", smuggle);
-	assert_true(th_raw_exchange(&rc, base, port, text, strlen(text),
-	    5000));
+	snprintf(text, sizeof(text),
+	    "HEAD /h HTTP/1.1\r\nHost: h\r\n"
+	    "Connection: close\r\nContent-Length: 26\r\n\r\n%s",
+	    smuggle);
+	assert_true(th_raw_exchange(&rc, base, port, text, strlen(text), 5000));
 	assert_int_equal(th_count_responses(rc.in), 1);
 	assert_int_equal(th_status(rc.in), 200);
 	body = th_body(rc.in);
@@ -153,8 +156,10 @@ test_bodies_are_not_requests(void **state)
 	th_raw_free(&rc);
 
 	/* DELETE (not a 1.4 method) with a body: 501, nothing else. */
-	snprintf(text, sizeof(text), "DELETE /d HTTP/1.1\r\nHost: h\r\n"
-	    "Content-Length: 26\r\n\r\n%s", smuggle);
+	snprintf(text, sizeof(text),
+	    "DELETE /d HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 26\r\n\r\n%s",
+	    smuggle);
 	reject(text, 501);
 	assert_int_equal(seen.calls, 3);
 }
@@ -165,18 +170,22 @@ test_framing_conflicts(void **state)
 	const char *t;
 
 	reject("POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n"
-	    "\r\nabcd", 400);
+	       "\r\nabcd",
+	    400);
 	reject("POST / HTTP/1.1\r\nContent-Length: 3, 4\r\n\r\nabcd", 400);
 	reject("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400);
 	reject("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
-	    "Content-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 400);
+	       "Content-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	    400);
 	reject("POST / HTTP/1.1\r\nContent-Length: 3\r\n"
-	    "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 400);
+	       "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	    400);
 	reject("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nabc", 501);
 	reject("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
 	    400);
 	reject("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
-	    "0\r\n\r\n", 400);
+	       "0\r\n\r\n",
+	    400);
 	/* The same length twice is one length. */
 	t = "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n"
 	    "Connection: close\r\n\r\nabc";
@@ -187,20 +196,33 @@ static void
 test_chunk_sizes(void **state)
 {
 	static const char *const bad[] = {
-		"0x3", "+3", "-3", " 3", "3 ", "3 ;ext", "00000000000000003",
-		"", "z", "3\t",
+		"0x3",
+		"+3",
+		"-3",
+		" 3",
+		"3 ",
+		"3;",
+		"3;a=",
+		"3;a=\"b",
+		"3;a b",
+		"00000000000000003",
+		"",
+		"z",
+		"3\t",
 	};
 	char text[256];
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(text, sizeof(text), "POST / HTTP/1.1\r\n"
+		snprintf(text, sizeof(text),
+		    "POST / HTTP/1.1\r\n"
 		    "Transfer-Encoding: chunked\r\n\r\n%s\r\nabc\r\n0\r\n\r\n",
 		    bad[i]);
 		reject(text, 400);
 	}
 	/* Sixteen digits and an extension are fine. */
-	snprintf(text, sizeof(text), "POST / HTTP/1.1\r\nConnection: close\r\n"
+	snprintf(text, sizeof(text),
+	    "POST / HTTP/1.1\r\nConnection: close\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n0000000000000003;a=b\r\nabc\r\n"
 	    "0\r\n\r\n");
 	assert_int_equal(expect_reject(text, strlen(text), 200), 1);
@@ -220,22 +242,27 @@ test_versions(void **state)
 	reject("GET / / HTTP/1.1\r\n\r\n", 400);
 }
 
+/*
+ * A folded header line in a request is 400 (RFC 9112 5.2): a fold must
+ * never extend Transfer-Encoding or Content-Length behind a proxy's back.
+ * Two Host headers are 400 too; a request without Host is served.
+ */
 static void
 test_folded_headers(void **state)
 {
-	const char *t = "GET / HTTP/1.1\r\nX-A: one\r\n two\r\nHost: h\r\n"
-	    "Connection: close\r\n\r\n";
+	const char *t;
 
-	assert_int_equal(expect_reject(t, strlen(t), 200), 1);
-	assert_string_equal(seen.xa, "one two");
-	/* A folded line with nothing to continue is refused. */
+	reject("GET / HTTP/1.1\r\nX-A: one\r\n two\r\nHost: h\r\n\r\n", 400);
 	reject("GET / HTTP/1.1\r\n X-A: one\r\n\r\n", 400);
-	/* Folding never makes a header: " Transfer-Encoding" stays text. */
-	t = "POST / HTTP/1.1\r\nX-A: a\r\n Transfer-Encoding: chunked\r\n"
-	    "Content-Length: 3\r\nConnection: close\r\n\r\nabc";
+	reject("POST / HTTP/1.1\r\nX-A: a\r\n Transfer-Encoding: chunked\r\n"
+	       "Content-Length: 3\r\n\r\nabc",
+	    400);
+	reject("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n ,chunked\r\n"
+	       "\r\n0\r\n\r\n",
+	    400);
+	reject("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);
+	t = "GET / HTTP/1.1\r\nConnection: close\r\n\r\n";
 	assert_int_equal(expect_reject(t, strlen(t), 200), 1);
-	assert_string_equal(seen.xa, "a Transfer-Encoding: chunked");
-	assert_int_equal(seen.bodylen, 3);
 }
 
 /* 1 MB of the request starting with head, padded with pad lines. */
@@ -262,8 +289,10 @@ test_huge_headers_and_line(void **state)
 	size_t len;
 	char *t;
 
-	t = megabyte("GET / HTTP/1.1\r\n", "X-Filler: xxxxxxxxxxxxxxxxxxxxxx"
-	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n", &len);
+	t = megabyte("GET / HTTP/1.1\r\n",
+	    "X-Filler: xxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n",
+	    &len);
 	assert_int_equal(expect_reject(t, len, 431), 0);
 	free(t);
 	t = megabyte("GET /", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &len);
@@ -272,7 +301,8 @@ test_huge_headers_and_line(void **state)
 	/* The limit is the program's to set. */
 	evhttp_set_max_headers_size(http, 100);
 	reject("GET / HTTP/1.1\r\nX-Filler: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n\r\n", 431);
+	       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n\r\n",
+	    431);
 	/* No limit: 200 kB of headers (in 200 lines) are taken. */
 	evhttp_set_max_headers_size(http, -1);
 	memset(pad, 'y', sizeof(pad));
@@ -294,7 +324,8 @@ test_body_limit(void **state)
 	evhttp_set_max_body_size(http, 1000);
 	reject("POST / HTTP/1.1\r\nContent-Length: 5000\r\n\r\n", 413);
 	memset(chunk, 'c', sizeof(chunk));
-	snprintf(text, sizeof(text), "POST / HTTP/1.1\r\n"
+	snprintf(text, sizeof(text),
+	    "POST / HTTP/1.1\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n258\r\n");
 	{
 		struct th_raw rc = { 0 };
@@ -310,7 +341,8 @@ test_body_limit(void **state)
 		th_raw_free(&rc);
 	}
 	assert_int_equal(seen.calls, 0);
-	snprintf(text, sizeof(text), "POST / HTTP/1.1\r\nConnection: close\r\n"
+	snprintf(text, sizeof(text),
+	    "POST / HTTP/1.1\r\nConnection: close\r\n"
 	    "Content-Length: 1000\r\n\r\n");
 	{
 		struct th_raw rc = { 0 };
@@ -353,7 +385,7 @@ test_error_while_sending(void **state)
 	th_raw_start(&rc, base, port, head, strlen(head), 1);
 	th_raw_send(&rc, body, len);
 	assert_true(th_run_until(base, &rc.done, 8000));
-	assert_int_equal(rc.err, 0);		/* a FIN, not a reset */
+	assert_int_equal(rc.err, 0); /* a FIN, not a reset */
 	assert_int_equal(th_status(rc.in), 400);
 	assert_int_equal(th_count_responses(rc.in), 1);
 	th_raw_free(&rc);
@@ -364,7 +396,7 @@ static void
 test_slow_client(void **state)
 {
 	const char *t = "GET /slowly/trickling/request/with/a/long/path "
-	    "HTTP/1.1\r\nHost: example\r\n\r\n";
+			"HTTP/1.1\r\nHost: example\r\n\r\n";
 	struct th_raw rc = { 0 };
 	int64_t elapsed;
 
@@ -377,6 +409,39 @@ test_slow_client(void **state)
 	assert_true(elapsed >= 900000);
 	assert_true(elapsed < 2600000);
 	assert_true(rc.outoff < strlen(t));
+	assert_int_equal(th_status(rc.in), 408);
+	assert_int_equal(seen.calls, 0);
+	th_raw_free(&rc);
+}
+
+/*
+ * A body trickled in fast enough never to stall the read timeout still
+ * gets 408 once the whole-body deadline (the timeout, plus a second per
+ * 500 bytes received) has passed.
+ */
+static void
+test_slow_body(void **state)
+{
+	const char *t = "POST /slow-body HTTP/1.1\r\nHost: example\r\n"
+			"Content-Length: 200\r\n\r\n";
+	struct th_raw rc = { 0 };
+	struct timeval tv = { 0, 50000 };
+	char body[200];
+	int64_t elapsed;
+
+	evhttp_set_timeout(http, 1);
+	th_raw_start(&rc, base, port, t, strlen(t), 0);
+	while (rc.outoff < rc.outlen && !rc.done)
+		event_base_loop(base, EVLOOP_ONCE);
+	/* The head is in; now one body byte every 50 ms (20 s in all). */
+	memset(body, 'b', sizeof(body));
+	rc.trickle_ms = 50;
+	th_raw_send(&rc, body, sizeof(body));
+	evtimer_add(&rc.ev_trickle, &tv);
+	assert_true(th_run_until(base, &rc.done, 5000));
+	elapsed = rc.t_done - rc.t_start;
+	assert_true(elapsed >= 900000);
+	assert_true(elapsed < 2600000);
 	assert_int_equal(th_status(rc.in), 408);
 	assert_int_equal(seen.calls, 0);
 	th_raw_free(&rc);
@@ -408,7 +473,7 @@ rss_bytes(void)
 	return resident * sysconf(_SC_PAGESIZE);
 }
 
-#define NIDLE	5000
+#define NIDLE 5000
 
 static void
 test_idle_connections(void **state)
@@ -447,7 +512,8 @@ test_idle_connections(void **state)
 			assert_true(fds[i] >= 0);
 			evutil_make_socket_nonblocking(fds[i]);
 			assert_true(connect(fds[i], (struct sockaddr *)&sin,
-			    sizeof(sin)) == 0 || errno == EINPROGRESS);
+					sizeof(sin)) == 0 ||
+			    errno == EINPROGRESS);
 		}
 		while (http->nconnections < target &&
 		    tu_now_usec() - t0 < 20000000)
@@ -457,7 +523,8 @@ test_idle_connections(void **state)
 	rss1 = rss_bytes();
 	heap1 = heap_bytes();
 	/* RSS only grows the first time: later runs reuse freed pages. */
-	print_message("%s: %d idle connections accepted in %.2f s; per idle "
+	print_message(
+	    "%s: %d idle connections accepted in %.2f s; per idle "
 	    "connection: %.0f bytes of heap, %.0f bytes of RSS growth\n",
 	    tu_backend(), NIDLE, (tu_now_usec() - t0) / 1e6,
 	    (double)(heap1 - heap0) / NIDLE, (double)(rss1 - rss0) / NIDLE);
@@ -538,6 +605,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_chunk_sizes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_body, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_folded_headers, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_huge_headers_and_line,

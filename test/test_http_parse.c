@@ -56,7 +56,7 @@ parse_request(const char *text, size_t len, size_t max_headers,
 		r = ev__http_parse_headers(&p, req, buf);
 	if (r == ALL_DATA_READ)
 		r = ev__http_body_framing(&p, req) == 0 ? ALL_DATA_READ :
-		    DATA_CORRUPTED;
+							  DATA_CORRUPTED;
 	while (r == ALL_DATA_READ || r == EV__CHUNK_COMPLETE) {
 		r = ev__http_read_body(&p, req, buf);
 		if (r == ALL_DATA_READ) {
@@ -84,14 +84,19 @@ parse(const char *text)
 static void
 test_request_lines(void **state)
 {
-	static const struct { const char *text; int status; } cases[] = {
+	static const struct {
+		const char *text;
+		int status;
+	} cases[] = {
 		{ "GET / HTTP/1.1\r\n\r\n", 0 },
 		{ "POST /a?b=c HTTP/1.0\r\n\r\n", 0 },
 		{ "HEAD /x HTTP/1.1\r\n\r\n", 0 },
 		{ "GET http://h/p HTTP/1.1\r\n\r\n", 0 },
 		{ "GET HTTPS://h/p HTTP/1.1\r\n\r\n", 0 },
-		{ "\r\n\r\nGET / HTTP/1.1\r\n\r\n", 0 },	/* leading CRLFs */
-		{ "GET / HTTP/0.9\r\n\r\n", 0 },
+		{ "\r\n\r\nGET / HTTP/1.1\r\n\r\n", 0 }, /* leading CRLFs */
+		{ "GET / HTTP/0.9\r\n\r\n", 400 },	 /* 1.0 and 1.1 only */
+		{ "GET / HTTP/1.2\r\n\r\n", 400 },
+		{ "GET / HTTP/0.9\r\nTransfer-Encoding: chunked\r\n\r\n", 400 },
 		{ "DELETE / HTTP/1.1\r\n\r\n", 501 },
 		{ "PUT / HTTP/1.1\r\n\r\n", 501 },
 		{ "get / HTTP/1.1\r\n\r\n", 501 },
@@ -101,7 +106,7 @@ test_request_lines(void **state)
 		{ "GET / http/1.1\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1 \r\n\r\n", 400 },
 		{ "GET  / HTTP/1.1\r\n\r\n", 400 },
-		{ "GET  HTTP/1.1\r\n\r\n", 400 },		/* no target */
+		{ "GET  HTTP/1.1\r\n\r\n", 400 }, /* no target */
 		{ "GET https:// HTTP/1.1\r\n\r\n", 400 },
 		{ "GET /a b HTTP/1.1\r\n\r\n", 400 },
 		{ "GET a HTTP/1.1\r\n\r\n", 400 },
@@ -110,8 +115,8 @@ test_request_lines(void **state)
 		{ "GET /\r\n\r\n", 400 },
 		{ "G(T / HTTP/1.1\r\n\r\n", 400 },
 		{ " GET / HTTP/1.1\r\n\r\n", 400 },
-		{ "GET / HTTP/1.1\n\n", 400 },			/* bare LF */
-		{ "GET / HTTP/1.1\r\r\n\r\n", 400 },		/* bare CR */
+		{ "GET / HTTP/1.1\n\n", 400 },	     /* bare LF */
+		{ "GET / HTTP/1.1\r\r\n\r\n", 400 }, /* bare CR */
 		{ "GET / HTTP/1.1\r\n", -2 },
 		{ "GET / HTTP/1.1", -2 },
 		{ "GET / HTTP/1.1\r", -2 },
@@ -125,8 +130,9 @@ test_request_lines(void **state)
 			fail_msg("case %zu \"%s\": got %d, want %d", i,
 			    cases[i].text, got, cases[i].status);
 	}
-	assert_int_equal(parse_request("POST /p?q HTTP/1.0\r\n\r\n", 22,
-	    1000, 1000, &req), 0);
+	assert_int_equal(parse_request("POST /p?q HTTP/1.0\r\n\r\n", 22, 1000,
+			     1000, &req),
+	    0);
 	assert_int_equal(req->type, EVHTTP_REQ_POST);
 	assert_string_equal(req->uri, "/p?q");
 	assert_int_equal(req->major, 1);
@@ -134,21 +140,42 @@ test_request_lines(void **state)
 	assert_int_equal(req->flags & EVHTTP_PROXY_REQUEST, 0);
 	evhttp_request_free(req);
 	assert_int_equal(parse_request("GET http://x/ HTTP/1.1\r\n\r\n", 26,
-	    1000, 1000, &req), 0);
+			     1000, 1000, &req),
+	    0);
 	assert_true(req->flags & EVHTTP_PROXY_REQUEST);
 	evhttp_request_free(req);
 	/* A NUL inside a line is refused. */
-	assert_int_equal(parse_request("GET /\0 HTTP/1.1\r\n\r\n", 19,
-	    1000, 1000, NULL), 400);
+	assert_int_equal(parse_request("GET /\0 HTTP/1.1\r\n\r\n", 19, 1000,
+			     1000, NULL),
+	    400);
+}
+
+/* A response whose status line and headers are t (asserted to parse). */
+static struct evhttp_request *
+response_headers(const char *t)
+{
+	struct evhttp_request *req = evhttp_request_new(NULL, NULL);
+	struct evbuffer *buf = evbuffer_new();
+	struct ev__http_parser p;
+
+	evbuffer_add(buf, t, strlen(t));
+	ev__http_parser_init(&p, 1000, 1000);
+	assert_int_equal(ev__http_parse_firstline(&p, req, buf), ALL_DATA_READ);
+	assert_int_equal(ev__http_parse_headers(&p, req, buf), ALL_DATA_READ);
+	evbuffer_free(buf);
+	return req;
 }
 
 static void
 test_header_lines(void **state)
 {
-	static const struct { const char *text; int status; } cases[] = {
+	static const struct {
+		const char *text;
+		int status;
+	} cases[] = {
 		{ "GET / HTTP/1.1\r\nHost: a\r\nX-Y:z\r\n\r\n", 0 },
-		{ "GET / HTTP/1.1\r\nX: \r\n\r\n", 0 },		/* empty */
-		{ "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400 },	/* ws, colon */
+		{ "GET / HTTP/1.1\r\nX: \r\n\r\n", 0 },	       /* empty */
+		{ "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400 }, /* ws, colon */
 		{ "GET / HTTP/1.1\r\n: a\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\nA(b): c\r\n\r\n", 400 },
@@ -156,9 +183,19 @@ test_header_lines(void **state)
 		{ "GET / HTTP/1.1\r\nHost: a\rX: y\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\nHost: a\r\n\n", 400 },
 		{ "GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n", 400 },
-		{ "GET / HTTP/1.1\r\n folded\r\n\r\n", 400 },	/* nothing to fold onto */
-		{ "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 0 },
-		{ "GET / HTTP/1.1\r\nX: a\r\n \t\r\n\r\n", 0 },	/* blank fold */
+		{ "GET / HTTP/1.1\r\n folded\r\n\r\n",
+		    400 }, /* nothing to fold onto */
+		/* obs-fold in a request: 400 (RFC 9112 5.2) */
+		{ "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nX: a\r\n \t\r\n\r\n",
+		    400 }, /* blank fold */
+		{ "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\t,chunked\r\n"
+		  "\r\n",
+		    400 },
+		/* two Host headers: 400; none is fine (1.4's client sent none) */
+		{ "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nX: y\r\n\r\n", 0 },
 	};
 	struct evhttp_request *req;
 	const char *t;
@@ -170,9 +207,12 @@ test_header_lines(void **state)
 			fail_msg("case %zu: got %d, want %d", i, got,
 			    cases[i].status);
 	}
-	/* A folded line continues the previous value, never a new header. */
-	t = "GET / HTTP/1.1\r\nX-A:  one \r\n  two\r\n\tthree\r\nB: c\r\n\r\n";
-	assert_int_equal(parse_request(t, strlen(t), 1000, 1000, &req), 0);
+	/*
+	 * In a response, a folded line continues the previous value with
+	 * one space, and is never a new header.
+	 */
+	t = "HTTP/1.1 200 OK\r\nX-A:  one \r\n  two\r\n\tthree\r\nB: c\r\n\r\n";
+	req = response_headers(t);
 	assert_string_equal(evhttp_find_header(req->input_headers, "x-a"),
 	    "one two three");
 	assert_string_equal(evhttp_find_header(req->input_headers, "B"), "c");
@@ -180,8 +220,8 @@ test_header_lines(void **state)
 	assert_null(evhttp_find_header(req->input_headers, "  two"));
 	evhttp_request_free(req);
 	/* A folded line of only white space adds nothing. */
-	t = "GET / HTTP/1.1\r\nX-A: one\r\n \t \r\n\r\n";
-	assert_int_equal(parse_request(t, strlen(t), 1000, 1000, &req), 0);
+	t = "HTTP/1.1 200 OK\r\nX-A: one\r\n \t \r\n\r\n";
+	req = response_headers(t);
 	assert_string_equal(evhttp_find_header(req->input_headers, "x-a"),
 	    "one");
 	evhttp_request_free(req);
@@ -195,7 +235,8 @@ test_limits(void **state)
 	int i;
 
 	/* Line + headers within 100 bytes: fine at 100, not at 99. */
-	const char *t = "GET / HTTP/1.1\r\nHost: example.com\r\n"
+	const char *t =
+	    "GET / HTTP/1.1\r\nHost: example.com\r\n"
 	    "X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
 	assert_int_equal(strlen(t), 100);
 	assert_int_equal(parse_request(t, 100, 100, 0, NULL), 0);
@@ -234,7 +275,10 @@ test_limits(void **state)
 static void
 test_framing(void **state)
 {
-	static const struct { const char *headers; int status; } cases[] = {
+	static const struct {
+		const char *headers;
+		int status;
+	} cases[] = {
 		{ "Content-Length: 3\r\n", 0 },
 		{ "Content-Length: 3\r\nContent-Length: 3\r\n", 0 },
 		{ "Content-Length: 3, 3\r\n", 0 },
@@ -248,7 +292,7 @@ test_framing(void **state)
 		{ "Content-Length: 99999999999999999999\r\n", 400 },
 		{ "Transfer-Encoding: chunked\r\n", 0 },
 		{ "Transfer-Encoding: CHUNKED\r\n", 0 },
-		{ "Transfer-Encoding: , chunked,\r\n", 0 },	/* empty items */
+		{ "Transfer-Encoding: , chunked,\r\n", 0 }, /* empty items */
 		{ "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n", 400 },
 		{ "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n", 400 },
 		{ "Transfer-Encoding: gzip\r\n", 501 },
@@ -266,8 +310,9 @@ test_framing(void **state)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		body = strstr(cases[i].headers, "hunked") != NULL ||
-		    strstr(cases[i].headers, "HUNKED") != NULL ?
-		    "3\r\nabc\r\n0\r\n\r\n" : "abc";
+			strstr(cases[i].headers, "HUNKED") != NULL ?
+		    "3\r\nabc\r\n0\r\n\r\n" :
+		    "abc";
 		snprintf(text, sizeof(text), "POST / HTTP/1.1\r\n%s\r\n%s",
 		    cases[i].headers, body);
 		got = parse(text);
@@ -277,7 +322,8 @@ test_framing(void **state)
 	}
 	/* HTTP/1.0 requests may not be chunked. */
 	assert_int_equal(parse("POST / HTTP/1.0\r\nTransfer-Encoding: chunked"
-	    "\r\n\r\n0\r\n\r\n"), 400);
+			       "\r\n\r\n0\r\n\r\n"),
+	    400);
 	/* GET without a length has no body. */
 	assert_int_equal(parse("GET / HTTP/1.1\r\n\r\n"), 0);
 }
@@ -325,13 +371,24 @@ chunked_bytewise(const char *body, char *out, size_t outlen)
 static void
 test_chunked(void **state)
 {
-	static const struct { const char *body; int status; } bad[] = {
+	static const struct {
+		const char *body;
+		int status;
+	} bad[] = {
 		{ "0x5\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "+5\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "-5\r\nhello\r\n0\r\n\r\n", 400 },
 		{ " 5\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "5 \r\nhello\r\n0\r\n\r\n", 400 },
-		{ "5 ;x\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;\r\nhello\r\n0\r\n\r\n", 400 },   /* no name */
+		{ "5;a=\r\nhello\r\n0\r\n\r\n", 400 }, /* no value */
+		{ "5;=b\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;a b\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;a=b c\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;a=\"b\r\nhello\r\n0\r\n\r\n", 400 }, /* unclosed */
+		{ "5;a=\"b\\\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;a=(b)\r\nhello\r\n0\r\n\r\n", 400 },
+		{ "5;a;\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "5;\x01\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "00000000000000005\r\nhello\r\n0\r\n\r\n", 400 },
 		{ "g\r\n", 400 },
@@ -342,17 +399,52 @@ test_chunked(void **state)
 		{ "5\r\nhello\r\n0\r\nBad Trailer\r\n\r\n", 400 },
 		{ "ffffffffffffffff\r\n", 413 },
 	};
+	const char *t;
 	char out[256];
 	size_t i;
 	int got;
 
-	assert_int_equal(chunked_bytewise("5\r\nhello\r\n6;ext=\"v\"\r\n "
-	    "world\r\n0000000000000000\r\nTrailer: t\r\n\r\n", out,
-	    sizeof(out)), 0);
+	assert_int_equal(
+	    chunked_bytewise("5\r\nhello\r\n6;ext=\"v\"\r\n "
+			     "world\r\n0000000000000000\r\nTrailer: t\r\n\r\n",
+		out, sizeof(out)),
+	    0);
 	assert_string_equal(out, "hello world");
 	assert_int_equal(chunked_bytewise("A\r\n0123456789\r\n0\r\n\r\n", out,
-	    sizeof(out)), 0);
+			     sizeof(out)),
+	    0);
 	assert_string_equal(out, "0123456789");
+	/* RFC 9112 7.1.1: BWS around ';' and '=', tokens, quoted strings. */
+	assert_int_equal(
+	    chunked_bytewise("2 ; a = b ;c;d=\"x\\\"; y\"\r\nhi\r\n"
+			     "0;last\r\n\r\n",
+		out, sizeof(out)),
+	    0);
+	assert_string_equal(out, "hi");
+	/* Extensions count against the header limit, summed over chunks. */
+	t = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1;aaaaaaaaaaaaaaaaaaaa\r\nx\r\n1;bbbbbbbbbbbbbbbbbbbb\r\ny\r\n"
+	    "0\r\n\r\n";
+	assert_int_equal(parse_request(t, strlen(t), 100, 1000, NULL), 0);
+	t = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1;aaaaaaaaaaaaaaaaaaaa\r\nx\r\n1;bbbbbbbbbbbbbbbbbbbb\r\ny\r\n"
+	    "1;cccccccccccccccccccc\r\nz\r\n0\r\n\r\n";
+	assert_int_equal(parse_request(t, strlen(t), 100, 1000, NULL), 400);
+	/* A chunk line is at most 4096 bytes, extensions included. */
+	for (i = 0; i < 2; i++) {
+		size_t hl = 47, ext = i == 0 ? 4000 : 4200;
+		char *big = malloc(hl + ext + 20);
+
+		memcpy(big,
+		    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+		    hl);
+		memcpy(big + hl, "1;", 2);
+		memset(big + hl + 2, 'e', ext);
+		memcpy(big + hl + 2 + ext, "\r\nx\r\n0\r\n\r\n", 10);
+		got = parse_request(big, hl + ext + 12, 100000, 1000, NULL);
+		assert_int_equal(got, i == 0 ? 0 : 400);
+		free(big);
+	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		got = chunked_bytewise(bad[i].body, out, sizeof(out));
 		if (got != bad[i].status)
@@ -366,8 +458,8 @@ static void
 test_pipelined_and_body(void **state)
 {
 	const char *t = "GET /a HTTP/1.1\r\nContent-Length: 26\r\n\r\n"
-	    "GET /smuggled HTTP/1.1\r\n\r\n"
-	    "GET /b HTTP/1.1\r\n\r\n";
+			"GET /smuggled HTTP/1.1\r\n\r\n"
+			"GET /b HTTP/1.1\r\n\r\n";
 	struct evbuffer *buf = evbuffer_new();
 	struct ev__http_parser p;
 	struct evhttp_request *req;
@@ -398,7 +490,10 @@ test_pipelined_and_body(void **state)
 static void
 test_responses(void **state)
 {
-	static const struct { const char *text; int ok; } lines[] = {
+	static const struct {
+		const char *text;
+		int ok;
+	} lines[] = {
 		{ "HTTP/1.1 200 OK\r\n", 1 },
 		{ "HTTP/1.0 404 Not Found\r\n", 1 },
 		{ "HTTP/1.1 204\r\n", 1 },
@@ -498,6 +593,19 @@ test_header_lists(void **state)
 	assert_int_equal(evhttp_add_header(&h, "X", "a\nb"), -1);
 	assert_int_equal(evhttp_add_header(&h, "X", "a\rb"), -1);
 	assert_int_equal(evhttp_add_header(&h, "X\r\nY", "a"), -1);
+	assert_int_equal(evhttp_add_header(&h, "X\r\n Y", "a"), -1);
+	assert_int_equal(evhttp_add_header(&h, "X", "a\r \tb"), -1);
+	assert_int_equal(evhttp_add_header(&h, "X", "a\r\n b\r\nc"), -1);
+	/* A line fold is accepted, as in 1.4, and stored as one space. */
+	assert_int_equal(evhttp_add_header(&h, "F1", "One\r\n Two"), 0);
+	assert_int_equal(evhttp_add_header(&h, "F2", "Two\r\n\t Three\n 4"), 0);
+	assert_int_equal(evhttp_add_header(&h, "F3", "end\r\n "), 0);
+	assert_string_equal(evhttp_find_header(&h, "F1"), "One Two");
+	assert_string_equal(evhttp_find_header(&h, "F2"), "Two Three 4");
+	assert_string_equal(evhttp_find_header(&h, "F3"), "end");
+	evhttp_remove_header(&h, "F1");
+	evhttp_remove_header(&h, "F2");
+	evhttp_remove_header(&h, "F3");
 	assert_string_equal(evhttp_find_header(&h, "content-type"), "a/b");
 	assert_string_equal(evhttp_find_header(&h, "X-TWO"), "1");
 	assert_null(evhttp_find_header(&h, "X"));
@@ -508,7 +616,8 @@ test_header_lists(void **state)
 	evhttp_clear_headers(&h);
 	assert_true(TAILQ_EMPTY(&h));
 	assert_int_equal(evhttp_add_header(&h, "Connection",
-	    "keep-alive, Close"), 0);
+			     "keep-alive, Close"),
+	    0);
 	assert_int_equal(ev__http_header_has_token(&h, "connection", "close"),
 	    1);
 	assert_int_equal(ev__http_header_has_token(&h, "connection", "clos"),
@@ -516,11 +625,12 @@ test_header_lists(void **state)
 	evhttp_clear_headers(&h);
 	/* Tokens are trimmed of white space on both sides. */
 	assert_int_equal(evhttp_add_header(&h, "Connection",
-	    " Upgrade\t , close \t"), 0);
+			     " Upgrade\t , close \t"),
+	    0);
 	assert_int_equal(ev__http_header_has_token(&h, "connection", "close"),
 	    1);
-	assert_int_equal(ev__http_header_has_token(&h, "connection",
-	    "upgrade"), 1);
+	assert_int_equal(ev__http_header_has_token(&h, "connection", "upgrade"),
+	    1);
 	evhttp_clear_headers(&h);
 }
 
@@ -543,7 +653,8 @@ test_uri_helpers(void **state)
 	assert_string_equal(s, "%");
 	free(s);
 	s = evhttp_htmlescape("<a href=\"x\">'&'</a>");
-	assert_string_equal(s, "&lt;a href=&quot;x&quot;&gt;&#039;&amp;&#039;"
+	assert_string_equal(s,
+	    "&lt;a href=&quot;x&quot;&gt;&#039;&amp;&#039;"
 	    "&lt;/a&gt;");
 	free(s);
 	s = evhttp_htmlescape("");
@@ -556,8 +667,12 @@ test_uri_helpers(void **state)
 	assert_string_equal(evhttp_find_header(&q, "a"), "1");
 	assert_string_equal(evhttp_find_header(&q, "b"), "x y!");
 	assert_string_equal(evhttp_find_header(&q, "empty"), "");
-	assert_null(evhttp_find_header(&q, "c"));	/* CR LF refused */
+	/* A query is not a header: CR and LF are kept, as in 1.4. */
+	assert_string_equal(evhttp_find_header(&q, "c"), "\r\nX: y");
 	assert_string_equal(evhttp_find_header(&q, "d"), "4");
+	evhttp_clear_headers(&q);
+	evhttp_parse_query("/search?q=test%0Afoo", &q);
+	assert_string_equal(evhttp_find_header(&q, "q"), "test\nfoo");
 	evhttp_clear_headers(&q);
 	/* As in 1.4, parsing stops at a pair without '='. */
 	evhttp_parse_query("/p?a=1&oops&b=2", &q);

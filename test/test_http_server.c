@@ -67,7 +67,7 @@ test_head(void **state)
 	th_request(evcon, EVHTTP_REQ_HEAD, "/hello", NULL, &r);
 	assert_int_equal(r.code, 200);
 	assert_int_equal(r.bodylen, 0);
-	assert_string_equal(r.clen, "5");	/* what a GET would get */
+	assert_string_equal(r.clen, "5"); /* what a GET would get */
 	assert_int_equal(th_seen.type, EVHTTP_REQ_HEAD);
 	th_result_clear(&r);
 	/* The connection is still in step: a GET works after it. */
@@ -92,7 +92,7 @@ test_not_found_and_callbacks(void **state)
 	assert_int_equal(r.code, 404);
 	assert_non_null(strstr(r.body, "/nothing/&lt;here&gt;"));
 	assert_null(strstr(r.body, "<here>"));
-	assert_null(r.conn);	/* 404 keeps the connection */
+	assert_null(r.conn); /* 404 keeps the connection */
 	th_result_clear(&r);
 
 	/* A path callback matches without the query string only. */
@@ -136,7 +136,7 @@ static void
 test_http10_keepalive(void **state)
 {
 	const char *q = "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
-	    "GET /hello HTTP/1.0\r\n\r\n";
+			"GET /hello HTTP/1.0\r\n\r\n";
 	struct th_raw rc = { 0 };
 
 	assert_true(th_raw_exchange(&rc, th_base, th_port, q, strlen(q), 5000));
@@ -180,9 +180,9 @@ static void
 test_close_requested(void **state)
 {
 	const char *q = "GET /hello HTTP/1.1\r\nHost: h\r\n"
-	    "Connection: close\r\n\r\n";
+			"Connection: close\r\n\r\n";
 	const char *extra = "GET /hello HTTP/1.1\r\nHost: h\r\n"
-	    "Connection: close\r\n\r\nGET /hello HTTP/1.1\r\n";
+			    "Connection: close\r\n\r\nGET /hello HTTP/1.1\r\n";
 	const char *q10 = "GET /hello HTTP/1.0\r\n\r\n";
 	const char *slow = "GET /slow HTTP/1.0\r\n\r\n";
 	struct th_raw rc = { 0 };
@@ -226,7 +226,7 @@ static void
 test_expect_continue(void **state)
 {
 	const char *h = "POST /echo HTTP/1.1\r\nHost: h\r\n"
-	    "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+			"Expect: 100-continue\r\nContent-Length: 5\r\n\r\n";
 	struct th_raw rc = { 0 };
 	int64_t t;
 
@@ -235,7 +235,8 @@ test_expect_continue(void **state)
 	while (EVBUFFER_LENGTH(rc.in) < 25 && tu_now_usec() < t)
 		th_run_for(th_base, 10);
 	assert_int_equal(memcmp(EVBUFFER_DATA(rc.in),
-	    "HTTP/1.1 100 Continue\r\n\r\n", 25), 0);
+			     "HTTP/1.1 100 Continue\r\n\r\n", 25),
+	    0);
 	rc.shut_after = 1;
 	th_raw_send(&rc, "hello", 5);
 	assert_true(th_run_until(th_base, &rc.done, 5000));
@@ -288,7 +289,6 @@ test_server_idle_timeout(void **state)
 	th_raw_free(&rc);
 }
 
-
 static void
 output_buffer_cb(struct evhttp_request *req, void *arg)
 {
@@ -322,7 +322,7 @@ test_evhttp_start_global(void **state)
 	assert_non_null(h);
 	evhttp_set_gencb(h, gen_cb, NULL);
 	evcon = evhttp_connection_new("127.0.0.1", p);
-	evhttp_connection_set_base(evcon, NULL);	/* the global base */
+	evhttp_connection_set_base(evcon, NULL); /* the global base */
 	evhttp_make_request(evcon, evhttp_request_new(th_result_cb, &r),
 	    EVHTTP_REQ_GET, "/");
 	assert_true(th_run_until(global, &r.done, 5000));
@@ -341,7 +341,8 @@ test_evhttp_start_global(void **state)
 static void
 test_pipelining_open_client(void **state)
 {
-	const char *q = "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n"
+	const char *q =
+	    "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n"
 	    "GET /hello HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
 	struct th_raw rc = { 0 };
 
@@ -354,21 +355,45 @@ test_pipelining_open_client(void **state)
 	th_raw_free(&rc);
 }
 
-/* An HTTP/0.9 request gets an HTTP/1.0 reply and the close. */
+/*
+ * A request line without a version, or with one other than HTTP/1.0 and
+ * HTTP/1.1, gets 400 (as in 1.4), and its "headers" are never read.
+ */
 static void
 test_http09(void **state)
 {
-	const char *q = "GET /hello HTTP/0.9\r\n\r\n";
-	struct th_raw rc = { 0 };
-	char *body;
+	static const char *const q[] = {
+		"GET /hello HTTP/0.9\r\n\r\n",
+		"GET /hello\r\n\r\n",
+		"GET /hello HTTP/1.2\r\nHost: h\r\n\r\n",
+		"POST /echo HTTP/0.9\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"3\r\nabc\r\n0\r\n\r\n",
+	};
+	struct th_raw rc;
+	size_t i;
 
-	th_raw_start(&rc, th_base, th_port, q, strlen(q), 0);
-	assert_true(th_run_until(th_base, &rc.done, 5000));
-	assert_int_equal(memcmp(EVBUFFER_DATA(rc.in), "HTTP/1.0 200", 12), 0);
+	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		memset(&rc, 0, sizeof(rc));
+		assert_true(th_raw_exchange(&rc, th_base, th_port, q[i],
+		    strlen(q[i]), 5000));
+		assert_int_equal(th_status(rc.in), 400);
+		assert_int_equal(th_count_responses(rc.in), 1);
+		th_raw_free(&rc);
+	}
+	assert_int_equal(th_seen.nrequests, 0);
+}
+
+/* An HTTP/1.0 request whose Connection lists close is closed after. */
+static void
+test_http10_close_listed(void **state)
+{
+	const char *q = "GET /hello HTTP/1.0\r\n"
+			"Connection: keep-alive, close\r\n\r\n";
+	struct th_raw rc = { 0 };
+
+	assert_true(th_raw_exchange(&rc, th_base, th_port, q, strlen(q), 5000));
+	assert_int_equal(th_status(rc.in), 200);
 	assert_true(th_has_header(rc.in, "Connection: close"));
-	body = th_body(rc.in);
-	assert_string_equal(body, "hello");
-	free(body);
 	th_raw_free(&rc);
 }
 
@@ -390,7 +415,8 @@ odd_cb(struct evhttp_request *req, void *arg)
 static void
 test_reply_sanitised(void **state)
 {
-	const char *q = "GET /odd HTTP/1.1\r\nHost: h\r\n\r\n"
+	const char *q =
+	    "GET /odd HTTP/1.1\r\nHost: h\r\n\r\n"
 	    "GET /unknown HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
 	struct th_raw rc = { 0 };
 	const char *d;
@@ -398,8 +424,7 @@ test_reply_sanitised(void **state)
 	evhttp_set_cb(th_http, "/odd", odd_cb, "Fine\r\nX-Evil: 1");
 	evhttp_set_cb(th_http, "/unknown", odd_cb, NULL);
 	event_set_log_callback(th_quiet_log);
-	assert_true(th_raw_exchange(&rc, th_base, th_port, q, strlen(q),
-	    5000));
+	assert_true(th_raw_exchange(&rc, th_base, th_port, q, strlen(q), 5000));
 	assert_int_equal(th_count_responses(rc.in), 2);
 	evbuffer_add(rc.in, "", 1);
 	d = (const char *)EVBUFFER_DATA(rc.in);
@@ -410,6 +435,48 @@ test_reply_sanitised(void **state)
 	assert_null(strstr(d, "empty name"));
 	assert_true(th_has_header(rc.in, "X-Good: yes"));
 	assert_true(th_has_header(rc.in, "Content-Length: 0"));
+	th_raw_free(&rc);
+}
+
+/* Sets its own Content-Length (cbarg) that is not the body's. */
+static void
+own_length_cb(struct evhttp_request *req, void *arg)
+{
+	th_note_request(req);
+	evhttp_add_header(req->output_headers, "Content-Length", arg);
+	th_reply_text(req, "hello");
+}
+
+/*
+ * A Content-Length set by the program that disagrees with the body, or
+ * is negative, is replaced by the real one (a wrong one would split the
+ * response), and the program is told in the log.
+ */
+static void
+test_own_content_length(void **state)
+{
+	const char *q =
+	    "GET /short HTTP/1.1\r\nHost: h\r\n\r\n"
+	    "GET /negative HTTP/1.1\r\nHost: h\r\n\r\n"
+	    "GET /right HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+	struct th_raw rc = { 0 };
+	const char *d;
+
+	evhttp_set_cb(th_http, "/short", own_length_cb, "3");
+	evhttp_set_cb(th_http, "/negative", own_length_cb, "-1");
+	evhttp_set_cb(th_http, "/right", own_length_cb, "5");
+	th_log_count("Content-Length");
+	assert_true(th_raw_exchange(&rc, th_base, th_port, q, strlen(q), 5000));
+	assert_int_equal(th_count_responses(rc.in), 3);
+	evbuffer_add(rc.in, "", 1);
+	d = (const char *)EVBUFFER_DATA(rc.in);
+	assert_null(strstr(d, "Content-Length: 3"));
+	assert_null(strstr(d, "Content-Length: -1"));
+	assert_non_null(
+	    strstr(strstr(strstr(d, "Content-Length: 5\r\n"), "hello") + 1,
+		"Content-Length: 5\r\n"));
+	assert_int_equal(th_log_hits, 2);
+	assert_non_null(strstr(th_log_last, "\"-1\""));
 	th_raw_free(&rc);
 }
 
@@ -551,8 +618,10 @@ main(void)
 		TH_TEST(test_reply_with_own_buffer),
 		TH_TEST(test_evhttp_start_global),
 		TH_TEST(test_http09),
+		TH_TEST(test_http10_close_listed),
 		TH_TEST(test_reply_sanitised),
 		TH_TEST(test_reply_twice),
+		TH_TEST(test_own_content_length),
 		TH_TEST(test_bind_errors),
 		TH_TEST(test_accept_socket_misuse),
 	};

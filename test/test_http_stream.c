@@ -149,7 +149,6 @@ test_stream_prefilled_buffer(void **state)
 	evhttp_connection_free(evcon);
 }
 
-
 /* 204 in pieces: the pieces are taken and dropped. */
 static void
 nocontent_cb(struct evhttp_request *req, void *arg)
@@ -187,7 +186,7 @@ test_stream_without_body(void **state)
 	evhttp_connection_free(evcon);
 }
 
-#define HUGE_SIZE	(16 * 1024 * 1024)
+#define HUGE_SIZE (16 * 1024 * 1024)
 
 /* /huge: 16 MB; with a non-NULL cbarg a close callback is set first. */
 static void
@@ -218,7 +217,8 @@ small_client(const char *request)
 
 	assert_true(fd >= 0);
 	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small,
-	    sizeof(small)), 0);
+			     sizeof(small)),
+	    0);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -280,7 +280,7 @@ test_client_resets_during_reply(void **state)
 	assert_true(th_run_until(th_base, &th_seen.nrequests, 3000));
 	th_run_for(th_base, 50);
 	assert_int_equal(th_http->nconnections, 1);
-	close(fd);	/* unread bytes: a reset */
+	close(fd); /* unread bytes: a reset */
 	assert_true(run_until_no_connections(3000));
 }
 
@@ -318,7 +318,7 @@ test_reset_while_lingering(void **state)
 	assert_int_equal(write(fd, "BAD\r\n\r\n", 7), 7);
 	assert_true(run_until_readable(fd));
 	t0 = tu_now_usec();
-	close(fd);	/* the reply unread: a reset */
+	close(fd); /* the reply unread: a reset */
 	assert_true(run_until_no_connections(1500));
 	/* Well before the lingering time (2 s) is over. */
 	assert_true(tu_now_usec() - t0 < 1500000);
@@ -337,8 +337,8 @@ test_client_gone_mid_request(void **state)
 	assert_int_equal(write(fd, q, strlen(q)), (ssize_t)strlen(q));
 	th_run_for(th_base, 20);
 	assert_int_equal(th_http->nconnections, 1);
-	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg,
-	    sizeof(lg)), 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)),
+	    0);
 	close(fd);
 	assert_true(run_until_no_connections(2000));
 

@@ -1,7 +1,7 @@
 /*
  * test_http_util.c: helpers shared by the HTTP tests (see the header).
  */
-#define _GNU_SOURCE	/* memmem */
+#define _GNU_SOURCE /* memmem */
 #include <sys/types.h>
 #include <sys/time.h>
 #include <sys/queue.h>
@@ -104,7 +104,7 @@ raw_write_cb(int fd, short what, void *arg)
 	if (n > 0)
 		rc->outoff += (size_t)n;
 	else if (n == -1 && errno != EAGAIN && errno != EINTR)
-		rc->outoff = rc->outlen;	/* the server stopped reading */
+		rc->outoff = rc->outlen; /* the server stopped reading */
 	raw_sent_all(rc);
 	raw_update(rc);
 }
@@ -136,8 +136,8 @@ raw_read_cb(int fd, short what, void *arg)
 }
 
 void
-th_raw_start(struct th_raw *rc, struct event_base *base,
-    unsigned short port, const void *data, size_t len, int shut_after)
+th_raw_start(struct th_raw *rc, struct event_base *base, unsigned short port,
+    const void *data, size_t len, int shut_after)
 {
 	struct sockaddr_in sin;
 	int trickle = rc->trickle_ms;
@@ -154,8 +154,9 @@ th_raw_start(struct th_raw *rc, struct event_base *base,
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = htons(port);
-	assert_true(connect(rc->fd, (struct sockaddr *)&sin,
-	    sizeof(sin)) == 0 || errno == EINPROGRESS);
+	assert_true(
+	    connect(rc->fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 ||
+	    errno == EINPROGRESS);
 	rc->shut_after = shut_after;
 	rc->t_start = tu_now_usec();
 	event_set(&rc->ev_read, rc->fd, EV_READ | EV_PERSIST, raw_read_cb, rc);
@@ -199,8 +200,8 @@ th_raw_free(struct th_raw *rc)
 }
 
 int
-th_raw_exchange(struct th_raw *rc, struct event_base *base,
-    unsigned short port, const char *data, size_t len, int ms)
+th_raw_exchange(struct th_raw *rc, struct event_base *base, unsigned short port,
+    const char *data, size_t len, int ms)
 {
 	rc->trickle_ms = 0;
 	th_raw_start(rc, base, port, data, len, 1);
@@ -260,8 +261,7 @@ th_has_header(struct evbuffer *in, const char *line)
 		return 0;
 	for (i = 0; d + i < end; i++) {
 		if (i >= 2 && d[i - 2] == '\r' && d[i - 1] == '\n' &&
-		    strncasecmp(d + i, line, llen) == 0 &&
-		    d[i + llen] == '\r')
+		    strncasecmp(d + i, line, llen) == 0 && d[i + llen] == '\r')
 			return 1;
 	}
 	return 0;
@@ -375,12 +375,12 @@ th_result_cb(struct evhttp_request *req, void *arg)
 	if (r->bodylen > 0)
 		memcpy(r->body, EVBUFFER_DATA(req->input_buffer), r->bodylen);
 	r->body[r->bodylen] = '\0';
-	r->ctype = dup_or_null(evhttp_find_header(req->input_headers,
-	    "Content-Type"));
-	r->clen = dup_or_null(evhttp_find_header(req->input_headers,
-	    "Content-Length"));
-	r->conn = dup_or_null(evhttp_find_header(req->input_headers,
-	    "Connection"));
+	r->ctype = dup_or_null(
+	    evhttp_find_header(req->input_headers, "Content-Type"));
+	r->clen = dup_or_null(
+	    evhttp_find_header(req->input_headers, "Content-Length"));
+	r->conn = dup_or_null(
+	    evhttp_find_header(req->input_headers, "Connection"));
 	r->chunked = req->chunked;
 }
 
@@ -397,6 +397,28 @@ th_result_clear(struct th_result *r)
 void
 th_quiet_log(int severity, const char *msg)
 {
+}
+
+int th_log_hits;
+char th_log_last[256];
+static const char *log_needle;
+
+static void
+count_log(int severity, const char *msg)
+{
+	if (log_needle != NULL && strstr(msg, log_needle) == NULL)
+		return;
+	th_log_hits++;
+	snprintf(th_log_last, sizeof(th_log_last), "%s", msg);
+}
+
+void
+th_log_count(const char *needle)
+{
+	log_needle = needle;
+	th_log_hits = 0;
+	th_log_last[0] = '\0';
+	event_set_log_callback(count_log);
 }
 
 unsigned short

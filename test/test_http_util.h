@@ -37,13 +37,13 @@ struct th_raw {
 	struct event ev_read;
 	struct event ev_write;
 	struct event ev_trickle;
-	char *out;		/* bytes to send */
+	char *out; /* bytes to send */
 	size_t outlen, outoff;
-	int trickle_ms;		/* >0: one byte per trickle_ms */
-	int shut_after;		/* shut the write side once all is sent */
-	struct evbuffer *in;	/* everything received */
-	int done;		/* EOF or error seen */
-	int err;		/* errno of a failed read, or 0 */
+	int trickle_ms;	     /* >0: one byte per trickle_ms */
+	int shut_after;	     /* shut the write side once all is sent */
+	struct evbuffer *in; /* everything received */
+	int done;	     /* EOF or error seen */
+	int err;	     /* errno of a failed read, or 0 */
 	int64_t t_start, t_done;
 };
 
@@ -76,14 +76,14 @@ int th_run_program(struct event_base *base, char *const argv[],
 
 /* A collecting request callback for our own client. */
 struct th_result {
-	int done;		/* callback ran */
-	int code;		/* response_code, or -1 for a NULL request */
-	char *body;		/* response body (malloc'ed) */
+	int done;   /* callback ran */
+	int code;   /* response_code, or -1 for a NULL request */
+	char *body; /* response body (malloc'ed) */
 	size_t bodylen;
-	char *ctype;		/* Content-Type, if any (malloc'ed) */
-	char *clen;		/* Content-Length, if any (malloc'ed) */
-	char *conn;		/* Connection, if any (malloc'ed) */
-	int chunked;		/* req->chunked */
+	char *ctype; /* Content-Type, if any (malloc'ed) */
+	char *clen;  /* Content-Length, if any (malloc'ed) */
+	char *conn;  /* Connection, if any (malloc'ed) */
+	int chunked; /* req->chunked */
 	int64_t t_done;
 };
 void th_result_cb(struct evhttp_request *req, void *arg);
@@ -91,6 +91,15 @@ void th_result_clear(struct th_result *r);
 
 /* A log callback that drops everything (for tests of refused input). */
 void th_quiet_log(int severity, const char *msg);
+
+/*
+ * Count the log lines containing needle (every line if NULL) in
+ * th_log_hits, dropping all lines; th_log_last keeps the last one
+ * counted.  Installs itself as the log callback.
+ */
+extern int th_log_hits;
+extern char th_log_last[256];
+void th_log_count(const char *needle);
 
 /* A loopback port free right now (the kernel's pick, released). */
 unsigned short th_free_port(void);
@@ -120,9 +129,9 @@ struct th_seen {
 	char body[256];
 	size_t bodylen;
 	char clen[32];
-	char te[64];		/* Transfer-Encoding */
-	u_short ports[8];	/* client ports of the first 8 requests */
-	int closed;		/* close callbacks of /watch connections */
+	char te[64];	  /* Transfer-Encoding */
+	u_short ports[8]; /* client ports of the first 8 requests */
+	int closed;	  /* close callbacks of /watch connections */
 };
 extern struct th_seen th_seen;
 
@@ -148,9 +157,9 @@ int th_setup(void **state);
 int th_teardown(void **state);
 #define TH_TEST(f) cmocka_unit_test_setup_teardown(f, th_setup, th_teardown)
 
-#define TH_BIG_SIZE	(1024 * 1024 + 17)
+#define TH_BIG_SIZE (1024 * 1024 + 17)
 /* Byte i of the /big body. */
-#define th_big_byte(i)	((char)('a' + ((i) % 4096) % 26))
+#define th_big_byte(i) ((char)('a' + ((i) % 4096) % 26))
 
 /* Record req in th_seen (what the standard paths do first). */
 void th_note_request(struct evhttp_request *req);
@@ -169,5 +178,50 @@ void th_request(struct evhttp_connection *evcon, enum evhttp_cmd_type type,
     const char *uri, const char *body, struct th_result *r);
 /* Assert that GET /hello on evcon gets "hello" (so it is in step). */
 void th_expect_hello(struct evhttp_connection *evcon);
+
+/* ---- a scripted raw server (test_http_fake.c) -------------------------- */
+
+/* What the fake server does after writing a reply. */
+enum th_fake_then { TH_KEEP, TH_CLOSE, TH_RESET };
+
+#define TH_FAKE_MAX 12
+
+/*
+ * A scripted raw server on th_base: the n-th request it reads (its
+ * header block, on whichever connection) gets script[n].reply, then
+ * script[n].then; requests beyond the script are counted in nseen and
+ * get nothing.  Zero it, script it with th_fake_step(), start it.
+ */
+struct th_fake {
+	int lfd;
+	struct event ev_accept;
+	int nconns, nreqs, nsteps;
+	int nseen; /* header blocks read, scripted or not */
+	struct {
+		const char *reply;
+		size_t len;
+		enum th_fake_then then;
+	} script[TH_FAKE_MAX];
+	struct th_fake_conn {
+		int fd;
+		struct event ev;
+		char in[4096];
+		size_t inlen;
+		struct th_fake *f;
+	} conns[TH_FAKE_MAX];
+};
+
+/* Add a step to the script: reply with text (len bytes), then do then. */
+void th_fake_step(struct th_fake *f, const char *text, size_t len,
+    enum th_fake_then then);
+#define TH_FAKE_STEP(f, lit, then) th_fake_step(f, lit, sizeof(lit) - 1, then)
+/* Start f (zeroed, perhaps scripted) and a client connection to it. */
+struct evhttp_connection *th_fake_start(struct th_fake *f);
+/* Free evcon and stop f. */
+void th_fake_stop(struct th_fake *f, struct evhttp_connection *evcon);
+/* Queue a GET / on evcon, its result going to r. */
+void th_fake_queue(struct evhttp_connection *evcon, struct th_result *r);
+/* A GET / on evcon, run until its callback ran (asserts within 5 s). */
+void th_fake_request(struct evhttp_connection *evcon, struct th_result *r);
 
 #endif /* TEST_HTTP_UTIL_H */

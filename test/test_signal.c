@@ -6,8 +6,11 @@
 #include <sys/types.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <sys/resource.h>
+#include <limits.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,7 +24,7 @@ struct sigcount {
 	int calls;
 	int sig;
 	short what;
-	int del_after;	/* event_del after this many calls (0: never) */
+	int del_after; /* event_del after this many calls (0: never) */
 };
 
 static void
@@ -95,6 +98,88 @@ test_counted(void **state)
 	raise(SIGUSR1);
 	assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 0);
 	assert_int_equal(s.calls, 2);
+	event_del(&s.ev);
+}
+
+/* Without EV_PERSIST a signal event is removed when it fires. */
+static void
+test_not_persistent(void **state)
+{
+	struct sigcount s;
+
+	memset(&s, 0, sizeof(s));
+	event_set(&s.ev, SIGUSR1, EV_SIGNAL, sig_cb, &s);
+	event_base_set(tu_base, &s.ev);
+	assert_int_equal(signal_add(&s.ev, NULL), 0);
+	raise(SIGUSR1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(signal_pending(&s.ev, NULL), 0);
+}
+
+/* Deleted by its first call, an event gets none of the arrivals left. */
+static void
+test_del_stops_repeats(void **state)
+{
+	struct sigcount s;
+
+	set_sig(&s, tu_base, SIGUSR1, 1);
+	raise(SIGUSR1);
+	raise(SIGUSR1);
+	raise(SIGUSR1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
+	assert_int_equal(s.calls, 1);
+}
+
+static void
+break_cb(int sig, short what, void *arg)
+{
+	struct sigcount *s = arg;
+
+	s->calls++;
+	event_base_loopbreak(tu_base);
+}
+
+/*
+ * event_base_loopbreak() from the first of three calls due ends the loop
+ * at once; the event stays added and the next arrival reaches it.
+ */
+static void
+test_loopbreak_stops_repeats(void **state)
+{
+	struct sigcount s;
+
+	memset(&s, 0, sizeof(s));
+	signal_set(&s.ev, SIGUSR2, break_cb, &s);
+	event_base_set(tu_base, &s.ev);
+	assert_int_equal(signal_add(&s.ev, NULL), 0);
+	raise(SIGUSR2);
+	raise(SIGUSR2);
+	raise(SIGUSR2);
+	assert_int_equal(event_base_dispatch(tu_base), 0);
+	assert_int_equal(s.calls, 1);
+	assert_int_not_equal(signal_pending(&s.ev, NULL), 0);
+	raise(SIGUSR2);
+	assert_int_equal(event_base_dispatch(tu_base), 0);
+	assert_int_equal(s.calls, 2);
+	event_del(&s.ev);
+}
+
+/*
+ * More arrivals before the loop runs than a short can count: the calls
+ * are capped at SHRT_MAX instead of wrapping to a negative count.
+ */
+static void
+test_arrivals_capped(void **state)
+{
+	struct sigcount s;
+	int i;
+
+	set_sig(&s, tu_base, SIGUSR1, 0);
+	for (i = 0; i < SHRT_MAX + 1000; i++)
+		raise(SIGUSR1);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 0);
+	assert_int_equal(s.calls, SHRT_MAX);
 	event_del(&s.ev);
 }
 
@@ -173,11 +258,13 @@ test_free_base_watching(void **state)
  * the loop calls event_sigcb, and -1 from it ends the loop with EINTR. */
 static int sigcb_calls;
 
+static int legacy_sigcb_result = -1;
+
 static int
 legacy_sigcb(void)
 {
 	sigcb_calls++;
-	return -1;
+	return legacy_sigcb_result;
 }
 
 static void
@@ -211,6 +298,37 @@ test_legacy_sigcb(void **state)
 	event_del(&never);
 	close(fds[0]);
 	close(fds[1]);
+}
+
+static void
+stop_cb(int fd, short what, void *arg)
+{
+	event_base_loopbreak(tu_base);
+}
+
+/* An event_sigcb that returns 0 lets the loop go on. */
+static void
+test_legacy_sigcb_continues(void **state)
+{
+	struct event t, stop;
+	int sig = SIGUSR2;
+	struct timeval later = { 0, 20000 };
+
+	signal(SIGUSR2, legacy_handler);
+	event_sigcb = legacy_sigcb;
+	legacy_sigcb_result = 0;
+	sigcb_calls = 0;
+	evtimer_set(&t, raise_cb, &sig);
+	event_base_set(tu_base, &t);
+	event_active(&t, EV_TIMEOUT, 1);
+	evtimer_set(&stop, stop_cb, NULL);
+	event_base_set(tu_base, &stop);
+	evtimer_add(&stop, &later);
+	assert_int_equal(event_base_dispatch(tu_base), 0);
+	assert_int_equal(sigcb_calls, 1);
+	event_sigcb = NULL;
+	legacy_sigcb_result = -1;
+	signal(SIGUSR2, SIG_DFL);
 }
 
 static void
@@ -277,11 +395,15 @@ test_fork_reinit(void **state)
 	event_set(&pending, fds[0], EV_READ | EV_PERSIST, sig_cb, &s);
 	event_base_set(tu_base, &pending);
 	event_add(&pending, NULL);
+	fflush(stdout);
+	fflush(stderr);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		event_del(&pending);
-		_exit(child_main(fds[1], fds[0]));
+		/* exit(), not _exit(): stdio holds nothing of the parent's,
+		 * and a coverage build writes the child's counts at exit. */
+		exit(child_main(fds[1], fds[0]));
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	event_del(&pending);
@@ -289,6 +411,40 @@ test_fork_reinit(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	close(fds[0]);
 	close(fds[1]);
+}
+
+static void
+quiet_log(int severity, const char *msg)
+{
+}
+
+/* Out of descriptors, event_reinit() in the child fails and says so. */
+static void
+test_fork_reinit_no_fds(void **state)
+{
+	struct rlimit lim, saved;
+	int status, r;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* Only 0, 1 and 2 may exist: every new descriptor fails. */
+		getrlimit(RLIMIT_NOFILE, &saved);
+		lim = saved;
+		lim.rlim_cur = 3;
+		setrlimit(RLIMIT_NOFILE, &lim);
+		event_set_log_callback(quiet_log);
+		r = event_reinit(tu_base);
+		/* Room again for exit() (a coverage build writes files). */
+		setrlimit(RLIMIT_NOFILE, &saved);
+		exit(r == -1 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 int
@@ -299,12 +455,18 @@ main(void)
 		T(test_raise_in_callback),
 		T(test_two_events_one_signal),
 		T(test_counted),
+		T(test_not_persistent),
+		T(test_del_stops_repeats),
+		T(test_loopbreak_stops_repeats),
+		T(test_arrivals_capped),
 		T(test_old_handler_restored),
 		T(test_two_bases_one_signal),
 		T(test_free_base_watching),
 		T(test_legacy_sigcb),
+		T(test_legacy_sigcb_continues),
 		T(test_bad_signal),
 		T(test_fork_reinit),
+		T(test_fork_reinit_no_fds),
 #undef T
 	};
 	return TU_RUN_PER_BACKEND("signal", tests);

@@ -13,24 +13,8 @@
 
 #include "test_util.h"
 
-static struct evbuffer *buf;
-
-static int
-setup(void **state)
-{
-	evtag_init();
-	buf = evbuffer_new();
-	assert_non_null(buf);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	evbuffer_free(buf);
-	buf = NULL;
-	return 0;
-}
+/* The buffer under test: the shared fixture of test_util.h. */
+#define buf tu_buf
 
 /* Assert buf holds exactly the n bytes want, then empty it. */
 static void
@@ -41,10 +25,11 @@ expect_bytes(const void *want, size_t n)
 	evbuffer_drain(buf, EVBUFFER_LENGTH(buf));
 }
 
-#define EXPECT(...) do {						\
-	static const u_char want_[] = { __VA_ARGS__ };			\
-	expect_bytes(want_, sizeof(want_));				\
-} while (0)
+#define EXPECT(...) \
+	do { \
+		static const u_char want_[] = { __VA_ARGS__ }; \
+		expect_bytes(want_, sizeof(want_)); \
+	} while (0)
 
 static void
 test_encode_int_bytes(void **state)
@@ -105,14 +90,10 @@ test_marshal_bytes(void **state)
 	evbuffer_drain(buf, 19);
 }
 
-static const ev_uint32_t tags[] = {
-	0, 1, 2, 127, 128, 300, 16383, 16384, 0x1fffff, 0x200000,
-	0xfffffff, 0x10000000, 0xffffffff
-};
-static const ev_uint32_t ints[] = {
-	0, 1, 0xf, 0x10, 0xff, 0x100, 0xaf0, 0x1000, 0xbef000, 0xfffffff,
-	0x10000000, 0xdeadbeef, 0xffffffff
-};
+static const ev_uint32_t tags[] = { 0, 1, 2, 127, 128, 300, 16383, 16384,
+	0x1fffff, 0x200000, 0xfffffff, 0x10000000, 0xffffffff };
+static const ev_uint32_t ints[] = { 0, 1, 0xf, 0x10, 0xff, 0x100, 0xaf0, 0x1000,
+	0xbef000, 0xfffffff, 0x10000000, 0xdeadbeef, 0xffffffff };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static void
@@ -130,7 +111,8 @@ test_roundtrip_int(void **state)
 			assert_int_equal(evtag_peek_length(buf, &plen), 0);
 			assert_int_equal(plen, len);
 			assert_int_equal(evtag_unmarshal_int(buf, tags[i],
-			    &got), 0);
+					     &got),
+			    0);
 			assert_int_equal(got, ints[j]);
 			assert_int_equal(EVBUFFER_LENGTH(buf), 0);
 		}
@@ -178,7 +160,8 @@ test_roundtrip_string_fixed_timeval(void **state)
 	assert_string_equal(s, big);
 	free(s);
 	assert_int_equal(evtag_unmarshal_fixed(buf, 4, fixedout,
-	    sizeof(fixedout)), 0);
+			     sizeof(fixedout)),
+	    0);
 	assert_memory_equal(fixed, fixedout, sizeof(fixed));
 	assert_int_equal(evtag_unmarshal_timeval(buf, 5, &tvout), 0);
 	assert_int_equal(tvout.tv_sec, tv.tv_sec);
@@ -194,7 +177,7 @@ test_unmarshal_peek_consume(void **state)
 	ev_uint32_t tag = 0, len = 0;
 
 	assert_non_null(dst);
-	evtag_marshal(buf, 300, "payload", 7);		/* 2 + 1 + 7 bytes */
+	evtag_marshal(buf, 300, "payload", 7); /* 2 + 1 + 7 bytes */
 	evtag_marshal_int(buf, 7, 42);
 
 	assert_int_equal(evtag_peek(buf, &tag), 2);
@@ -313,8 +296,9 @@ test_truncated_input(void **state)
 		assert_int_equal(evtag_peek_length(whole, &item), 0);
 		for (cut = 0; cut < item; cut++) {
 			evbuffer_drain(buf, EVBUFFER_LENGTH(buf));
-			assert_int_equal(evbuffer_add(buf,
-			    EVBUFFER_DATA(whole), cut), 0);
+			assert_int_equal(evbuffer_add(buf, EVBUFFER_DATA(whole),
+					     cut),
+			    0);
 			assert_all_fail();
 		}
 		evbuffer_drain(whole, item);
@@ -342,8 +326,11 @@ test_overlong_varints(void **state)
 	evbuffer_drain(buf, 6);
 
 	/* An integer claiming 9 to 16 nibbles. */
-	assert_int_equal(evbuffer_add(buf, "\x01\x8f\xff\xff\xff\xff\xff"
-	    "\xff\xff\xff", 10), 0);
+	assert_int_equal(evbuffer_add(buf,
+			     "\x01\x8f\xff\xff\xff\xff\xff"
+			     "\xff\xff\xff",
+			     10),
+	    0);
 	assert_int_equal(evtag_peek(buf, &tag), 1);
 	assert_int_equal(evtag_payload_length(buf, &len), -1);
 	assert_all_fail();
@@ -356,8 +343,11 @@ test_length_beyond_data(void **state)
 	ev_uint32_t len;
 
 	/* Tag 1, a declared length of 0xffffffff, and 3 bytes. */
-	assert_int_equal(evbuffer_add(buf, "\x01\x7f\xff\xff\xff\xff" "abc",
-	    9), 0);
+	assert_int_equal(evbuffer_add(buf,
+			     "\x01\x7f\xff\xff\xff\xff"
+			     "abc",
+			     9),
+	    0);
 	assert_int_equal(evtag_payload_length(buf, &len), 0);
 	assert_int_equal(len, 0xffffffff);
 	/* The whole length would not fit a 32-bit count. */
@@ -377,11 +367,9 @@ test_length_beyond_data(void **state)
 static void
 test_nibble_boundaries(void **state)
 {
-	static const ev_uint32_t edge[] = {
-		0xf, 0x10, 0xff, 0x100, 0xfff, 0x1000, 0xffff, 0x10000,
-		0xfffff, 0x100000, 0xffffff, 0x1000000, 0xfffffff,
-		0x10000000, 0xffffffff
-	};
+	static const ev_uint32_t edge[] = { 0xf, 0x10, 0xff, 0x100, 0xfff,
+		0x1000, 0xffff, 0x10000, 0xfffff, 0x100000, 0xffffff, 0x1000000,
+		0xfffffff, 0x10000000, 0xffffffff };
 	size_t i;
 	ev_uint32_t got;
 
@@ -392,8 +380,8 @@ test_nibble_boundaries(void **state)
 	for (i = 0; i < NELEM(edge); i++) {
 		/* n significant nibbles take n / 2 + 1 bytes. */
 		evtag_marshal_int(buf, (ev_uint32_t)i, edge[i]);
-		assert_int_equal(evtag_unmarshal_int(buf, (ev_uint32_t)i,
-		    &got), 0);
+		assert_int_equal(evtag_unmarshal_int(buf, (ev_uint32_t)i, &got),
+		    0);
 		assert_int_equal(got, edge[i]);
 		assert_int_equal(EVBUFFER_LENGTH(buf), 0);
 		/* As a length, too. */
@@ -470,11 +458,11 @@ test_truncated_payloads(void **state)
 	ev_uint32_t v;
 
 	/* Whole items whose payloads are cut inside a number. */
-	evtag_marshal(buf, 1, "\x7f\xff", 2);	/* 8 nibbles, 2 bytes */
+	evtag_marshal(buf, 1, "\x7f\xff", 2); /* 8 nibbles, 2 bytes */
 	assert_int_equal(evtag_unmarshal_int(buf, 1, &v), -1);
 	assert_int_equal(evtag_unmarshal_timeval(buf, 1, &tv), -1);
 	assert_int_equal(evtag_consume(buf), 0);
-	evtag_marshal(buf, 1, "\x01\x10", 2);	/* sec, then usec cut */
+	evtag_marshal(buf, 1, "\x01\x10", 2); /* sec, then usec cut */
 	assert_int_equal(evtag_unmarshal_timeval(buf, 1, &tv), -1);
 	assert_int_equal(evtag_consume(buf), 0);
 	/* Nine nibbles inside an item. */
@@ -488,7 +476,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) TU_BUF_TEST(f)
 		T(test_encode_int_bytes),
 		T(test_marshal_bytes),
 		T(test_roundtrip_int),
@@ -506,5 +494,6 @@ main(void)
 #undef T
 	};
 
+	evtag_init();
 	return TU_RUN_ONCE("tagging", tests);
 }

@@ -15,8 +15,8 @@
 struct timer {
 	struct event ev;
 	int id;
-	int64_t added;		/* tu_now_usec() when added */
-	int64_t wanted;		/* microseconds asked for */
+	int64_t added;	/* tu_now_usec() when added */
+	int64_t wanted; /* microseconds asked for */
 	int64_t fired;
 	int calls;
 	short what;
@@ -144,6 +144,87 @@ test_pending_remaining(void **state)
 	assert_int_equal(evtimer_pending(&t.ev, NULL), 0);
 }
 
+/* A timer already due reports its expiry as now, not in the past. */
+static void
+test_pending_due(void **state)
+{
+	struct timer t;
+	struct timeval when, before, after;
+
+	gettimeofday(&before, NULL);
+	add_timer(&t, 0, 0);
+	assert_int_equal(evtimer_pending(&t.ev, &when), EV_TIMEOUT);
+	gettimeofday(&after, NULL);
+	assert_true(evutil_timercmp(&when, &before, >=));
+	assert_true(evutil_timercmp(&when, &after, <=));
+	assert_int_equal(evtimer_del(&t.ev), 0);
+}
+
+/* Seconds beyond any clock: the timer waits "forever", never wraps. */
+static void
+test_huge_timeout(void **state)
+{
+	struct timer t, soon;
+	struct timeval huge = { 0, 0 }, when, now;
+	int fds[2];
+
+	huge.tv_sec = (time_t)1 << 50;
+	evtimer_set(&t.ev, timer_cb, &t);
+	event_base_set(tu_base, &t.ev);
+	t.calls = 0;
+	assert_int_equal(evtimer_add(&t.ev, &huge), 0);
+	assert_int_equal(evtimer_pending(&t.ev, &when), EV_TIMEOUT);
+	gettimeofday(&now, NULL);
+	assert_true(when.tv_sec > now.tv_sec + 86400L * 365 * 1000);
+	/* The backend is asked to wait that long; a ready fd still wakes it. */
+	tu_socketpair(fds);
+	event_set(&soon.ev, fds[0], EV_WRITE, timer_cb, &soon);
+	event_base_set(tu_base, &soon.ev);
+	soon.calls = 0;
+	assert_int_equal(event_add(&soon.ev, NULL), 0);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_ONCE), 0);
+	assert_int_equal(soon.calls, 1);
+	assert_int_equal(soon.what, EV_WRITE);
+	assert_int_equal(t.calls, 0);
+	assert_int_equal(evtimer_del(&t.ev), 0);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static struct timer *readd_target;
+
+static void
+readd_cb(int fd, short what, void *arg)
+{
+	struct timeval later = { 0, 50000 };
+
+	timer_cb(fd, what, arg);
+	readd_target->added = tu_now_usec();
+	assert_int_equal(evtimer_add(&readd_target->ev, &later), 0);
+}
+
+/*
+ * Two timers due in the same turn; the first one's callback re-adds the
+ * second for later: the second does not also run now, only once later.
+ */
+static void
+test_readd_due_timer(void **state)
+{
+	struct timer a, b;
+	struct timeval zero = { 0, 0 };
+
+	memset(&a, 0, sizeof(a));
+	evtimer_set(&a.ev, readd_cb, &a);
+	event_base_set(tu_base, &a.ev);
+	assert_int_equal(evtimer_add(&a.ev, &zero), 0);
+	add_timer(&b, 1, 0);
+	readd_target = &b;
+	assert_int_equal(event_base_dispatch(tu_base), 1);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(b.calls, 1);
+	assert_true(b.fired - b.added >= 50000);
+}
+
 static void
 test_read_with_timeout(void **state)
 {
@@ -209,6 +290,9 @@ main(void)
 		T(test_equal_timeouts_fifo),
 		T(test_reschedule),
 		T(test_pending_remaining),
+		T(test_pending_due),
+		T(test_huge_timeout),
+		T(test_readd_due_timer),
 		T(test_read_with_timeout),
 		T(test_big_heap),
 #undef T

@@ -22,13 +22,10 @@
 
 #include "test_util.h"
 
-static const char *const all_backends[] = {
-	"evport", "kqueue", "epoll", "devpoll", "poll", "select"
-};
-static const char *const no_vars[] = {
-	"EVENT_NOEVPORT", "EVENT_NOKQUEUE", "EVENT_NOEPOLL",
-	"EVENT_NODEVPOLL", "EVENT_NOPOLL", "EVENT_NOSELECT"
-};
+static const char *const all_backends[] = { "evport", "kqueue", "epoll",
+	"devpoll", "poll", "select" };
+static const char *const no_vars[] = { "EVENT_NOEVPORT", "EVENT_NOKQUEUE",
+	"EVENT_NOEPOLL", "EVENT_NODEVPOLL", "EVENT_NOPOLL", "EVENT_NOSELECT" };
 #define NBACKENDS (sizeof(all_backends) / sizeof(all_backends[0]))
 
 static const char *current;
@@ -48,6 +45,24 @@ tu_base_teardown(void **state)
 {
 	event_base_free(tu_base);
 	tu_base = NULL;
+	return 0;
+}
+
+struct evbuffer *tu_buf;
+
+int
+tu_buf_setup(void **state)
+{
+	tu_buf = evbuffer_new();
+	assert_non_null(tu_buf);
+	return 0;
+}
+
+int
+tu_buf_teardown(void **state)
+{
+	evbuffer_free(tu_buf);
+	tu_buf = NULL;
 	return 0;
 }
 
@@ -99,6 +114,8 @@ backend_available(size_t i)
 static const char *run_group, *run_name;
 static pthread_t run_thread;
 static double deadline_scale = 1.0;
+/* Set once the running test's deadline passed and it was failed. */
+static volatile sig_atomic_t deadline_fired;
 
 static void
 arm_deadline(unsigned seconds)
@@ -128,11 +145,27 @@ deadline_expired(int sig)
 		pthread_kill(run_thread, sig);
 		return;
 	}
-	n = snprintf(msg, sizeof(msg), "[ DEADLINE ] %s: %s did not finish "
-	    "in time\n", run_group, run_name);
+	if (deadline_fired) {
+		/* Failing it did not end it: its teardown is stuck too (a
+		 * lock the jump left held, say).  End the program. */
+		n = snprintf(msg, sizeof(msg),
+		    "[ DEADLINE ] %s: %s still stuck after failing; exiting\n",
+		    run_group, run_name);
+		if (n > 0)
+			(void)!write(STDERR_FILENO, msg,
+			    (size_t)n < sizeof(msg) ? (size_t)n :
+						      sizeof(msg) - 1);
+		_exit(1);
+	}
+	deadline_fired = 1;
+	n = snprintf(msg, sizeof(msg),
+	    "[ DEADLINE ] %s: %s did not finish in time\n", run_group,
+	    run_name);
 	if (n > 0)
-		(void)!write(STDERR_FILENO, msg, (size_t)n < sizeof(msg) ?
-		    (size_t)n : sizeof(msg) - 1);
+		(void)!write(STDERR_FILENO, msg,
+		    (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+	/* A second expiry means the failure itself got stuck. */
+	arm_deadline(TU_DEADLINE_SEC);
 	fail();
 }
 
@@ -186,6 +219,7 @@ run_selected(const char *group, const struct CMUnitTest *tests, size_t ntests)
 		one[0] = tests[i];
 		run_group = label;
 		run_name = tests[i].name;
+		deadline_fired = 0;
 		arm_deadline(TU_DEADLINE_SEC);
 		failures += cmocka_run_group_tests_name(label, one, NULL, NULL);
 		arm_deadline(0);
@@ -298,8 +332,8 @@ tu_sample_path(const char *env, const char *name)
 	if ((slash = strrchr(exe, '/')) != NULL)
 		*slash = '\0';
 	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		if (snprintf(path, sizeof(path), "%s%s%s", exe, rel[i],
-		    name) >= (int)sizeof(path))
+		if (snprintf(path, sizeof(path), "%s%s%s", exe, rel[i], name) >=
+		    (int)sizeof(path))
 			continue;
 		if (access(path, X_OK) == 0)
 			return path;

@@ -44,6 +44,17 @@ int tu_base_teardown(void **state);
 #define TU_DEADLINE_SEC 5
 
 /*
+ * An empty evbuffer for tests of buffers and tagging: tu_buf_setup()
+ * creates it, tu_buf_teardown() frees it; TU_BUF_TEST(f) runs f between.
+ */
+struct evbuffer;
+extern struct evbuffer *tu_buf;
+int tu_buf_setup(void **state);
+int tu_buf_teardown(void **state);
+#define TU_BUF_TEST(f) \
+	cmocka_unit_test_setup_teardown(f, tu_buf_setup, tu_buf_teardown)
+
+/*
  * Run tests once per available backend (per_backend != 0) or once on the
  * default backend; returns the number of failures.  Each test is its own
  * cmocka group, named "group/backend", under its own deadline.

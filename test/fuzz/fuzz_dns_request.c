@@ -2,12 +2,14 @@
  * fuzz_dns_request.c: libFuzzer target for the server's request parser
  * (evdns-parse.c), and for the reply encoder with name compression: each
  * parsed request is answered the way a server port would, and the reply
- * must parse back with the same question.
+ * must parse back with the same question.  A request with an OPT record
+ * (evdns-edns.c) gets one back, as the server port sends it.
  *
  * Build and run (from /work/main, BUILDDIR being a configured build):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -I/work/main/include -I$BUILDDIR/include -I/work/main \
  *     -I/work/main/compat test/fuzz/fuzz_dns_request.c evdns-parse.c \
+ *     evdns-edns.c \
  *     -o fuzz_dns_request
  *   ./fuzz_dns_request -max_total_time=60 test/fuzz/corpus/dns_request
  */
@@ -30,12 +32,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ev__dns_answer a;
 	uint8_t buf[EV__DNS_UDP_MAX];
 	char alias[EV__DNS_NAME_BUF + 8];
+	uint16_t optsize;
+	size_t cap = sizeof(buf);
 	int len;
 
 	if (ev__dns_request_parse(data, size, &q) < 0)
 		return 0;
-	if (q.nquestions < 0 || (q.nquestions > 0 && q.questions == NULL))
+	if (q.nquestions < 0 || (q.nquestions > 0 && q.questions == NULL) ||
+	    (q.edns_size != 0 && q.edns_size < EV__DNS_UDP_MAX))
 		abort();
+	if (q.edns_size != 0)
+		cap -= 11; /* room for the OPT of the reply */
 	memset(rr, 0, sizeof(rr));
 	memset(&m, 0, sizeof(m));
 	m.id = q.id;
@@ -52,15 +59,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			strcpy(alias + 6, name);
 		}
 		rr[0] = (struct ev__dns_rr){ &rr[1], (char *)name,
-		    EVDNS_TYPE_CNAME, EVDNS_CLASS_INET, 60, 1, 0, alias };
+			EVDNS_TYPE_CNAME, EVDNS_CLASS_INET, 60, 1, 0, alias };
 		rr[1] = (struct ev__dns_rr){ NULL, alias, EVDNS_TYPE_A,
-		    EVDNS_CLASS_INET, 30, 0, 4, addr };
-		rr[2] = (struct ev__dns_rr){ NULL, (char *)name,
-		    EVDNS_TYPE_NS, EVDNS_CLASS_INET, 30, 1, 0, alias };
+			EVDNS_CLASS_INET, 30, 0, 4, addr };
+		rr[2] = (struct ev__dns_rr){ NULL, (char *)name, EVDNS_TYPE_NS,
+			EVDNS_CLASS_INET, 30, 1, 0, alias };
 		m.sections[0] = &rr[0];
 		m.sections[1] = &rr[2];
 	}
-	len = ev__dns_response_build(buf, sizeof(buf), &m);
+	len = ev__dns_response_build(buf, cap, &m);
+	if (len > 0 && q.edns_size != 0) {
+		len = ev__dns_opt_append(buf, sizeof(buf), (size_t)len,
+		    EV__DNS_EDNS_SIZE);
+		if (len < 0 ||
+		    ev__dns_opt_find(buf, (size_t)len, &optsize) != 1 ||
+		    optsize != EV__DNS_EDNS_SIZE)
+			abort();
+	}
 	/* Parsed names are valid, so a reply (maybe a bare TC header) is
 	 * always built: a request never goes unanswered. */
 	if (len < EV__DNS_HDR_LEN || len > (int)sizeof(buf) ||
@@ -74,7 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Whatever fitted parses; a full reply answers through the
 		 * CNAME chain. */
 		if (ev__dns_reply_answers(buf, (size_t)len, &r, EVDNS_TYPE_A,
-		    &a) < 0)
+			&a) < 0)
 			abort();
 		if (!(buf[2] & 0x02) && r.hdr.ancount == 2 && a.count != 1)
 			abort();

@@ -27,7 +27,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define NOPS	8
+#define NOPS 8
 
 /* The buffer's bytes before an attempt, to check a failure kept them. */
 struct snap {
@@ -102,33 +102,28 @@ try_op(int op, struct evbuffer *b, struct evbuffer *dst)
 			free(str);
 		}
 		break;
-	case 2:
-		res = evtag_unmarshal_timeval(b, tag, &tv);
-		break;
+	case 2: res = evtag_unmarshal_timeval(b, tag, &tv); break;
 	case 3:
 		res = evtag_unmarshal_fixed(b, tag, fixed, plen < 8 ? plen : 8);
 		break;
 	case 4:
 		evbuffer_drain(dst, EVBUFFER_LENGTH(dst));
 		res = evtag_unmarshal(b, &v, dst);
-		if (res >= 0 && (!known || (size_t)res != plen ||
-		    EVBUFFER_LENGTH(dst) != plen || v != tag))
+		if (res >= 0 &&
+		    (!known || (size_t)res != plen ||
+			EVBUFFER_LENGTH(dst) != plen || v != tag))
 			abort();
 		if (res >= 0)
 			res = 0;
 		break;
-	case 5:
-		res = evtag_consume(b);
-		break;
+	case 5: res = evtag_consume(b); break;
 	case 6:
 		/* Decode into the very buffer being decoded. */
 		res = evtag_unmarshal(b, &v, b);
 		if (res >= 0)
 			res = 0;
 		break;
-	default:
-		res = evtag_unmarshal_int(b, tag + 1, &v);
-		break;
+	default: res = evtag_unmarshal_int(b, tag + 1, &v); break;
 	}
 	if (res == -1)
 		check_unchanged(&s, b);
@@ -177,8 +172,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		b->off = b->totallen = size;
 	}
 	/* Decode items until every decoder in a row has failed. */
-	for (rounds = 0, failures = 0; rounds < 256 && failures < NOPS &&
-	    EVBUFFER_LENGTH(b) > 0; rounds++) {
+	for (rounds = 0, failures = 0;
+	     rounds < 256 && failures < NOPS && EVBUFFER_LENGTH(b) > 0;
+	     rounds++) {
 		op = (int)((script + (unsigned int)rounds) % NOPS);
 		if (try_op(op, b, dst))
 			failures = 0;

@@ -26,9 +26,9 @@
 #include "evhttp.h"
 #include "http-internal.h"
 
-#define MAX_HEADERS	4096
-#define MAX_BODY	65536
-#define MAX_REQUESTS	64
+#define MAX_HEADERS  4096
+#define MAX_BODY     65536
+#define MAX_REQUESTS 64
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -17,7 +17,21 @@ trap 'rm -rf "$out"' EXIT
 cc=${CLANG:-clang}
 flags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 	-I"$src/include" -I"$build/include" -I"$build" -I"$src" -I"$src/compat")
-lib=$(ls "$src"/*.c)
+# The library's sources, less the backends this system's config.h lacks
+# (kqueue.c, devpoll.c and evport.c build only where their OS API exists).
+lib=
+for f in "$src"/*.c; do
+	case $(basename "$f") in
+	kqueue.c) macro=HAVE_WORKING_KQUEUE ;;
+	devpoll.c) macro=HAVE_DEVPOLL ;;
+	evport.c) macro=HAVE_EVENT_PORTS ;;
+	*) macro= ;;
+	esac
+	if [ -n "$macro" ] && ! grep -q "^#define $macro 1" "$build/config.h"; then
+		continue
+	fi
+	lib="$lib $f"
+done
 status=0
 for target in "$src"/test/fuzz/fuzz_*.c; do
 	[ -e "$target" ] || continue
