@@ -57,10 +57,10 @@ enum big_kind { BIG_RING = 0x52494e47, BIG_COPIED, BIG_HEAP };
 
 /* Just before orig_buffer; its size keeps the data 64-byte aligned. */
 struct big_header {
-	uint32_t kind; /* enum big_kind */
-	size_t size; /* bytes of data space (one view) */
-	void *map; /* ring: start of the whole mapping */
-	size_t maplen; /* ring: its length */
+	uint32_t kind;			/* enum big_kind */
+	size_t size;			/* bytes of data space (one view) */
+	void *map;			/* ring: start of the whole mapping */
+	size_t maplen;			/* ring: its length */
 	struct big_header *next, *prev; /* every ring, for fork */
 	char pad[16];
 };

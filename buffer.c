@@ -46,20 +46,20 @@
 #include "mm-internal.h"
 
 /* The smallest allocation; tiny buffers are common and cheap. */
-#define EVBUFFER_MIN_ALLOC	256
+#define EVBUFFER_MIN_ALLOC 256
 
 /* What evbuffer_read() asks for when FIONREAD cannot tell. */
-#define EVBUFFER_READ_DEFAULT	4096
+#define EVBUFFER_READ_DEFAULT 4096
 
 /* The most one evbuffer_read() takes, however much is waiting. */
-#define EVBUFFER_READ_MAX	(1024 * 1024)
+#define EVBUFFER_READ_MAX (1024 * 1024)
 
 /*
  * No buffer may grow past this: pointer differences within it must fit a
  * ptrdiff_t, and refusing absurd sizes before malloc keeps a hostile
  * length from turning into a huge allocation attempt.
  */
-#define EVBUFFER_MAX_SIZE	((size_t)PTRDIFF_MAX)
+#define EVBUFFER_MAX_SIZE ((size_t)PTRDIFF_MAX)
 
 /* Tell the buffer's owner that its length went from oldoff to off. */
 static void
@@ -202,7 +202,7 @@ evbuffer_expand(struct evbuffer *buf, size_t datlen)
 	 */
 	if (length >= EV_BIG_MIN && need <= EVBUFFER_MAX_SIZE / 3 * 2)
 		length = need + need / 2 < EV_BIG_MIN ? EV_BIG_MIN :
-		    need + need / 2;
+							need + need / 2;
 	return reallocate(buf, length);
 }
 
@@ -617,7 +617,8 @@ evbuffer_read(struct evbuffer *buf, int fd, int howmuch)
 		return 0;
 	/* However much is waiting or asked for, one call takes READ_MAX. */
 	limit = howmuch < 0 || (size_t)howmuch > EVBUFFER_READ_MAX ?
-	    EVBUFFER_READ_MAX : (size_t)howmuch;
+	    EVBUFFER_READ_MAX :
+	    (size_t)howmuch;
 	if ((want = direct_size(buf, limit)) > 0) {
 		if ((n = read_tail(buf, fd, want)) <= 0)
 			return (int)n;

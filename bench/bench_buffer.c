@@ -41,14 +41,15 @@
 
 #include "bench_util.h"
 
-#define USAGE	"usage: bench_buffer [-m adddrain|readline|find|memcpy] " \
-		"[-c chunk] [-q queued] [-t total] [-l needle] [-k long|text] " \
-		"[-r repeat]"
-#define LINELEN		100
-#define PIECE		4096
-#define BATCH		(1024 * 1024)
+#define USAGE \
+	"usage: bench_buffer [-m adddrain|readline|find|memcpy] " \
+	"[-c chunk] [-q queued] [-t total] [-l needle] [-k long|text] " \
+	"[-r repeat]"
+#define LINELEN 100
+#define PIECE	4096
+#define BATCH	(1024 * 1024)
 /* The line stream repeats every lcm(LINELEN, PIECE) bytes. */
-#define PERIOD		102400
+#define PERIOD 102400
 
 static long chunk = 4096, queued = 1024 * 1024, total = 1024L * 1024 * 1024;
 static long needle_len = 4096, repeat = 10;
@@ -115,8 +116,8 @@ static void
 bench_find(const char *kind)
 {
 	static const char *words[] = { "the ", "quick ", "brown ", "fox ",
-	    "jumps ", "over ", "a ", "lazy ", "dog ", "Host: ", "example",
-	    ".org", "Content-Length: ", "1234", "\r\n" };
+		"jumps ", "over ", "a ", "lazy ", "dog ", "Host: ", "example",
+		".org", "Content-Length: ", "1234", "\r\n" };
 	struct evbuffer *buf;
 	u_char *hay;
 	size_t n = (size_t)total, i, w;
@@ -133,8 +134,9 @@ bench_find(const char *kind)
 	} else {
 		for (i = 0; i < n; i += strlen(words[w])) {
 			w = (size_t)(bu_random(&rs) % 15);
-			memcpy(hay + i, words[w], n - i < strlen(words[w]) ?
-			    n - i : strlen(words[w]));
+			memcpy(hay + i, words[w],
+			    n - i < strlen(words[w]) ? n - i :
+						       strlen(words[w]));
 		}
 		hay[n - 1] = '#';
 	}
@@ -144,8 +146,8 @@ bench_find(const char *kind)
 	hits = run_find(buf, hay + n - needle_len);
 	t = bu_cpu_usec() - t;
 	printf("kind=%s needle=%ld total=%ld repeat=%ld hits=%ld "
-	    "us_per_find=%.1f\n", kind, needle_len, total, repeat, hits,
-	    t / (double)repeat);
+	       "us_per_find=%.1f\n",
+	    kind, needle_len, total, repeat, hits, t / (double)repeat);
 	evbuffer_free(buf);
 	free(hay);
 }
@@ -183,7 +185,10 @@ main(int argc, char **argv)
 		case 'm': mode = optarg; break;
 		case 'c': chunk = bu_arg(optarg, USAGE); break;
 		case 'q': queued = bu_arg(optarg, USAGE); break;
-		case 't': total = bu_arg(optarg, USAGE); total_set = 1; break;
+		case 't':
+			total = bu_arg(optarg, USAGE);
+			total_set = 1;
+			break;
 		case 'l': needle_len = bu_arg(optarg, USAGE); break;
 		case 'k': kind = optarg; break;
 		case 'r': repeat = bu_arg(optarg, USAGE); break;
@@ -198,7 +203,8 @@ main(int argc, char **argv)
 	}
 	if ((buf = evbuffer_new()) == NULL)
 		die("evbuffer_new");
-	data = malloc((size_t)(chunk > PERIOD + PIECE ? chunk : PERIOD + PIECE));
+	data = malloc(
+	    (size_t)(chunk > PERIOD + PIECE ? chunk : PERIOD + PIECE));
 	if (data == NULL)
 		die("malloc");
 	/* What the buffer holds is counted from here. */
@@ -215,8 +221,8 @@ main(int argc, char **argv)
 		run_adddrain(buf, data, total);
 		t = bu_cpu_usec() - t;
 		printf("chunk=%ld queued=%ld total=%ld ops=%ld "
-		    "ms_per_gib=%.2f mb_per_s=%.0f held_kib=%ld\n", chunk,
-		    queued, total, nops,
+		       "ms_per_gib=%.2f mb_per_s=%.0f held_kib=%ld\n",
+		    chunk, queued, total, nops,
 		    t / 1e3 * (1073741824.0 / (double)total), (double)total / t,
 		    bu_proc_kib("smaps_rollup", "Pss") - rss0);
 	} else if (strcmp(mode, "memcpy") == 0) {
@@ -231,14 +237,15 @@ main(int argc, char **argv)
 		run_memcpy(ring, data, total);
 		t = bu_cpu_usec() - t;
 		printf("chunk=%ld queued=%ld total=%ld ops=%ld "
-		    "ms_per_gib=%.2f mb_per_s=%.0f held_kib=%ld\n", chunk,
-		    queued, total, nops,
+		       "ms_per_gib=%.2f mb_per_s=%.0f held_kib=%ld\n",
+		    chunk, queued, total, nops,
 		    t / 1e3 * (1073741824.0 / (double)total), (double)total / t,
 		    bu_proc_kib("smaps_rollup", "Pss") - rss0);
 		free(ring);
 	} else if (strcmp(mode, "readline") == 0) {
 		for (i = 0; i < PERIOD + PIECE; i++)
-			data[i] = i % LINELEN == LINELEN - 1 ? '\n' :
+			data[i] = i % LINELEN == LINELEN - 1 ?
+			    '\n' :
 			    (char)('a' + i % 26);
 		run_readline(buf, data);
 		printf("lines=%ld total=%ld ns_per_line=%.1f\n", nlines, total,

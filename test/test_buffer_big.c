@@ -20,7 +20,7 @@
 #include "test_util.h"
 
 #define QUEUED (1024 * 1024)
-#define CHUNK 4096
+#define CHUNK  4096
 
 /* The byte at position p of an endless test stream. */
 static u_char

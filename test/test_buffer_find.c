@@ -168,8 +168,8 @@ test_start_end_absent(void **state)
 		needle[m - 1] = 'b';
 		check(hay, n, needle, m); /* absent */
 		hay[m - 1] = 'b';
-		check(hay, n, needle, m); /* at the start */
-		check(hay, m, needle, m); /* the whole data */
+		check(hay, n, needle, m);     /* at the start */
+		check(hay, m, needle, m);     /* the whole data */
 		check(hay, m - 1, needle, m); /* longer than it */
 		hay[m - 1] = 'a';
 		hay[n - 1] = 'b';
@@ -238,7 +238,8 @@ test_line_end_at_every_offset(void **state)
 			/* The line, its end, and the start of the next one. */
 			assert_int_equal(evbuffer_add(buf, text, len), 0);
 			assert_int_equal(evbuffer_add(buf, ends[e],
-			    strlen(ends[e])), 0);
+					     strlen(ends[e])),
+			    0);
 			assert_int_equal(evbuffer_add(buf, "yyyyyyyy", 8), 0);
 			line = evbuffer_readline(buf);
 			assert_non_null(line);
