@@ -366,8 +366,8 @@ test_http09(void **state)
 		"GET /hello HTTP/0.9\r\n\r\n",
 		"GET /hello\r\n\r\n",
 		"GET /hello HTTP/1.2\r\nHost: h\r\n\r\n",
-		"POST /echo HTTP/0.9\r\nTransfer-Encoding: chunked\r\n\r\n"
-		"3\r\nabc\r\n0\r\n\r\n",
+		("POST /echo HTTP/0.9\r\nTransfer-Encoding: chunked\r\n\r\n"
+		 "3\r\nabc\r\n0\r\n\r\n"),
 	};
 	struct th_raw rc;
 	size_t i;
