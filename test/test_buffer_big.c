@@ -187,7 +187,7 @@ test_fork_child_has_its_own_copy(void **state)
 	struct evbuffer *buf = evbuffer_new();
 	uint64_t head = 0, tail = 0, h2, t2;
 	pid_t pid;
-	int status, i;
+	int i;
 
 	(void)state;
 	assert_non_null(buf);
@@ -223,9 +223,7 @@ test_fork_child_has_its_own_copy(void **state)
 		evbuffer_drain(buf, CHUNK);
 		head += CHUNK;
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	tu_assert_child_ok(pid);
 	check_data(buf, head, QUEUED);
 	evbuffer_free(buf);
 }

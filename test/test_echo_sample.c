@@ -220,7 +220,7 @@ test_line_client(void **state)
 {
 	const char *path = tu_sample_path("LINE_CLIENT", "line-client");
 	char port[16], out[256];
-	int in[2], res[2], status;
+	int in[2], res[2];
 	size_t got = 0;
 	ssize_t r;
 	pid_t pid;
@@ -250,9 +250,7 @@ test_line_client(void **state)
 		got += (size_t)r;
 	out[got] = '\0';
 	close(res[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	tu_assert_child_ok(pid);
 	assert_string_equal(out, "You said one\nYou said two\n");
 }
 

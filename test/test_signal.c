@@ -423,7 +423,7 @@ static void
 test_fork_reinit_no_fds(void **state)
 {
 	struct rlimit lim, saved;
-	int status, r;
+	int r;
 	pid_t pid;
 
 	fflush(stdout);
@@ -442,9 +442,7 @@ test_fork_reinit_no_fds(void **state)
 		setrlimit(RLIMIT_NOFILE, &saved);
 		exit(r == -1 ? 0 : 1);
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	tu_assert_child_ok(pid);
 }
 
 int

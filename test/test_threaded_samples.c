@@ -122,25 +122,6 @@ stop(struct child *c)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int
-connect_port(unsigned short port)
-{
-	struct sockaddr_in sin;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd == -1)
-		return -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons(port);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Read exactly len bytes (with a timeout); 0 or -1. */
 static int
 read_exact(int fd, char *buf, size_t len)
@@ -206,7 +187,7 @@ echo_client_main(void *arg)
 	size_t len;
 	int i, fd;
 
-	if ((fd = connect_port(ec->port)) == -1)
+	if ((fd = tu_try_connect_loopback(ec->port)) == -1)
 		return NULL;
 	for (i = 0; i < ECHO_ROUNDS; i++) {
 		len = (size_t)snprintf(msg, sizeof(msg),
@@ -218,7 +199,7 @@ echo_client_main(void *arg)
 				break;
 			/* Queued on a worker that then stopped: closed. */
 			close(fd);
-			if ((fd = connect_port(ec->port)) == -1)
+			if ((fd = tu_try_connect_loopback(ec->port)) == -1)
 				return NULL;
 			i--;
 			continue;
@@ -264,7 +245,7 @@ test_echo_concurrent(void **state)
 	run_echo_clients(c.port, 0);
 	/* Connections still open at SIGINT are closed by their worker. */
 	for (i = 0; i < 2; i++)
-		assert_true((idle[i] = connect_port(c.port)) != -1);
+		assert_true((idle[i] = tu_try_connect_loopback(c.port)) != -1);
 	assert_int_equal(write(idle[0], "x", 1), 1);
 	assert_int_equal(read_exact(idle[0], line, 1), 0);
 	assert_int_equal(line[0], 'x');
@@ -309,7 +290,7 @@ test_echo_no_worker_left(void **state)
 	 * fails once it has gone.
 	 */
 	for (i = 0; i < 1000; i++) {
-		if ((fd = connect_port(c.port)) == -1)
+		if ((fd = tu_try_connect_loopback(c.port)) == -1)
 			break;
 		assert_true(sees_close(fd));
 		close(fd);
@@ -359,7 +340,7 @@ test_echo_queue_full_backpressure(void **state)
 	    "THREADED_ECHO_FAULT=stall0", "THREADED_ECHO_QUEUE=4", 1);
 	before = count_sockets(c.pid);
 	for (i = 0; i < EAGER_CLIENTS; i++)
-		assert_true((fds[i] = connect_port(c.port)) != -1);
+		assert_true((fds[i] = tu_try_connect_loopback(c.port)) != -1);
 	/* The stuck worker's queue fills and the dispatcher says so... */
 	assert_int_equal(read_line(c.err, line, sizeof(line)), 0);
 	assert_non_null(strstr(line, "not accepting"));
@@ -456,7 +437,7 @@ http_client_main(void *arg)
 	int i, fd = -1;
 
 	for (i = 0; i < HTTP_REQUESTS; i++) {
-		if (fd == -1 && (fd = connect_port(hc->port)) == -1)
+		if (fd == -1 && (fd = tu_try_connect_loopback(hc->port)) == -1)
 			break;
 		if (write(fd, req, sizeof(req) - 1) != sizeof(req) - 1 ||
 		    read_response(fd) == -1)

@@ -303,25 +303,6 @@ worker_main(void *arg)
 
 /* ---- The other threads --------------------------------------------- */
 
-static int
-connect_port(unsigned short port)
-{
-	struct sockaddr_in sin;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd == -1)
-		return -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons(port);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* One HTTP/1.0 request per connection; the reply must be exactly ours. */
 static void *
 client_main(void *arg)
@@ -333,7 +314,7 @@ client_main(void *arg)
 	int i, fd;
 
 	for (i = 0; i < NREQUESTS; i++) {
-		if ((fd = connect_port(w->port)) == -1) {
+		if ((fd = tu_try_connect_loopback(w->port)) == -1) {
 			oops(w);
 			continue;
 		}

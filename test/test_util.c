@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include <sys/time.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -287,19 +288,41 @@ tu_listen_loopback(unsigned short *port)
 }
 
 int
-tu_connect_loopback(unsigned short port)
+tu_try_connect_loopback(unsigned short port)
 {
 	struct sockaddr_in sin;
-	int fd;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
+	if (fd == -1)
+		return -1;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = htons(port);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		close(fd);
+		return -1;
+	}
 	return fd;
+}
+
+int
+tu_connect_loopback(unsigned short port)
+{
+	int fd = tu_try_connect_loopback(port);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+void
+tu_assert_child_ok(int pid)
+{
+	int status;
+
+	assert_int_equal(waitpid((pid_t)pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 int64_t

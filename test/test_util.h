@@ -87,6 +87,15 @@ int tu_listen_loopback(unsigned short *port);
 int tu_connect_loopback(unsigned short port);
 
 /*
+ * The same without asserting, for threads other than the test's own
+ * (cmocka's asserts belong to the thread running the test): -1 on failure.
+ */
+int tu_try_connect_loopback(unsigned short port);
+
+/* Wait for child pid and assert that it exited with status 0. */
+void tu_assert_child_ok(int pid);
+
+/*
  * The built sample program called name: $env if that names one (env may
  * be NULL), else sample/name under the current directory or next to this
  * test binary.  NULL if none is found.  The result is a static buffer.

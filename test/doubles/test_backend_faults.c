@@ -311,7 +311,7 @@ test_reinit_in_child(void **state)
 {
 	struct fdcount c;
 	struct event sig;
-	int fds[2], status, sigcalls = 0;
+	int fds[2], sigcalls = 0;
 	pid_t pid;
 
 	tu_socketpair(fds);
@@ -334,9 +334,7 @@ test_reinit_in_child(void **state)
 				_exit(3);
 		_exit(c.read_errno == 0 && sigcalls == 1 ? 0 : 4);
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	tu_assert_child_ok(pid);
 	event_del(&sig);
 	event_del(&c.ev);
 	close(fds[0]);
@@ -470,7 +468,6 @@ test_create_fails(void **state)
 static void
 test_broken_kqueue_fallback(void **state)
 {
-	int status;
 	pid_t pid;
 
 	pid = fork();
@@ -497,9 +494,7 @@ test_broken_kqueue_fallback(void **state)
 			_exit(2);
 		_exit(0);
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	tu_assert_child_ok(pid);
 }
 
 int
