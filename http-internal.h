@@ -209,6 +209,8 @@ enum evhttp_connection_state {
 #define EVHTTP_CON_READPENDING 0x0800 /* input came before the reply */
 #define EVHTTP_CON_BROKEN      0x1000 /* a reply failed: closing, no more */
 #define EVHTTP_CON_WROTE       0x2000 /* a byte of this request went out */
+#define EVHTTP_CON_LASTWRITE   0x4000 /* the output ends with our FIN */
+#define EVHTTP_CON_UNARMED     0x8000 /* accepted; ev_read not registered yet */
 
 TAILQ_HEAD(evcon_requestq, evhttp_request);
 
@@ -351,6 +353,12 @@ struct evhttp_connection *ev__http_connection_alloc(struct event_base *base,
 void ev__http_connection_setfd(struct evhttp_connection *evcon, int fd);
 /* Start reading the next message into the first queued request. */
 void ev__http_connection_start_read(struct evhttp_connection *evcon);
+
+/*
+ * Register ev_read with the backend if it is not yet (a connection just
+ * accepted is read once before that, EVHTTP_CON_UNARMED).
+ */
+void ev__http_read_arm(struct evhttp_connection *evcon);
 /* Write the output buffer; done runs once it has drained (may be NULL). */
 void ev__http_connection_write(struct evhttp_connection *evcon,
     void (*done)(struct evhttp_connection *));

@@ -224,7 +224,7 @@ send_done(struct evhttp_connection *evcon)
 	(void)shutdown(evcon->fd, SHUT_WR);
 	evbuffer_drain(evcon->input_buffer,
 	    EVBUFFER_LENGTH(evcon->input_buffer));
-	event_add(&evcon->ev_read, NULL);
+	ev__http_read_arm(evcon);
 	secs = ev__http_timeout(evcon, EV__HTTP_LINGER_SECS);
 	ev__http_timer_add(evcon,
 	    secs < EV__HTTP_LINGER_SECS ? secs : EV__HTTP_LINGER_SECS, 0);
@@ -250,6 +250,21 @@ add_piece(struct evhttp_connection *evcon, struct evhttp_request *req,
 	if (req->chunked)
 		return evbuffer_add(evcon->output_buffer, "\r\n", 2);
 	return 0;
+}
+
+/*
+ * Write the output, then run send_done().  When the reply is complete and
+ * the connection closes after it, the write may keep its last, short
+ * segment back (MSG_MORE) for the close or shutdown that send_done()
+ * makes at once: the FIN then leaves in the same packet as the end of the
+ * reply, one packet less for both hosts to handle.
+ */
+static void
+write_reply(struct evhttp_connection *evcon, struct evhttp_request *req)
+{
+	if (req->userdone && (evcon->flags & EVHTTP_CON_CLOSEAFTER))
+		evcon->flags |= EVHTTP_CON_LASTWRITE;
+	ev__http_connection_write(evcon, send_done);
 }
 
 /* Queue the header (and body unless streaming) of req and write it. */
@@ -281,7 +296,7 @@ send_response(struct evhttp_connection *evcon, struct evhttp_request *req,
 		return;
 	}
 	evcon->state = EVCON_WRITING;
-	ev__http_connection_write(evcon, send_done);
+	write_reply(evcon, req);
 }
 
 /*
@@ -441,7 +456,7 @@ evhttp_send_reply_chunk(struct evhttp_request *req, struct evbuffer *databuf)
 		reply_failed(evcon, keep);
 		return;
 	}
-	ev__http_connection_write(evcon, send_done);
+	write_reply(evcon, req);
 }
 
 void
@@ -462,5 +477,5 @@ evhttp_send_reply_end(struct evhttp_request *req)
 		reply_failed(evcon, EVBUFFER_LENGTH(evcon->output_buffer));
 		return;
 	}
-	ev__http_connection_write(evcon, send_done);
+	write_reply(evcon, req);
 }

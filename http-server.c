@@ -29,6 +29,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -434,6 +435,7 @@ get_request(struct evhttp *http, int fd, struct sockaddr *sa, socklen_t salen,
 {
 	struct evhttp_connection *evcon;
 	char host[NI_MAXHOST], serv[NI_MAXSERV];
+	u_short port;
 
 	if ((!ready && evutil_make_socket_nonblocking(fd) == -1) ||
 	    (evcon = ev__http_connection_alloc(http->base,
@@ -443,10 +445,18 @@ get_request(struct evhttp *http, int fd, struct sockaddr *sa, socklen_t salen,
 	}
 	if (!ready)
 		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-	if (getnameinfo(sa, salen, host, sizeof(host), serv, sizeof(serv),
-		NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+	if (sa->sa_family == AF_INET) {
+		/* getnameinfo() costs a few times more for the same text. */
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		(void)inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		port = ntohs(sin->sin_port);
+	} else if (getnameinfo(sa, salen, host, sizeof(host), serv,
+		       sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
 		strcpy(host, "unknown");
-		strcpy(serv, "0");
+		port = 0;
+	} else {
+		port = (u_short)atoi(serv);
 	}
 	if ((evcon->address = ev__strdup(host)) == NULL) {
 		event_warn("%s: strdup", __func__);
@@ -454,11 +464,12 @@ get_request(struct evhttp *http, int fd, struct sockaddr *sa, socklen_t salen,
 		close(fd);
 		return;
 	}
-	evcon->port = (u_short)atoi(serv);
+	evcon->port = port;
 	evcon->flags |= EVHTTP_CON_INCOMING;
 	evcon->http_server = http;
 	evcon->timeout = http->timeout;
 	ev__http_connection_setfd(evcon, fd);
+	evcon->flags |= EVHTTP_CON_UNARMED;
 	TAILQ_INSERT_TAIL(&http->connections, evcon, next);
 	if (++http->nconnections >= http->max_connections && !http->full) {
 		/* At the cap: accept again when one closes (as on EMFILE). */
@@ -717,6 +728,9 @@ server_message_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 	 * input arrives before the reply is out).
 	 */
 	evcon->state = EVCON_WAITING;
+	if (evcon->flags & EVHTTP_CON_UNARMED)
+		/* After the callback: register ev_read if no reply is out. */
+		event_active(&evcon->ev_read, EV_READ, 1);
 	server_dispatch(evcon, req);
 }
 

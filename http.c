@@ -275,7 +275,16 @@ ev__http_connection_start_read(struct evhttp_connection *evcon)
 	if (evcon->role->limits != NULL)
 		(*evcon->role->limits)(evcon, &max_headers, &max_body);
 	ev__http_parser_init(&evcon->parser, max_headers, max_body);
-	event_add(&evcon->ev_read, NULL);
+	if ((evcon->flags & EVHTTP_CON_UNARMED) && evcon->nrequests == 0)
+		/*
+		 * A connection just accepted: its request is usually here
+		 * already, so read it in this loop pass and register ev_read
+		 * only if the read comes back empty (read_cb()).  A reply
+		 * written at once and a close then never touch the backend.
+		 */
+		event_active(&evcon->ev_read, EV_READ, 1);
+	else
+		ev__http_read_arm(evcon);
 	ev__http_timer_add(evcon,
 	    ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT), 0);
 	/* Pipelined bytes may already be here; no new read would come. */
@@ -283,6 +292,13 @@ ev__http_connection_start_read(struct evhttp_connection *evcon)
 		evcon->flags |= EVHTTP_CON_GOTDATA;
 		event_active(&evcon->ev_read, EV_READ, 1);
 	}
+}
+
+void
+ev__http_read_arm(struct evhttp_connection *evcon)
+{
+	evcon->flags &= ~EVHTTP_CON_UNARMED;
+	event_add(&evcon->ev_read, NULL);
 }
 
 /* The message is complete: stop its timer and tell the role. */
@@ -366,6 +382,8 @@ process_input(struct evhttp_connection *evcon)
 			    evcon->role->new_request == NULL) {
 				if (evcon->flags & EVHTTP_CON_READEOF)
 					handle_eof(evcon);
+				else if (evcon->flags & EVHTTP_CON_UNARMED)
+					ev__http_read_arm(evcon);
 				return;
 			}
 			if ((req = (*evcon->role->new_request)(evcon)) == NULL)
@@ -405,6 +423,8 @@ process_input(struct evhttp_connection *evcon)
 			/* Buffered input is used up; now the EOF counts. */
 			if (evcon->flags & EVHTTP_CON_READEOF)
 				handle_eof(evcon);
+			else if (evcon->flags & EVHTTP_CON_UNARMED)
+				ev__http_read_arm(evcon);
 			return;
 		}
 	}
@@ -440,6 +460,18 @@ read_cb(int fd, short what, void *arg)
 	int n;
 
 	if (evcon->state == EVCON_WAITING || evcon->state == EVCON_WRITING) {
+		if (evcon->flags & EVHTTP_CON_UNARMED) {
+			/*
+			 * Not the backend: the check the server queued when
+			 * it handed the first request over.  A reply still
+			 * due means waiting, with ev_read registered as for
+			 * any connection; a reply being written goes on
+			 * (write_cb() registers it if the socket is full).
+			 */
+			if (evcon->state == EVCON_WAITING)
+				ev__http_read_arm(evcon);
+			return;
+		}
 		/*
 		 * Pipelined input (or an EOF) while a reply is due: leave it
 		 * in the kernel until the next request is read, so a slow
@@ -452,6 +484,8 @@ read_cb(int fd, short what, void *arg)
 	n = evbuffer_read(evcon->input_buffer, fd, READ_SIZE);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+			if (evcon->flags & EVHTTP_CON_UNARMED)
+				ev__http_read_arm(evcon);
 			/* start_read() activates us for pipelined input. */
 			if (evcon->state >= EVCON_READING_FIRSTLINE &&
 			    evcon->state <= EVCON_READING_BODY)
@@ -534,11 +568,14 @@ write_cb(int fd, short what, void *arg)
 	if (EVBUFFER_LENGTH(out) > 0) {
 		/* send() with MSG_NOSIGNAL: a closed peer must not SIGPIPE. */
 		n = send(fd, EVBUFFER_DATA(out), EVBUFFER_LENGTH(out),
-		    MSG_NOSIGNAL);
+		    MSG_NOSIGNAL |
+			((evcon->flags & EVHTTP_CON_LASTWRITE) ? MSG_MORE : 0));
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR) {
 				event_add(&evcon->ev_write, NULL);
+				if (evcon->flags & EVHTTP_CON_UNARMED)
+					ev__http_read_arm(evcon);
 				return;
 			}
 			event_debug(("%s: send on %d: %s", __func__, fd,
@@ -555,12 +592,15 @@ write_cb(int fd, short what, void *arg)
 		if (EVBUFFER_LENGTH(out) > 0) {
 			/* The socket is full: wait until it takes more. */
 			event_add(&evcon->ev_write, NULL);
+			if (evcon->flags & EVHTTP_CON_UNARMED)
+				ev__http_read_arm(evcon);
 			return;
 		}
 	}
 	event_del(&evcon->ev_write);
 	if (evcon->state == EVCON_WRITING)
 		event_del(&evcon->ev_timer);
+	evcon->flags &= ~EVHTTP_CON_LASTWRITE;
 	done = evcon->write_done;
 	evcon->write_done = NULL;
 	if (done != NULL)

@@ -289,6 +289,46 @@ test_server_idle_timeout(void **state)
 	th_raw_free(&rc);
 }
 
+/*
+ * A connection is read once as soon as it is accepted, before the server
+ * registers it with the backend: a client that connects and only then
+ * takes its time must still be heard, and a request that comes in two
+ * pieces must be put together.
+ */
+static void
+test_request_after_quiet_connect(void **state)
+{
+	const char *q = "GET /hello HTTP/1.1\r\nHost: h\r\n"
+			"Connection: close\r\n\r\n";
+	struct th_raw rc = { 0 };
+	int64_t t = tu_now_usec() + 3000000;
+
+	th_raw_start(&rc, th_base, th_port, "", 0, 0);
+	/* The accepted socket is the newest descriptor once it exists. */
+	while (th_highest_fd() <= rc.fd && tu_now_usec() < t)
+		event_base_loop(th_base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_true(th_highest_fd() > rc.fd);
+	/* The pass that accepted it also made the first, empty read. */
+	event_base_loop(th_base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	th_raw_send(&rc, q, 20);
+	/* Sent on loopback is received: the server reads it next pass. */
+	while (rc.outoff < rc.outlen && tu_now_usec() < t)
+		event_base_loop(th_base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(rc.outoff, rc.outlen);
+	event_base_loop(th_base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	event_base_loop(th_base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(th_seen.nrequests, 0);
+	assert_int_equal(EVBUFFER_LENGTH(rc.in), 0);
+	th_raw_send(&rc, q + 20, strlen(q) - 20);
+	assert_true(th_run_until(th_base, &rc.done, 3000));
+	assert_int_equal(rc.err, 0);
+	assert_int_equal(th_status(rc.in), 200);
+	assert_int_equal(th_count_responses(rc.in), 1);
+	assert_true(th_has_header(rc.in, "Connection: close"));
+	assert_int_equal(th_seen.nrequests, 1);
+	th_raw_free(&rc);
+}
+
 static void
 output_buffer_cb(struct evhttp_request *req, void *arg)
 {
@@ -615,6 +655,7 @@ main(void)
 		TH_TEST(test_expect_continue),
 		TH_TEST(test_big_bodies),
 		TH_TEST(test_server_idle_timeout),
+		TH_TEST(test_request_after_quiet_connect),
 		TH_TEST(test_reply_with_own_buffer),
 		TH_TEST(test_evhttp_start_global),
 		TH_TEST(test_http09),
