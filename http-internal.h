@@ -158,6 +158,8 @@ int ev__http_header_has_token(const struct evkeyvalq *headers, const char *name,
 const char *ev__http_reason(int code);
 /* Format t as an HTTP date into buf (at least 30 bytes). */
 void ev__http_date(char *buf, size_t len, time_t t);
+/* Write v in decimal and a NUL to buf (21 bytes); returns the digits. */
+size_t ev__http_utoa(char *buf, ev_uint64_t v);
 /*
  * Append headers as "Name: value" lines and the blank line that ends them,
  * skipping (with a warning) any whose name is not a token or whose value
@@ -342,6 +344,9 @@ struct evhttp {
 	ev_int64_t log_second;
 	int log_count;
 	unsigned long log_suppressed;
+	/* the Date header of replies made in the second date_time */
+	time_t date_time;
+	char date[32];
 };
 
 /* http.c: the connection core. */

@@ -98,15 +98,29 @@ add_default_headers(struct evhttp_request *req, int closing, int streaming)
 	int r = 0;
 
 	if (evhttp_find_header(h, "Date") == NULL) {
-		ev__http_date(buf, sizeof(buf), time(NULL));
-		r |= evhttp_add_header(h, "Date", buf);
+		struct evhttp *http =
+		    req->evcon != NULL ? req->evcon->http_server : NULL;
+		time_t now = time(NULL);
+
+		/* Formatted once a second per server. */
+		if (http == NULL) {
+			ev__http_date(buf, sizeof(buf), now);
+			r |= evhttp_add_header(h, "Date", buf);
+		} else {
+			if (http->date_time != now || http->date[0] == '\0') {
+				ev__http_date(http->date, sizeof(http->date),
+				    now);
+				http->date_time = now;
+			}
+			r |= evhttp_add_header(h, "Date", http->date);
+		}
 	}
 	ev__http_remove_all(h, "Transfer-Encoding");
 	if (status_without_body(req->response_code) || streaming) {
 		ev__http_remove_all(h, "Content-Length");
 	} else if (req->type != EVHTTP_REQ_HEAD || !own_length_ok(h)) {
 		/* The length is the body's: a wrong one would split it. */
-		snprintf(buf, sizeof(buf), "%zu", len);
+		(void)ev__http_utoa(buf, len);
 		warn_own_length(h, buf, len);
 		r |= ev__http_set_header(h, "Content-Length", buf);
 	}
@@ -129,13 +143,29 @@ static int
 write_header(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	struct evbuffer *out = evcon->output_buffer;
+	const char *reason = req->response_code_line != NULL ?
+	    req->response_code_line :
+	    ev__http_reason(req->response_code);
+	size_t rlen = strlen(reason), n;
+	char line[128];
 
-	if (evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n",
-		req->major == 1 && req->minor >= 1 ? 1 : 0, req->response_code,
-		req->response_code_line != NULL ?
-		    req->response_code_line :
-		    ev__http_reason(req->response_code)) == -1)
+	if (rlen + 36 <= sizeof(line) && req->response_code >= 0) {
+		/* "HTTP/1.x CODE REASON\r\n" without printf. */
+		memcpy(line, "HTTP/1.", 7);
+		line[7] = req->major == 1 && req->minor >= 1 ? '1' : '0';
+		line[8] = ' ';
+		n = 9 + ev__http_utoa(line + 9,
+			    (ev_uint64_t)req->response_code);
+		line[n++] = ' ';
+		memcpy(line + n, reason, rlen);
+		memcpy(line + n + rlen, "\r\n", 2);
+		if (evbuffer_add(out, line, n + rlen + 2) == -1)
+			return -1;
+	} else if (evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n",
+		       req->major == 1 && req->minor >= 1 ? 1 : 0,
+		       req->response_code, reason) == -1) {
 		return -1;
+	}
 	return ev__http_write_headers(out, req->output_headers);
 }
 

@@ -290,19 +290,32 @@ ev__http_write_headers(struct evbuffer *out, const struct evkeyvalq *headers)
 	const char *s;
 	int r = 0;
 
+	char line[256];
+	size_t klen, vlen;
+
 	TAILQ_FOREACH(kv, headers, next) {
 		for (s = kv->key; *s != '\0'; s++)
 			if (!ev__http_is_tchar((unsigned char)*s))
 				break;
-		if (*s != '\0' || s == kv->key ||
-		    strpbrk(kv->value, "\r\n") != NULL) {
+		klen = (size_t)(s - kv->key);
+		vlen = strcspn(kv->value, "\r\n");
+		if (*s != '\0' || klen == 0 || kv->value[vlen] != '\0') {
 			event_warnx("%s: dropping malformed header \"%s\"",
 			    __func__, kv->key);
 			continue;
 		}
-		if (evbuffer_add_printf(out, "%s: %s\r\n", kv->key,
-			kv->value) == -1)
+		/* Most lines are short: one copy, without printf. */
+		if (klen + vlen + 4 <= sizeof(line)) {
+			memcpy(line, kv->key, klen);
+			memcpy(line + klen, ": ", 2);
+			memcpy(line + klen + 2, kv->value, vlen);
+			memcpy(line + klen + 2 + vlen, "\r\n", 2);
+			if (evbuffer_add(out, line, klen + vlen + 4) == -1)
+				r = -1;
+		} else if (evbuffer_add_printf(out, "%s: %s\r\n", kv->key,
+			       kv->value) == -1) {
 			r = -1;
+		}
 	}
 	if (evbuffer_add(out, "\r\n", 2) == -1)
 		r = -1;
@@ -558,11 +571,27 @@ ev__http_date(char *buf, size_t len, time_t t)
 	struct tm tm;
 
 	if (gmtime_r(&t, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 ||
-	    tm.tm_mon < 0 || tm.tm_mon > 11) {
+	    tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_year + 1900 > 9999) {
 		snprintf(buf, len, "Thu, 01 Jan 1970 00:00:00 GMT");
 		return;
 	}
 	snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d GMT",
 	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
 	    tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+size_t
+ev__http_utoa(char *buf, ev_uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
 }
