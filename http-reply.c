@@ -98,8 +98,9 @@ add_default_headers(struct evhttp_request *req, int closing, int streaming)
 	int r = 0;
 
 	if (evhttp_find_header(h, "Date") == NULL) {
-		struct evhttp *http =
-		    req->evcon != NULL ? req->evcon->http_server : NULL;
+		struct evhttp *http = req->evcon != NULL ?
+		    req->evcon->http_server :
+		    NULL;
 		time_t now = time(NULL);
 
 		/* Formatted once a second per server. */
@@ -154,8 +155,8 @@ write_header(struct evhttp_connection *evcon, struct evhttp_request *req)
 		memcpy(line, "HTTP/1.", 7);
 		line[7] = req->major == 1 && req->minor >= 1 ? '1' : '0';
 		line[8] = ' ';
-		n = 9 + ev__http_utoa(line + 9,
-			    (ev_uint64_t)req->response_code);
+		n = 9 +
+		    ev__http_utoa(line + 9, (ev_uint64_t)req->response_code);
 		line[n++] = ' ';
 		memcpy(line + n, reason, rlen);
 		memcpy(line + n + rlen, "\r\n", 2);
