@@ -539,9 +539,6 @@ ev__http_connection_write(struct evhttp_connection *evcon,
     void (*done)(struct evhttp_connection *))
 {
 	evcon->write_done = done;
-	if (evcon->state == EVCON_WRITING)
-		ev__http_timer_add(evcon,
-		    ev__http_timeout(evcon, EV__HTTP_WRITE_TIMEOUT), 0);
 	if (evcon->state == EVCON_CONNECTING) {
 		/* Writability is what says the connect is done. */
 		event_add(&evcon->ev_write, NULL);
@@ -551,10 +548,27 @@ ev__http_connection_write(struct evhttp_connection *evcon,
 	 * The socket can almost always take a reply at once: write it from
 	 * the active queue in this loop pass (after the caller has
 	 * returned, so a request handed to a callback stays valid), and
-	 * register the write event only if write_cb could not finish.
+	 * register the write event (and the write timeout) only if write_cb
+	 * could not finish.
 	 */
 	if (!event_pending(&evcon->ev_write, EV_WRITE, NULL))
 		event_active(&evcon->ev_write, EV_WRITE, 1);
+	else if (evcon->state == EVCON_WRITING)
+		ev__http_timer_add(evcon,
+		    ev__http_timeout(evcon, EV__HTTP_WRITE_TIMEOUT), 0);
+}
+
+/* The socket takes no more for now: wait, for the write timeout at most. */
+static void
+wait_writable(struct evhttp_connection *evcon)
+{
+	event_add(&evcon->ev_write, NULL);
+	if (evcon->state == EVCON_WRITING)
+		ev__http_timer_add(evcon,
+		    ev__http_timeout(evcon, EV__HTTP_WRITE_TIMEOUT), 0);
+	/* Input that comes meanwhile must still be noticed. */
+	if (evcon->flags & EVHTTP_CON_UNARMED)
+		ev__http_read_arm(evcon);
 }
 
 static void
@@ -573,9 +587,7 @@ write_cb(int fd, short what, void *arg)
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR) {
-				event_add(&evcon->ev_write, NULL);
-				if (evcon->flags & EVHTTP_CON_UNARMED)
-					ev__http_read_arm(evcon);
+				wait_writable(evcon);
 				return;
 			}
 			event_debug(("%s: send on %d: %s", __func__, fd,
@@ -586,14 +598,9 @@ write_cb(int fd, short what, void *arg)
 		evbuffer_drain(out, (size_t)n);
 		if (n > 0)
 			evcon->flags |= EVHTTP_CON_WROTE;
-		if (evcon->state == EVCON_WRITING)
-			ev__http_timer_add(evcon,
-			    ev__http_timeout(evcon, EV__HTTP_WRITE_TIMEOUT), 0);
 		if (EVBUFFER_LENGTH(out) > 0) {
 			/* The socket is full: wait until it takes more. */
-			event_add(&evcon->ev_write, NULL);
-			if (evcon->flags & EVHTTP_CON_UNARMED)
-				ev__http_read_arm(evcon);
+			wait_writable(evcon);
 			return;
 		}
 	}
