@@ -158,6 +158,8 @@ int ev__http_header_has_token(const struct evkeyvalq *headers, const char *name,
 const char *ev__http_reason(int code);
 /* Format t as an HTTP date into buf (at least 30 bytes). */
 void ev__http_date(char *buf, size_t len, time_t t);
+/* Whether kv's value is an allocation of its own (not inside kv's block). */
+int ev__http_header_owns_value(const struct evkeyval *kv);
 /* Write v in decimal and a NUL to buf (21 bytes); returns the digits. */
 size_t ev__http_utoa(char *buf, ev_uint64_t v);
 /*

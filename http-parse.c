@@ -286,7 +286,12 @@ append_folded(struct evkeyvalq *headers, const char *s, size_t len)
 	if (len == 0)
 		return 0;
 	vlen = strlen(last->value);
-	if ((v = ev__realloc(last->value, vlen + len + 2)) == NULL) {
+	if (ev__http_header_owns_value(last))
+		v = ev__realloc(last->value, vlen + len + 2);
+	else if ((v = ev__malloc(vlen + len + 2)) != NULL)
+		/* The value lives inside the header's block: copy it out. */
+		memcpy(v, last->value, vlen);
+	if (v == NULL) {
 		event_warn("%s: realloc", __func__);
 		return 503;
 	}

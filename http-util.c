@@ -141,6 +141,50 @@ evhttp_find_header(const struct evkeyvalq *headers, const char *key)
 	return NULL;
 }
 
+/*
+ * A header is one allocation: the struct, the size of the whole, then the
+ * key and the value, so a request's headers cost a third of the calls to
+ * malloc and free they did.  The struct is public, and a program may have
+ * pointed key or value at strings of its own (or built the entry itself,
+ * with three allocations, as 1.4 did): a pointer outside the block is its
+ * own allocation and is freed as such.
+ */
+struct kv_block {
+	struct evkeyval kv;
+	size_t size; /* of the whole block */
+};
+
+static int
+in_block(const struct evkeyval *kv, const char *p)
+{
+	const struct kv_block *b = (const struct kv_block *)kv;
+
+	return p > (const char *)kv && p < (const char *)kv + b->size;
+}
+
+static void
+kv_free(struct evkeyval *kv)
+{
+	const char *start = (const char *)((struct kv_block *)kv + 1);
+
+	/* Only blocks made by add_pair() have their key where it starts. */
+	if (kv->key != start) {
+		ev__free(kv->key);
+		ev__free(kv->value);
+	} else if (!in_block(kv, kv->value)) {
+		ev__free(kv->value);
+	}
+	ev__free(kv);
+}
+
+int
+ev__http_header_owns_value(const struct evkeyval *kv)
+{
+	const char *start = (const char *)((const struct kv_block *)kv + 1);
+
+	return kv->key != start || !in_block(kv, kv->value);
+}
+
 void
 evhttp_clear_headers(struct evkeyvalq *headers)
 {
@@ -148,9 +192,7 @@ evhttp_clear_headers(struct evkeyvalq *headers)
 
 	while ((kv = TAILQ_FIRST(headers)) != NULL) {
 		TAILQ_REMOVE(headers, kv, next);
-		ev__free(kv->key);
-		ev__free(kv->value);
-		ev__free(kv);
+		kv_free(kv);
 	}
 }
 
@@ -166,9 +208,7 @@ evhttp_remove_header(struct evkeyvalq *headers, const char *key)
 	if (kv == NULL)
 		return -1;
 	TAILQ_REMOVE(headers, kv, next);
-	ev__free(kv->key);
-	ev__free(kv->value);
-	ev__free(kv);
+	kv_free(kv);
 	return 0;
 }
 
@@ -183,20 +223,20 @@ ev__http_remove_all(struct evkeyvalq *headers, const char *key)
 static int
 add_pair(struct evkeyvalq *headers, const char *key, const char *value)
 {
-	struct evkeyval *kv;
+	struct kv_block *b;
+	size_t klen = strlen(key) + 1, vlen = strlen(value) + 1;
 
-	if ((kv = ev__calloc(1, sizeof(*kv))) == NULL) {
-		event_warn("%s: calloc", __func__);
+	if (klen + vlen > SIZE_MAX - sizeof(*b) ||
+	    (b = ev__malloc(sizeof(*b) + klen + vlen)) == NULL) {
+		event_warn("%s: malloc", __func__);
 		return -1;
 	}
-	if ((kv->key = ev__strdup(key)) == NULL ||
-	    (kv->value = ev__strdup(value)) == NULL) {
-		event_warn("%s: strdup", __func__);
-		ev__free(kv->key);
-		ev__free(kv);
-		return -1;
-	}
-	TAILQ_INSERT_TAIL(headers, kv, next);
+	b->size = sizeof(*b) + klen + vlen;
+	b->kv.key = (char *)(b + 1);
+	b->kv.value = b->kv.key + klen;
+	memcpy(b->kv.key, key, klen);
+	memcpy(b->kv.value, value, vlen);
+	TAILQ_INSERT_TAIL(headers, &b->kv, next);
 	return 0;
 }
 
