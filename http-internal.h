@@ -158,6 +158,16 @@ int ev__http_header_has_token(const struct evkeyvalq *headers, const char *name,
 const char *ev__http_reason(int code);
 /* Format t as an HTTP date into buf (at least 30 bytes). */
 void ev__http_date(char *buf, size_t len, time_t t);
+/*
+ * Make req as evhttp_request_new(NULL, NULL) made it, keeping its header
+ * lists and buffers; -1 (req unchanged) if a buffer holds more than
+ * EV__HTTP_REUSE_BUFFER bytes of storage, so req should be freed instead.
+ */
+int ev__http_request_reset(struct evhttp_request *req);
+#define EV__HTTP_REUSE_BUFFER 4096
+/* Requests a server keeps for reuse instead of freeing them. */
+#define EV__HTTP_SPARE_REQUESTS 8
+
 /* Whether kv's value is an allocation of its own (not inside kv's block). */
 int ev__http_header_owns_value(const struct evkeyval *kv);
 /* Write v in decimal and a NUL to buf (21 bytes); returns the digits. */
@@ -346,6 +356,9 @@ struct evhttp {
 	ev_int64_t log_second;
 	int log_count;
 	unsigned long log_suppressed;
+	/* finished requests kept for new ones (ev__http_server_recycle) */
+	struct evhttp_request *spare[EV__HTTP_SPARE_REQUESTS];
+	int nspare;
 	/* the Date header of replies made in the second date_time */
 	time_t date_time;
 	char date[32];
@@ -399,6 +412,13 @@ void ev__http_send_error_page(struct evhttp_connection *evcon,
     struct evhttp_request *req, int code, const char *reason);
 
 /* http-server.c */
+
+/*
+ * The server is done with req (detached from its connection): keep it for
+ * a next request, or free it.
+ */
+void ev__http_server_recycle(struct evhttp_connection *evcon,
+    struct evhttp_request *req);
 
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
 /*

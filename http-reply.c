@@ -235,7 +235,7 @@ send_done(struct evhttp_connection *evcon)
 		    (EVHTTP_CON_LINGER | EVHTTP_CON_READPENDING)) &&
 	    client_closes(req) && EVBUFFER_LENGTH(evcon->input_buffer) == 0;
 	ev__http_request_detach(req);
-	ev__http_request_free(req);
+	ev__http_server_recycle(evcon, req);
 	evcon->nrequests++;
 	if (!(evcon->flags & EVHTTP_CON_CLOSEAFTER)) {
 		ev__http_connection_start_read(evcon);

@@ -110,6 +110,42 @@ ev__http_request_free(struct evhttp_request *req)
 	ev__free(req);
 }
 
+/* Empty buf for reuse: 0, or -1 if it holds more storage than is kept. */
+static int
+buffer_reuse(struct evbuffer *buf)
+{
+	if (buf->totallen > EV__HTTP_REUSE_BUFFER)
+		return -1;
+	evbuffer_drain(buf, EVBUFFER_LENGTH(buf));
+	evbuffer_setcb(buf, NULL, NULL);
+	return 0;
+}
+
+int
+ev__http_request_reset(struct evhttp_request *req)
+{
+	struct evkeyvalq *ih = req->input_headers, *oh = req->output_headers;
+	struct evbuffer *ib = req->input_buffer, *ob = req->output_buffer;
+
+	if (ih == NULL || oh == NULL || ib == NULL || ob == NULL ||
+	    buffer_reuse(ib) == -1 || buffer_reuse(ob) == -1)
+		return -1;
+	ev__free(req->remote_host);
+	ev__free(req->uri);
+	ev__free(req->response_code_line);
+	evhttp_clear_headers(ih);
+	evhttp_clear_headers(oh);
+	memset(req, 0, sizeof(*req));
+	req->input_headers = ih;
+	req->output_headers = oh;
+	req->input_buffer = ib;
+	req->output_buffer = ob;
+	req->kind = EVHTTP_RESPONSE;
+	req->major = 1;
+	req->minor = 1;
+	return 0;
+}
+
 void
 evhttp_request_set_chunked_cb(struct evhttp_request *req,
     void (*cb)(struct evhttp_request *, void *))
