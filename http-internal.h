@@ -26,6 +26,7 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <strings.h>
 
 #include "event.h"
 #include "evhttp.h"
@@ -167,6 +168,16 @@ int ev__http_request_reset(struct evhttp_request *req);
 #define EV__HTTP_REUSE_BUFFER 4096
 /* Requests a server keeps for reuse instead of freeing them. */
 #define EV__HTTP_SPARE_REQUESTS 8
+
+/*
+ * Whether header names a and b are the same (case-insensitively).  Most
+ * names differ in their first letter, so that is compared first.
+ */
+static inline int
+ev__http_name_eq(const char *a, const char *b)
+{
+	return ((*a ^ *b) & ~0x20) == 0 && strcasecmp(a, b) == 0;
+}
 
 /* Whether kv's value is an allocation of its own (not inside kv's block). */
 int ev__http_header_owns_value(const struct evkeyval *kv);

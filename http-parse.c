@@ -414,7 +414,7 @@ content_length(const struct evkeyvalq *headers)
 	int digits;
 
 	TAILQ_FOREACH(kv, headers, next) {
-		if (strcasecmp(kv->key, "Content-Length") != 0)
+		if (!ev__http_name_eq(kv->key, "Content-Length"))
 			continue;
 		s = kv->value;
 		do {
@@ -451,7 +451,7 @@ transfer_encoding(const struct evkeyvalq *headers)
 	size_t len;
 
 	TAILQ_FOREACH(kv, headers, next) {
-		if (strcasecmp(kv->key, "Transfer-Encoding") != 0)
+		if (!ev__http_name_eq(kv->key, "Transfer-Encoding"))
 			continue;
 		present = 1;
 		for (s = kv->value; *s != '\0'; s = *e ? e + 1 : e) {
@@ -487,7 +487,7 @@ count_headers(const struct evkeyvalq *headers, const char *key)
 	int n = 0;
 
 	TAILQ_FOREACH(kv, headers, next)
-		n += strcasecmp(kv->key, key) == 0;
+		n += ev__http_name_eq(kv->key, key);
 	return n;
 }
 

@@ -171,7 +171,7 @@ evhttp_find_header(const struct evkeyvalq *headers, const char *key)
 	struct evkeyval *kv;
 
 	TAILQ_FOREACH(kv, headers, next) {
-		if (strcasecmp(kv->key, key) == 0)
+		if (ev__http_name_eq(kv->key, key))
 			return kv->value;
 	}
 	return NULL;
@@ -238,7 +238,7 @@ evhttp_remove_header(struct evkeyvalq *headers, const char *key)
 	struct evkeyval *kv;
 
 	TAILQ_FOREACH(kv, headers, next) {
-		if (strcasecmp(kv->key, key) == 0)
+		if (ev__http_name_eq(kv->key, key))
 			break;
 	}
 	if (kv == NULL)
@@ -414,7 +414,7 @@ ev__http_header_has_token(const struct evkeyvalq *headers, const char *name,
 	const char *s, *e;
 
 	TAILQ_FOREACH(kv, headers, next) {
-		if (strcasecmp(kv->key, name) != 0)
+		if (!ev__http_name_eq(kv->key, name))
 			continue;
 		for (s = kv->value; *s != '\0'; s = *e ? e + 1 : e) {
 			e = strchr(s, ',');
