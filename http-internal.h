@@ -26,6 +26,7 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <strings.h>
 
 #include "event.h"
 #include "evhttp.h"
@@ -159,6 +160,30 @@ const char *ev__http_reason(int code);
 /* Format t as an HTTP date into buf (at least 30 bytes). */
 void ev__http_date(char *buf, size_t len, time_t t);
 /*
+ * Make req as evhttp_request_new(NULL, NULL) made it, keeping its header
+ * lists and buffers; -1 (req unchanged) if a buffer holds more than
+ * EV__HTTP_REUSE_BUFFER bytes of storage, so req should be freed instead.
+ */
+int ev__http_request_reset(struct evhttp_request *req);
+#define EV__HTTP_REUSE_BUFFER 4096
+/* Requests a server keeps for reuse instead of freeing them. */
+#define EV__HTTP_SPARE_REQUESTS 8
+
+/*
+ * Whether header names a and b are the same (case-insensitively).  Most
+ * names differ in their first letter, so that is compared first.
+ */
+static inline int
+ev__http_name_eq(const char *a, const char *b)
+{
+	return ((*a ^ *b) & ~0x20) == 0 && strcasecmp(a, b) == 0;
+}
+
+/* Whether kv's value is an allocation of its own (not inside kv's block). */
+int ev__http_header_owns_value(const struct evkeyval *kv);
+/* Write v in decimal and a NUL to buf (21 bytes); returns the digits. */
+size_t ev__http_utoa(char *buf, ev_uint64_t v);
+/*
  * Append headers as "Name: value" lines and the blank line that ends them,
  * skipping (with a warning) any whose name is not a token or whose value
  * holds CR or LF.  Returns 0, or -1 if memory ran out (out then holds
@@ -209,6 +234,8 @@ enum evhttp_connection_state {
 #define EVHTTP_CON_READPENDING 0x0800 /* input came before the reply */
 #define EVHTTP_CON_BROKEN      0x1000 /* a reply failed: closing, no more */
 #define EVHTTP_CON_WROTE       0x2000 /* a byte of this request went out */
+#define EVHTTP_CON_LASTWRITE   0x4000 /* the output ends with our FIN */
+#define EVHTTP_CON_UNARMED     0x8000 /* accepted; ev_read not registered yet */
 
 TAILQ_HEAD(evcon_requestq, evhttp_request);
 
@@ -340,6 +367,12 @@ struct evhttp {
 	ev_int64_t log_second;
 	int log_count;
 	unsigned long log_suppressed;
+	/* finished requests kept for new ones (ev__http_server_recycle) */
+	struct evhttp_request *spare[EV__HTTP_SPARE_REQUESTS];
+	int nspare;
+	/* the Date header of replies made in the second date_time */
+	time_t date_time;
+	char date[32];
 };
 
 /* http.c: the connection core. */
@@ -351,6 +384,12 @@ struct evhttp_connection *ev__http_connection_alloc(struct event_base *base,
 void ev__http_connection_setfd(struct evhttp_connection *evcon, int fd);
 /* Start reading the next message into the first queued request. */
 void ev__http_connection_start_read(struct evhttp_connection *evcon);
+
+/*
+ * Register ev_read with the backend if it is not yet (a connection just
+ * accepted is read once before that, EVHTTP_CON_UNARMED).
+ */
+void ev__http_read_arm(struct evhttp_connection *evcon);
 /* Write the output buffer; done runs once it has drained (may be NULL). */
 void ev__http_connection_write(struct evhttp_connection *evcon,
     void (*done)(struct evhttp_connection *));
@@ -384,6 +423,13 @@ void ev__http_send_error_page(struct evhttp_connection *evcon,
     struct evhttp_request *req, int code, const char *reason);
 
 /* http-server.c */
+
+/*
+ * The server is done with req (detached from its connection): keep it for
+ * a next request, or free it.
+ */
+void ev__http_server_recycle(struct evhttp_connection *evcon,
+    struct evhttp_request *req);
 
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
 /*

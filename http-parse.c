@@ -286,7 +286,12 @@ append_folded(struct evkeyvalq *headers, const char *s, size_t len)
 	if (len == 0)
 		return 0;
 	vlen = strlen(last->value);
-	if ((v = ev__realloc(last->value, vlen + len + 2)) == NULL) {
+	if (ev__http_header_owns_value(last))
+		v = ev__realloc(last->value, vlen + len + 2);
+	else if ((v = ev__malloc(vlen + len + 2)) != NULL)
+		/* The value lives inside the header's block: copy it out. */
+		memcpy(v, last->value, vlen);
+	if (v == NULL) {
 		event_warn("%s: realloc", __func__);
 		return 503;
 	}
@@ -409,7 +414,7 @@ content_length(const struct evkeyvalq *headers)
 	int digits;
 
 	TAILQ_FOREACH(kv, headers, next) {
-		if (strcasecmp(kv->key, "Content-Length") != 0)
+		if (!ev__http_name_eq(kv->key, "Content-Length"))
 			continue;
 		s = kv->value;
 		do {
@@ -446,7 +451,7 @@ transfer_encoding(const struct evkeyvalq *headers)
 	size_t len;
 
 	TAILQ_FOREACH(kv, headers, next) {
-		if (strcasecmp(kv->key, "Transfer-Encoding") != 0)
+		if (!ev__http_name_eq(kv->key, "Transfer-Encoding"))
 			continue;
 		present = 1;
 		for (s = kv->value; *s != '\0'; s = *e ? e + 1 : e) {
@@ -482,7 +487,7 @@ count_headers(const struct evkeyvalq *headers, const char *key)
 	int n = 0;
 
 	TAILQ_FOREACH(kv, headers, next)
-		n += strcasecmp(kv->key, key) == 0;
+		n += ev__http_name_eq(kv->key, key);
 	return n;
 }
 

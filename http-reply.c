@@ -98,15 +98,30 @@ add_default_headers(struct evhttp_request *req, int closing, int streaming)
 	int r = 0;
 
 	if (evhttp_find_header(h, "Date") == NULL) {
-		ev__http_date(buf, sizeof(buf), time(NULL));
-		r |= evhttp_add_header(h, "Date", buf);
+		struct evhttp *http = req->evcon != NULL ?
+		    req->evcon->http_server :
+		    NULL;
+		time_t now = time(NULL);
+
+		/* Formatted once a second per server. */
+		if (http == NULL) {
+			ev__http_date(buf, sizeof(buf), now);
+			r |= evhttp_add_header(h, "Date", buf);
+		} else {
+			if (http->date_time != now || http->date[0] == '\0') {
+				ev__http_date(http->date, sizeof(http->date),
+				    now);
+				http->date_time = now;
+			}
+			r |= evhttp_add_header(h, "Date", http->date);
+		}
 	}
 	ev__http_remove_all(h, "Transfer-Encoding");
 	if (status_without_body(req->response_code) || streaming) {
 		ev__http_remove_all(h, "Content-Length");
 	} else if (req->type != EVHTTP_REQ_HEAD || !own_length_ok(h)) {
 		/* The length is the body's: a wrong one would split it. */
-		snprintf(buf, sizeof(buf), "%zu", len);
+		(void)ev__http_utoa(buf, len);
 		warn_own_length(h, buf, len);
 		r |= ev__http_set_header(h, "Content-Length", buf);
 	}
@@ -129,13 +144,29 @@ static int
 write_header(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	struct evbuffer *out = evcon->output_buffer;
+	const char *reason = req->response_code_line != NULL ?
+	    req->response_code_line :
+	    ev__http_reason(req->response_code);
+	size_t rlen = strlen(reason), n;
+	char line[128];
 
-	if (evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n",
-		req->major == 1 && req->minor >= 1 ? 1 : 0, req->response_code,
-		req->response_code_line != NULL ?
-		    req->response_code_line :
-		    ev__http_reason(req->response_code)) == -1)
+	if (rlen + 36 <= sizeof(line) && req->response_code >= 0) {
+		/* "HTTP/1.x CODE REASON\r\n" without printf. */
+		memcpy(line, "HTTP/1.", 7);
+		line[7] = req->major == 1 && req->minor >= 1 ? '1' : '0';
+		line[8] = ' ';
+		n = 9 +
+		    ev__http_utoa(line + 9, (ev_uint64_t)req->response_code);
+		line[n++] = ' ';
+		memcpy(line + n, reason, rlen);
+		memcpy(line + n + rlen, "\r\n", 2);
+		if (evbuffer_add(out, line, n + rlen + 2) == -1)
+			return -1;
+	} else if (evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n",
+		       req->major == 1 && req->minor >= 1 ? 1 : 0,
+		       req->response_code, reason) == -1) {
 		return -1;
+	}
 	return ev__http_write_headers(out, req->output_headers);
 }
 
@@ -204,7 +235,7 @@ send_done(struct evhttp_connection *evcon)
 		    (EVHTTP_CON_LINGER | EVHTTP_CON_READPENDING)) &&
 	    client_closes(req) && EVBUFFER_LENGTH(evcon->input_buffer) == 0;
 	ev__http_request_detach(req);
-	ev__http_request_free(req);
+	ev__http_server_recycle(evcon, req);
 	evcon->nrequests++;
 	if (!(evcon->flags & EVHTTP_CON_CLOSEAFTER)) {
 		ev__http_connection_start_read(evcon);
@@ -224,7 +255,7 @@ send_done(struct evhttp_connection *evcon)
 	(void)shutdown(evcon->fd, SHUT_WR);
 	evbuffer_drain(evcon->input_buffer,
 	    EVBUFFER_LENGTH(evcon->input_buffer));
-	event_add(&evcon->ev_read, NULL);
+	ev__http_read_arm(evcon);
 	secs = ev__http_timeout(evcon, EV__HTTP_LINGER_SECS);
 	ev__http_timer_add(evcon,
 	    secs < EV__HTTP_LINGER_SECS ? secs : EV__HTTP_LINGER_SECS, 0);
@@ -250,6 +281,21 @@ add_piece(struct evhttp_connection *evcon, struct evhttp_request *req,
 	if (req->chunked)
 		return evbuffer_add(evcon->output_buffer, "\r\n", 2);
 	return 0;
+}
+
+/*
+ * Write the output, then run send_done().  When the reply is complete and
+ * the connection closes after it, the write may keep its last, short
+ * segment back (MSG_MORE) for the close or shutdown that send_done()
+ * makes at once: the FIN then leaves in the same packet as the end of the
+ * reply, one packet less for both hosts to handle.
+ */
+static void
+write_reply(struct evhttp_connection *evcon, struct evhttp_request *req)
+{
+	if (req->userdone && (evcon->flags & EVHTTP_CON_CLOSEAFTER))
+		evcon->flags |= EVHTTP_CON_LASTWRITE;
+	ev__http_connection_write(evcon, send_done);
 }
 
 /* Queue the header (and body unless streaming) of req and write it. */
@@ -281,7 +327,7 @@ send_response(struct evhttp_connection *evcon, struct evhttp_request *req,
 		return;
 	}
 	evcon->state = EVCON_WRITING;
-	ev__http_connection_write(evcon, send_done);
+	write_reply(evcon, req);
 }
 
 /*
@@ -441,7 +487,7 @@ evhttp_send_reply_chunk(struct evhttp_request *req, struct evbuffer *databuf)
 		reply_failed(evcon, keep);
 		return;
 	}
-	ev__http_connection_write(evcon, send_done);
+	write_reply(evcon, req);
 }
 
 void
@@ -462,5 +508,5 @@ evhttp_send_reply_end(struct evhttp_request *req)
 		reply_failed(evcon, EVBUFFER_LENGTH(evcon->output_buffer));
 		return;
 	}
-	ev__http_connection_write(evcon, send_done);
+	write_reply(evcon, req);
 }

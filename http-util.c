@@ -110,6 +110,42 @@ ev__http_request_free(struct evhttp_request *req)
 	ev__free(req);
 }
 
+/* Empty buf for reuse: 0, or -1 if it holds more storage than is kept. */
+static int
+buffer_reuse(struct evbuffer *buf)
+{
+	if (buf->totallen > EV__HTTP_REUSE_BUFFER)
+		return -1;
+	evbuffer_drain(buf, EVBUFFER_LENGTH(buf));
+	evbuffer_setcb(buf, NULL, NULL);
+	return 0;
+}
+
+int
+ev__http_request_reset(struct evhttp_request *req)
+{
+	struct evkeyvalq *ih = req->input_headers, *oh = req->output_headers;
+	struct evbuffer *ib = req->input_buffer, *ob = req->output_buffer;
+
+	if (ih == NULL || oh == NULL || ib == NULL || ob == NULL ||
+	    buffer_reuse(ib) == -1 || buffer_reuse(ob) == -1)
+		return -1;
+	ev__free(req->remote_host);
+	ev__free(req->uri);
+	ev__free(req->response_code_line);
+	evhttp_clear_headers(ih);
+	evhttp_clear_headers(oh);
+	memset(req, 0, sizeof(*req));
+	req->input_headers = ih;
+	req->output_headers = oh;
+	req->input_buffer = ib;
+	req->output_buffer = ob;
+	req->kind = EVHTTP_RESPONSE;
+	req->major = 1;
+	req->minor = 1;
+	return 0;
+}
+
 void
 evhttp_request_set_chunked_cb(struct evhttp_request *req,
     void (*cb)(struct evhttp_request *, void *))
@@ -135,10 +171,54 @@ evhttp_find_header(const struct evkeyvalq *headers, const char *key)
 	struct evkeyval *kv;
 
 	TAILQ_FOREACH(kv, headers, next) {
-		if (strcasecmp(kv->key, key) == 0)
+		if (ev__http_name_eq(kv->key, key))
 			return kv->value;
 	}
 	return NULL;
+}
+
+/*
+ * A header is one allocation: the struct, the size of the whole, then the
+ * key and the value, so a request's headers cost a third of the calls to
+ * malloc and free they did.  The struct is public, and a program may have
+ * pointed key or value at strings of its own (or built the entry itself,
+ * with three allocations, as 1.4 did): a pointer outside the block is its
+ * own allocation and is freed as such.
+ */
+struct kv_block {
+	struct evkeyval kv;
+	size_t size; /* of the whole block */
+};
+
+static int
+in_block(const struct evkeyval *kv, const char *p)
+{
+	const struct kv_block *b = (const struct kv_block *)kv;
+
+	return p > (const char *)kv && p < (const char *)kv + b->size;
+}
+
+static void
+kv_free(struct evkeyval *kv)
+{
+	const char *start = (const char *)((struct kv_block *)kv + 1);
+
+	/* Only blocks made by add_pair() have their key where it starts. */
+	if (kv->key != start) {
+		ev__free(kv->key);
+		ev__free(kv->value);
+	} else if (!in_block(kv, kv->value)) {
+		ev__free(kv->value);
+	}
+	ev__free(kv);
+}
+
+int
+ev__http_header_owns_value(const struct evkeyval *kv)
+{
+	const char *start = (const char *)((const struct kv_block *)kv + 1);
+
+	return kv->key != start || !in_block(kv, kv->value);
 }
 
 void
@@ -148,9 +228,7 @@ evhttp_clear_headers(struct evkeyvalq *headers)
 
 	while ((kv = TAILQ_FIRST(headers)) != NULL) {
 		TAILQ_REMOVE(headers, kv, next);
-		ev__free(kv->key);
-		ev__free(kv->value);
-		ev__free(kv);
+		kv_free(kv);
 	}
 }
 
@@ -160,15 +238,13 @@ evhttp_remove_header(struct evkeyvalq *headers, const char *key)
 	struct evkeyval *kv;
 
 	TAILQ_FOREACH(kv, headers, next) {
-		if (strcasecmp(kv->key, key) == 0)
+		if (ev__http_name_eq(kv->key, key))
 			break;
 	}
 	if (kv == NULL)
 		return -1;
 	TAILQ_REMOVE(headers, kv, next);
-	ev__free(kv->key);
-	ev__free(kv->value);
-	ev__free(kv);
+	kv_free(kv);
 	return 0;
 }
 
@@ -183,20 +259,20 @@ ev__http_remove_all(struct evkeyvalq *headers, const char *key)
 static int
 add_pair(struct evkeyvalq *headers, const char *key, const char *value)
 {
-	struct evkeyval *kv;
+	struct kv_block *b;
+	size_t klen = strlen(key) + 1, vlen = strlen(value) + 1;
 
-	if ((kv = ev__calloc(1, sizeof(*kv))) == NULL) {
-		event_warn("%s: calloc", __func__);
+	if (klen + vlen > SIZE_MAX - sizeof(*b) ||
+	    (b = ev__malloc(sizeof(*b) + klen + vlen)) == NULL) {
+		event_warn("%s: malloc", __func__);
 		return -1;
 	}
-	if ((kv->key = ev__strdup(key)) == NULL ||
-	    (kv->value = ev__strdup(value)) == NULL) {
-		event_warn("%s: strdup", __func__);
-		ev__free(kv->key);
-		ev__free(kv);
-		return -1;
-	}
-	TAILQ_INSERT_TAIL(headers, kv, next);
+	b->size = sizeof(*b) + klen + vlen;
+	b->kv.key = (char *)(b + 1);
+	b->kv.value = b->kv.key + klen;
+	memcpy(b->kv.key, key, klen);
+	memcpy(b->kv.value, value, vlen);
+	TAILQ_INSERT_TAIL(headers, &b->kv, next);
 	return 0;
 }
 
@@ -290,19 +366,32 @@ ev__http_write_headers(struct evbuffer *out, const struct evkeyvalq *headers)
 	const char *s;
 	int r = 0;
 
+	char line[256];
+	size_t klen, vlen;
+
 	TAILQ_FOREACH(kv, headers, next) {
 		for (s = kv->key; *s != '\0'; s++)
 			if (!ev__http_is_tchar((unsigned char)*s))
 				break;
-		if (*s != '\0' || s == kv->key ||
-		    strpbrk(kv->value, "\r\n") != NULL) {
+		klen = (size_t)(s - kv->key);
+		vlen = strcspn(kv->value, "\r\n");
+		if (*s != '\0' || klen == 0 || kv->value[vlen] != '\0') {
 			event_warnx("%s: dropping malformed header \"%s\"",
 			    __func__, kv->key);
 			continue;
 		}
-		if (evbuffer_add_printf(out, "%s: %s\r\n", kv->key,
-			kv->value) == -1)
+		/* Most lines are short: one copy, without printf. */
+		if (klen + vlen + 4 <= sizeof(line)) {
+			memcpy(line, kv->key, klen);
+			memcpy(line + klen, ": ", 2);
+			memcpy(line + klen + 2, kv->value, vlen);
+			memcpy(line + klen + 2 + vlen, "\r\n", 2);
+			if (evbuffer_add(out, line, klen + vlen + 4) == -1)
+				r = -1;
+		} else if (evbuffer_add_printf(out, "%s: %s\r\n", kv->key,
+			       kv->value) == -1) {
 			r = -1;
+		}
 	}
 	if (evbuffer_add(out, "\r\n", 2) == -1)
 		r = -1;
@@ -325,7 +414,7 @@ ev__http_header_has_token(const struct evkeyvalq *headers, const char *name,
 	const char *s, *e;
 
 	TAILQ_FOREACH(kv, headers, next) {
-		if (strcasecmp(kv->key, name) != 0)
+		if (!ev__http_name_eq(kv->key, name))
 			continue;
 		for (s = kv->value; *s != '\0'; s = *e ? e + 1 : e) {
 			e = strchr(s, ',');
@@ -558,11 +647,27 @@ ev__http_date(char *buf, size_t len, time_t t)
 	struct tm tm;
 
 	if (gmtime_r(&t, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 ||
-	    tm.tm_mon < 0 || tm.tm_mon > 11) {
+	    tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_year + 1900 > 9999) {
 		snprintf(buf, len, "Thu, 01 Jan 1970 00:00:00 GMT");
 		return;
 	}
 	snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d GMT",
 	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
 	    tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+size_t
+ev__http_utoa(char *buf, ev_uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
 }

@@ -275,7 +275,16 @@ ev__http_connection_start_read(struct evhttp_connection *evcon)
 	if (evcon->role->limits != NULL)
 		(*evcon->role->limits)(evcon, &max_headers, &max_body);
 	ev__http_parser_init(&evcon->parser, max_headers, max_body);
-	event_add(&evcon->ev_read, NULL);
+	if ((evcon->flags & EVHTTP_CON_UNARMED) && evcon->nrequests == 0)
+		/*
+		 * A connection just accepted: its request is usually here
+		 * already, so read it in this loop pass and register ev_read
+		 * only if the read comes back empty (read_cb()).  A reply
+		 * written at once and a close then never touch the backend.
+		 */
+		event_active(&evcon->ev_read, EV_READ, 1);
+	else
+		ev__http_read_arm(evcon);
 	ev__http_timer_add(evcon,
 	    ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT), 0);
 	/* Pipelined bytes may already be here; no new read would come. */
@@ -283,6 +292,13 @@ ev__http_connection_start_read(struct evhttp_connection *evcon)
 		evcon->flags |= EVHTTP_CON_GOTDATA;
 		event_active(&evcon->ev_read, EV_READ, 1);
 	}
+}
+
+void
+ev__http_read_arm(struct evhttp_connection *evcon)
+{
+	evcon->flags &= ~EVHTTP_CON_UNARMED;
+	event_add(&evcon->ev_read, NULL);
 }
 
 /* The message is complete: stop its timer and tell the role. */
@@ -366,6 +382,8 @@ process_input(struct evhttp_connection *evcon)
 			    evcon->role->new_request == NULL) {
 				if (evcon->flags & EVHTTP_CON_READEOF)
 					handle_eof(evcon);
+				else if (evcon->flags & EVHTTP_CON_UNARMED)
+					ev__http_read_arm(evcon);
 				return;
 			}
 			if ((req = (*evcon->role->new_request)(evcon)) == NULL)
@@ -405,6 +423,8 @@ process_input(struct evhttp_connection *evcon)
 			/* Buffered input is used up; now the EOF counts. */
 			if (evcon->flags & EVHTTP_CON_READEOF)
 				handle_eof(evcon);
+			else if (evcon->flags & EVHTTP_CON_UNARMED)
+				ev__http_read_arm(evcon);
 			return;
 		}
 	}
@@ -440,6 +460,18 @@ read_cb(int fd, short what, void *arg)
 	int n;
 
 	if (evcon->state == EVCON_WAITING || evcon->state == EVCON_WRITING) {
+		if (evcon->flags & EVHTTP_CON_UNARMED) {
+			/*
+			 * Not the backend: the check the server queued when
+			 * it handed the first request over.  A reply still
+			 * due means waiting, with ev_read registered as for
+			 * any connection; a reply being written goes on
+			 * (write_cb() registers it if the socket is full).
+			 */
+			if (evcon->state == EVCON_WAITING)
+				ev__http_read_arm(evcon);
+			return;
+		}
 		/*
 		 * Pipelined input (or an EOF) while a reply is due: leave it
 		 * in the kernel until the next request is read, so a slow
@@ -452,6 +484,8 @@ read_cb(int fd, short what, void *arg)
 	n = evbuffer_read(evcon->input_buffer, fd, READ_SIZE);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+			if (evcon->flags & EVHTTP_CON_UNARMED)
+				ev__http_read_arm(evcon);
 			/* start_read() activates us for pipelined input. */
 			if (evcon->state >= EVCON_READING_FIRSTLINE &&
 			    evcon->state <= EVCON_READING_BODY)
@@ -505,9 +539,6 @@ ev__http_connection_write(struct evhttp_connection *evcon,
     void (*done)(struct evhttp_connection *))
 {
 	evcon->write_done = done;
-	if (evcon->state == EVCON_WRITING)
-		ev__http_timer_add(evcon,
-		    ev__http_timeout(evcon, EV__HTTP_WRITE_TIMEOUT), 0);
 	if (evcon->state == EVCON_CONNECTING) {
 		/* Writability is what says the connect is done. */
 		event_add(&evcon->ev_write, NULL);
@@ -517,10 +548,27 @@ ev__http_connection_write(struct evhttp_connection *evcon,
 	 * The socket can almost always take a reply at once: write it from
 	 * the active queue in this loop pass (after the caller has
 	 * returned, so a request handed to a callback stays valid), and
-	 * register the write event only if write_cb could not finish.
+	 * register the write event (and the write timeout) only if write_cb
+	 * could not finish.
 	 */
 	if (!event_pending(&evcon->ev_write, EV_WRITE, NULL))
 		event_active(&evcon->ev_write, EV_WRITE, 1);
+	else if (evcon->state == EVCON_WRITING)
+		ev__http_timer_add(evcon,
+		    ev__http_timeout(evcon, EV__HTTP_WRITE_TIMEOUT), 0);
+}
+
+/* The socket takes no more for now: wait, for the write timeout at most. */
+static void
+wait_writable(struct evhttp_connection *evcon)
+{
+	event_add(&evcon->ev_write, NULL);
+	if (evcon->state == EVCON_WRITING)
+		ev__http_timer_add(evcon,
+		    ev__http_timeout(evcon, EV__HTTP_WRITE_TIMEOUT), 0);
+	/* Input that comes meanwhile must still be noticed. */
+	if (evcon->flags & EVHTTP_CON_UNARMED)
+		ev__http_read_arm(evcon);
 }
 
 static void
@@ -534,11 +582,12 @@ write_cb(int fd, short what, void *arg)
 	if (EVBUFFER_LENGTH(out) > 0) {
 		/* send() with MSG_NOSIGNAL: a closed peer must not SIGPIPE. */
 		n = send(fd, EVBUFFER_DATA(out), EVBUFFER_LENGTH(out),
-		    MSG_NOSIGNAL);
+		    MSG_NOSIGNAL |
+			((evcon->flags & EVHTTP_CON_LASTWRITE) ? MSG_MORE : 0));
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR) {
-				event_add(&evcon->ev_write, NULL);
+				wait_writable(evcon);
 				return;
 			}
 			event_debug(("%s: send on %d: %s", __func__, fd,
@@ -549,18 +598,16 @@ write_cb(int fd, short what, void *arg)
 		evbuffer_drain(out, (size_t)n);
 		if (n > 0)
 			evcon->flags |= EVHTTP_CON_WROTE;
-		if (evcon->state == EVCON_WRITING)
-			ev__http_timer_add(evcon,
-			    ev__http_timeout(evcon, EV__HTTP_WRITE_TIMEOUT), 0);
 		if (EVBUFFER_LENGTH(out) > 0) {
 			/* The socket is full: wait until it takes more. */
-			event_add(&evcon->ev_write, NULL);
+			wait_writable(evcon);
 			return;
 		}
 	}
 	event_del(&evcon->ev_write);
 	if (evcon->state == EVCON_WRITING)
 		event_del(&evcon->ev_timer);
+	evcon->flags &= ~EVHTTP_CON_LASTWRITE;
 	done = evcon->write_done;
 	evcon->write_done = NULL;
 	if (done != NULL)

@@ -634,6 +634,44 @@ test_header_lists(void **state)
 	evhttp_clear_headers(&h);
 }
 
+/*
+ * struct evkeyval is public: 1.4 programs may build an entry themselves
+ * (three allocations) or point a value at a string of their own.  The
+ * list functions must free exactly what the program allocated.
+ */
+static void
+test_header_entries_of_the_program(void **state)
+{
+	struct evkeyvalq h;
+	struct evkeyval *kv;
+
+	(void)state;
+	TAILQ_INIT(&h);
+	kv = calloc(1, sizeof(*kv));
+	assert_non_null(kv);
+	kv->key = strdup("X-Own");
+	kv->value = strdup("built by the program");
+	TAILQ_INSERT_TAIL(&h, kv, next);
+	assert_int_equal(evhttp_add_header(&h, "X-Lib", "old"), 0);
+	kv = TAILQ_LAST(&h, evkeyvalq);
+	kv->value = strdup("replaced by the program");
+	assert_string_equal(evhttp_find_header(&h, "x-own"),
+	    "built by the program");
+	assert_string_equal(evhttp_find_header(&h, "x-lib"),
+	    "replaced by the program");
+	assert_int_equal(evhttp_add_header(&h, "X-Lib2", "kept"), 0);
+	assert_int_equal(evhttp_remove_header(&h, "X-Own"), 0);
+	assert_int_equal(evhttp_remove_header(&h, "X-Lib"), 0);
+	assert_string_equal(evhttp_find_header(&h, "x-lib2"), "kept");
+	kv = calloc(1, sizeof(*kv));
+	assert_non_null(kv);
+	kv->key = strdup("X-Own2");
+	kv->value = strdup("v");
+	TAILQ_INSERT_HEAD(&h, kv, next);
+	evhttp_clear_headers(&h);
+	assert_true(TAILQ_EMPTY(&h));
+}
+
 static void
 test_uri_helpers(void **state)
 {
@@ -719,6 +757,7 @@ main(void)
 		cmocka_unit_test(test_responses),
 		cmocka_unit_test(test_exported_parsers),
 		cmocka_unit_test(test_header_lists),
+		cmocka_unit_test(test_header_entries_of_the_program),
 		cmocka_unit_test(test_uri_helpers),
 		cmocka_unit_test(test_misc),
 	};

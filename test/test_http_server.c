@@ -146,6 +146,70 @@ test_http10_keepalive(void **state)
 	th_raw_free(&rc);
 }
 
+/* Leaves marks on its request: headers, a reason, a chunked body. */
+static void
+marking_cb(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	(void)arg;
+	th_note_request(req);
+	evhttp_add_header(req->output_headers, "X-Mark", "1");
+	evhttp_send_reply_start(req, 299, "Marked");
+	evbuffer_add_printf(b, "marked");
+	evhttp_send_reply_chunk(req, b);
+	evhttp_send_reply_end(req);
+	evbuffer_free(b);
+}
+
+/* Answers "clean" if its request looks as a new one must. */
+static void
+checking_cb(struct evhttp_request *req, void *arg)
+{
+	int clean = req->response_code == 0 &&
+	    req->response_code_line == NULL && !req->chunked &&
+	    !req->userdone && req->chunk_cb == NULL &&
+	    TAILQ_EMPTY(req->output_headers) &&
+	    evhttp_find_header(req->input_headers, "X-In") == NULL &&
+	    evhttp_find_header(req->input_headers, "Host") != NULL &&
+	    EVBUFFER_LENGTH(req->input_buffer) == 0 &&
+	    EVBUFFER_LENGTH(req->output_buffer) == 0 &&
+	    strcmp(req->uri, "/check") == 0 && req->remote_host != NULL;
+
+	(void)arg;
+	th_note_request(req);
+	th_reply_text(req, clean ? "clean" : "dirty");
+}
+
+/*
+ * A server keeps finished requests to use again: nothing of one request
+ * (headers either way, body, status, chunking) shows in the next.
+ */
+static void
+test_requests_start_clean(void **state)
+{
+	const char *q =
+	    "POST /mark HTTP/1.1\r\nHost: h\r\nX-In: 1\r\n"
+	    "Content-Length: 4\r\n\r\nbody"
+	    "GET /check HTTP/1.1\r\nHost: h\r\n\r\n"
+	    "POST /mark HTTP/1.1\r\nHost: h\r\nX-In: 2\r\n"
+	    "Content-Length: 4\r\n\r\nbody"
+	    "GET /check HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+	struct th_raw rc = { 0 };
+	char *body;
+
+	evhttp_set_cb(th_http, "/mark", marking_cb, NULL);
+	evhttp_set_cb(th_http, "/check", checking_cb, NULL);
+	assert_true(th_raw_exchange(&rc, th_base, th_port, q, strlen(q), 5000));
+	assert_int_equal(th_count_responses(rc.in), 4);
+	evbuffer_add(rc.in, "", 1);
+	body = (char *)EVBUFFER_DATA(rc.in);
+	assert_null(strstr(body, "dirty"));
+	assert_non_null(strstr(strstr(body, "clean") + 1, "clean"));
+	assert_int_equal(th_seen.nrequests, 4);
+	th_raw_free(&rc);
+}
+
 static void
 test_pipelining(void **state)
 {
@@ -286,6 +350,46 @@ test_server_idle_timeout(void **state)
 	assert_true(th_run_until(th_base, &rc.done, 4000));
 	assert_int_equal(EVBUFFER_LENGTH(rc.in), 0);
 	assert_true(rc.t_done - t0 >= 900000);
+	th_raw_free(&rc);
+}
+
+/*
+ * A connection is read once as soon as it is accepted, before the server
+ * registers it with the backend: a client that connects and only then
+ * takes its time must still be heard, and a request that comes in two
+ * pieces must be put together.
+ */
+static void
+test_request_after_quiet_connect(void **state)
+{
+	const char *q = "GET /hello HTTP/1.1\r\nHost: h\r\n"
+			"Connection: close\r\n\r\n";
+	struct th_raw rc = { 0 };
+	int64_t t = tu_now_usec() + 3000000;
+
+	th_raw_start(&rc, th_base, th_port, "", 0, 0);
+	/* The accepted socket is the newest descriptor once it exists. */
+	while (th_highest_fd() <= rc.fd && tu_now_usec() < t)
+		event_base_loop(th_base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_true(th_highest_fd() > rc.fd);
+	/* The pass that accepted it also made the first, empty read. */
+	event_base_loop(th_base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	th_raw_send(&rc, q, 20);
+	/* Sent on loopback is received: the server reads it next pass. */
+	while (rc.outoff < rc.outlen && tu_now_usec() < t)
+		event_base_loop(th_base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(rc.outoff, rc.outlen);
+	event_base_loop(th_base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	event_base_loop(th_base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	assert_int_equal(th_seen.nrequests, 0);
+	assert_int_equal(EVBUFFER_LENGTH(rc.in), 0);
+	th_raw_send(&rc, q + 20, strlen(q) - 20);
+	assert_true(th_run_until(th_base, &rc.done, 3000));
+	assert_int_equal(rc.err, 0);
+	assert_int_equal(th_status(rc.in), 200);
+	assert_int_equal(th_count_responses(rc.in), 1);
+	assert_true(th_has_header(rc.in, "Connection: close"));
+	assert_int_equal(th_seen.nrequests, 1);
 	th_raw_free(&rc);
 }
 
@@ -615,6 +719,8 @@ main(void)
 		TH_TEST(test_expect_continue),
 		TH_TEST(test_big_bodies),
 		TH_TEST(test_server_idle_timeout),
+		TH_TEST(test_request_after_quiet_connect),
+		TH_TEST(test_requests_start_clean),
 		TH_TEST(test_reply_with_own_buffer),
 		TH_TEST(test_evhttp_start_global),
 		TH_TEST(test_http09),
