@@ -167,7 +167,7 @@ void ev__http_date(char *buf, size_t len, time_t t);
 int ev__http_request_reset(struct evhttp_request *req);
 #define EV__HTTP_REUSE_BUFFER 4096
 /* Requests a server keeps for reuse instead of freeing them. */
-#define EV__HTTP_SPARE_REQUESTS 8
+#define EV__HTTP_SPARE_REQUESTS 16
 
 /*
  * Whether header names a and b are the same (case-insensitively).  Most

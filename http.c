@@ -453,6 +453,29 @@ handle_eof(struct evhttp_connection *evcon)
 	evhttp_connection_fail(evcon, EVCON_HTTP_EOF);
 }
 
+/*
+ * Read what the socket has into the input buffer: bytes, 0 at EOF, or -1.
+ * A buffer without storage yet (a new connection) is read through the
+ * stack, so it gets only as much as its first request needs: a small one
+ * then costs a small allocation, which malloc serves from its caches,
+ * instead of a 4 KiB block for each connection.
+ */
+static int
+read_input(struct evhttp_connection *evcon, int fd)
+{
+	struct evbuffer *in = evcon->input_buffer;
+	char tmp[4096];
+	ssize_t n;
+
+	if (in->totallen > 0)
+		return evbuffer_read(in, fd, READ_SIZE);
+	if ((n = read(fd, tmp, sizeof(tmp))) <= 0)
+		return (int)n;
+	if (evbuffer_add(in, tmp, (size_t)n) == -1)
+		return -1; /* errno ENOMEM: the connection fails */
+	return (int)n;
+}
+
 static void
 read_cb(int fd, short what, void *arg)
 {
@@ -481,7 +504,7 @@ read_cb(int fd, short what, void *arg)
 		event_del(&evcon->ev_read);
 		return;
 	}
-	n = evbuffer_read(evcon->input_buffer, fd, READ_SIZE);
+	n = read_input(evcon, fd);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
 			if (evcon->flags & EVHTTP_CON_UNARMED)

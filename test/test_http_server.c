@@ -174,7 +174,8 @@ checking_cb(struct evhttp_request *req, void *arg)
 	    evhttp_find_header(req->input_headers, "Host") != NULL &&
 	    EVBUFFER_LENGTH(req->input_buffer) == 0 &&
 	    EVBUFFER_LENGTH(req->output_buffer) == 0 &&
-	    strcmp(req->uri, "/check") == 0 && req->remote_host != NULL;
+	    strcmp(req->uri, "/check") == 0 && req->remote_host != NULL &&
+	    strcmp(req->remote_host, "127.0.0.1") == 0 && req->remote_port != 0;
 
 	(void)arg;
 	th_note_request(req);
