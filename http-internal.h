@@ -226,6 +226,21 @@ TAILQ_HEAD(evcon_requestq, evhttp_request);
 #define EV__REQ_HELD 0x2000
 
 /*
+ * Input storage a server's connections pass around: a connection waiting
+ * for its next request gives its (empty) input buffer's storage back, and
+ * takes a block again when bytes arrive, so that a kept-alive connection
+ * holds no storage while idle and a busy server allocates none per
+ * request.  At most EV__HTTP_SPARES blocks of EV__HTTP_SPARE_SIZE bytes
+ * (what evbuffer_read() gives an empty buffer) are kept.
+ */
+#define EV__HTTP_SPARES	    16
+#define EV__HTTP_SPARE_SIZE 4096
+struct ev__http_spares {
+	int n;
+	void *block[EV__HTTP_SPARES];
+};
+
+/*
  * What a connection's role does where http.c hands over.  http-server.c
  * and http-client.c each define one; NULL members mean "nothing to do".
  */
@@ -233,6 +248,8 @@ struct ev__http_role {
 	/* Adjust the limits of the next message to read. */
 	void (*limits)(struct evhttp_connection *, size_t *max_headers,
 	    ev_uint64_t *max_body);
+	/* Where the connection's input storage goes while idle (server). */
+	struct ev__http_spares *(*spares)(struct evhttp_connection *);
 	/* A request to read input into when none is queued (server). */
 	struct evhttp_request *(*new_request)(struct evhttp_connection *);
 	/* n bytes of a message arrived: re-arm the read deadline. */
@@ -279,8 +296,9 @@ struct ev__http_client {
 /*
  * A connection.  An idle server connection holds only what it needs to
  * wait for a request: its read event, which also carries the deadline
- * of reading (and of a lingering close) as its timeout, and empty
- * buffers inside the structure.  The write event exists only while a
+ * of reading (and of a lingering close) as its timeout, and buffers
+ * inside the structure, whose storage it gives up while it waits (see
+ * struct ev__http_spares).  The write event exists only while a
  * write is queued or waiting for the socket, and carries the write
  * stall timeout (or a client's connect timeout).
  */
@@ -360,6 +378,7 @@ struct evhttp {
 	ev_int64_t log_second;
 	int log_count;
 	unsigned long log_suppressed;
+	struct ev__http_spares spares; /* its connections' input storage */
 };
 
 /* http.c: the connection core. */

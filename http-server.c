@@ -257,6 +257,8 @@ evhttp_free(struct evhttp *http)
 		ev__free(cb);
 	}
 	event_del(&http->accept_retry);
+	while (http->spares.n > 0)
+		ev__free(http->spares.block[--http->spares.n]);
 	ev__free(http);
 }
 
@@ -687,6 +689,12 @@ body_timer(struct evhttp_connection *evcon, size_t n)
 	    (long)(left % 1000000));
 }
 
+static struct ev__http_spares *
+server_spares(struct evhttp_connection *evcon)
+{
+	return evcon->http_server != NULL ? &evcon->http_server->spares : NULL;
+}
+
 static void
 server_limits(struct evhttp_connection *evcon, size_t *max_headers,
     ev_uint64_t *max_body)
@@ -733,6 +741,7 @@ server_conn_fail(struct evhttp_connection *evcon,
 
 const struct ev__http_role ev__http_server_role = {
 	.limits = server_limits,
+	.spares = server_spares,
 	.new_request = server_new_request,
 	.got_bytes = server_got_bytes,
 	.headers_done = server_headers_done,

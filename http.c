@@ -1,23 +1,25 @@
 /*
  * http.c: struct evhttp_connection and struct evhttp_request, the parts
  * the server and the client share: reading one message through the
- * parser of http-parse.c, writing the output buffer, the one timer each
- * connection has, closing, and freeing.
+ * parser of http-parse.c, writing the output buffer, the deadlines,
+ * closing, and freeing.
  *
  * A connection has a persistent read event on its socket, whose timeout
  * is the deadline of reading a message (or of a lingering close), and,
  * only while a write is queued, a persistent write event, whose timeout
  * is the write stall timeout (or a client's connect timeout).  So an idle
  * server connection, fresh or kept alive, holds one event and no timer
- * of its own; a client's retry backoff has a timer in the client's part
- * (struct ev__http_client).  Registering and unregistering interest costs
- * a system call each, so a server connection keeps its read event for
- * its whole life (switching it off only if input arrives while the
- * program holds a request), and a write first runs from the active queue
- * of the current loop pass: the write event is registered only when the
- * socket takes less than everything.
+ * of its own, and no buffer storage either: waiting for a message, it
+ * passes its input storage to the server's spares.  (A client's retry
+ * backoff has a timer in the client's part, struct ev__http_client.)
+ * Registering and unregistering interest costs a system call each, so a
+ * server connection keeps its read event for its whole life (switching
+ * it off only if input arrives while the program holds a request), and a
+ * write first runs from the active queue of the current loop pass: the
+ * write event is registered only when the socket takes less than
+ * everything.
  * The server side and the client side (http-server.c, http-client.c) are
- * told when a message is complete, when the timer fires and when
+ * told when a message is complete, when a deadline passes and when
  * something fails.
  *
  * Callbacks may free the connection: the close and chunk callbacks run
@@ -42,6 +44,8 @@
 
 /* Bytes asked of the socket per read. */
 #define READ_SIZE 32768
+/* Output storage up to this size stays with an idle connection. */
+#define KEEP_OUTPUT 512
 
 static void read_cb(int fd, short what, void *arg);
 static void write_cb(int fd, short what, void *arg);
@@ -285,6 +289,51 @@ evhttp_connection_fail(struct evhttp_connection *evcon,
 	(*evcon->role->fail)(evcon, error);
 }
 
+/*
+ * Waiting for the next message: an empty input buffer's storage goes to
+ * the role's spares (or is freed if it is not a spare's size or they are
+ * full), and an empty output buffer keeps only small storage, so a
+ * kept-alive connection holds next to nothing while idle.
+ */
+static void
+park_buffers(struct evhttp_connection *evcon)
+{
+	struct evbuffer *in = evcon->input_buffer, *out = evcon->output_buffer;
+	struct ev__http_spares *sp = NULL;
+
+	if (evcon->role->spares != NULL && in->orig_buffer != NULL &&
+	    in->off == 0 && (sp = (*evcon->role->spares)(evcon)) != NULL) {
+		if (in->totallen == EV__HTTP_SPARE_SIZE &&
+		    sp->n < EV__HTTP_SPARES)
+			sp->block[sp->n++] = in->orig_buffer;
+		else
+			ev__big_release(in);
+		in->orig_buffer = in->buffer = NULL;
+		in->misalign = in->totallen = 0;
+	}
+	if (out->orig_buffer != NULL && out->off == 0 &&
+	    out->totallen > KEEP_OUTPUT) {
+		ev__big_release(out);
+		out->orig_buffer = out->buffer = NULL;
+		out->misalign = out->totallen = 0;
+	}
+}
+
+/* Give an input buffer without storage a spare block, if there is one. */
+static void
+take_spare(struct evhttp_connection *evcon)
+{
+	struct evbuffer *in = evcon->input_buffer;
+	struct ev__http_spares *sp;
+
+	if (evcon->role->spares == NULL ||
+	    (sp = (*evcon->role->spares)(evcon)) == NULL || sp->n == 0)
+		return;
+	in->orig_buffer = in->buffer = sp->block[--sp->n];
+	in->misalign = in->off = 0;
+	in->totallen = EV__HTTP_SPARE_SIZE;
+}
+
 void
 ev__http_connection_start_read(struct evhttp_connection *evcon)
 {
@@ -293,6 +342,7 @@ ev__http_connection_start_read(struct evhttp_connection *evcon)
 
 	evcon->state = EVCON_READING_FIRSTLINE;
 	evcon->flags &= ~(EVHTTP_CON_GOTDATA | EVHTTP_CON_READPENDING);
+	park_buffers(evcon);
 	if (evcon->role->limits != NULL)
 		(*evcon->role->limits)(evcon, &max_headers, &max_body);
 	ev__http_parser_init(&evcon->parser, max_headers, max_body);
@@ -495,6 +545,8 @@ read_cb(int fd, short what, void *arg)
 		event_del(&evcon->ev_read);
 		return;
 	}
+	if (evcon->input_buffer->orig_buffer == NULL)
+		take_spare(evcon);
 	n = evbuffer_read(evcon->input_buffer, fd, READ_SIZE);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
@@ -555,9 +607,12 @@ ev__http_connection_write(struct evhttp_connection *evcon,
 
 	evcon->write_done = done;
 	if ((ev = writer(evcon)) == NULL) {
-		/* Fail from the loop, once the caller has returned. */
+		/*
+		 * Fail from the loop, once the caller has returned (as a
+		 * read: re-arming the deadline would cancel a timeout).
+		 */
 		evcon->flags |= EVHTTP_CON_NOWRITER;
-		event_active(&evcon->ev_read, EV_TIMEOUT, 1);
+		event_active(&evcon->ev_read, EV_READ, 1);
 		return;
 	}
 	if (evcon->state == EVCON_CONNECTING) {
