@@ -49,6 +49,7 @@
 
 static void read_cb(int fd, short what, void *arg);
 static void write_cb(int fd, short what, void *arg);
+static void wait_writable(struct evhttp_connection *evcon, int progress);
 static void handle_eof(struct evhttp_connection *evcon);
 
 void
@@ -630,6 +631,12 @@ ev__http_connection_write(struct evhttp_connection *evcon,
 	 */
 	if (!event_pending(ev, EV_WRITE, NULL))
 		event_active(ev, EV_WRITE, 1);
+	else if (ev->ev_flags & EVLIST_INSERTED)
+		/*
+		 * Already waiting for the socket (say, with a 100 Continue):
+		 * a message now being written gets its stall timeout.
+		 */
+		wait_writable(evcon, 0);
 }
 
 /*
