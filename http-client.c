@@ -47,17 +47,45 @@
 
 static void request_dispatch(struct evhttp_connection *evcon);
 static void client_connected(struct evhttp_connection *evcon);
+static void client_timeout(struct evhttp_connection *evcon);
+
+static void
+client_timer_cb(int fd, short what, void *arg)
+{
+	client_timeout(arg);
+}
+
+/* Arm the client's timer (a failed connect's report, a retry). */
+static void
+client_timer_add(struct evhttp_connection *evcon, long secs, long usecs)
+{
+	struct timeval tv;
+
+	tv.tv_sec = secs;
+	tv.tv_usec = usecs;
+	event_add(&evcon->client->timer, &tv);
+}
 
 struct evhttp_connection *
 evhttp_connection_new(const char *address, unsigned short port)
 {
 	struct evhttp_connection *evcon;
+	struct ev__http_client *client;
 
 	if (address == NULL)
 		return NULL;
 	if ((evcon = ev__http_connection_alloc(NULL, &ev__http_client_role)) ==
 	    NULL)
 		return NULL;
+	if ((client = ev__calloc(1, sizeof(*client))) == NULL) {
+		event_warn("%s: calloc", __func__);
+		evhttp_connection_free(evcon);
+		return NULL;
+	}
+	evtimer_set(&client->timer, client_timer_cb, evcon);
+	client->max_headers_size = EV__HTTP_MAX_HEADERS;
+	client->max_body_size = EV__HTTP_CLIENT_MAX_BODY;
+	evcon->client = client;
 	if ((evcon->address = ev__strdup(address)) == NULL) {
 		event_warn("%s: strdup", __func__);
 		evhttp_connection_free(evcon);
@@ -68,32 +96,52 @@ evhttp_connection_new(const char *address, unsigned short port)
 	return evcon;
 }
 
+/* The connection is being freed: so is the client's part. */
+static void
+client_release(struct evhttp_connection *evcon)
+{
+	struct ev__http_client *client = evcon->client;
+
+	if (client == NULL)
+		return;
+	event_del(&client->timer);
+	ev__free(client->bind_address);
+	ev__free(client);
+	evcon->client = NULL;
+}
+
 void
 evhttp_connection_set_local_address(struct evhttp_connection *evcon,
     const char *address)
 {
-	char *copy = address != NULL ? ev__strdup(address) : NULL;
+	char *copy;
 
+	if (evcon->client == NULL) /* a server's connection: no use */
+		return;
+	copy = address != NULL ? ev__strdup(address) : NULL;
 	if (address != NULL && copy == NULL) {
 		event_warn("%s: strdup", __func__);
 		return;
 	}
-	ev__free(evcon->bind_address);
-	evcon->bind_address = copy;
+	ev__free(evcon->client->bind_address);
+	evcon->client->bind_address = copy;
 }
 
 void
 evhttp_connection_set_local_port(struct evhttp_connection *evcon,
     unsigned short port)
 {
-	evcon->bind_port = port;
+	if (evcon->client != NULL)
+		evcon->client->bind_port = port;
 }
 
 void
 evhttp_connection_set_max_headers_size(struct evhttp_connection *evcon,
     ssize_t new_max_headers_size)
 {
-	evcon->max_headers_size = new_max_headers_size < 0 ?
+	if (evcon->client == NULL) /* a server's are the server's */
+		return;
+	evcon->client->max_headers_size = new_max_headers_size < 0 ?
 	    (size_t)-1 :
 	    (size_t)new_max_headers_size;
 }
@@ -102,7 +150,9 @@ void
 evhttp_connection_set_max_body_size(struct evhttp_connection *evcon,
     ssize_t new_max_body_size)
 {
-	evcon->max_body_size = new_max_body_size < 0 ?
+	if (evcon->client == NULL)
+		return;
+	evcon->client->max_body_size = new_max_body_size < 0 ?
 	    (ev_uint64_t)-1 :
 	    (ev_uint64_t)new_max_body_size;
 }
@@ -132,13 +182,14 @@ resolve(const char *host, u_short port, int family, int passive)
 static int
 bind_local(struct evhttp_connection *evcon, int fd, int family)
 {
+	struct ev__http_client *client = evcon->client;
 	struct addrinfo *ai;
 	int on = 1, r;
 
-	if (evcon->bind_address == NULL && evcon->bind_port == 0)
+	if (client->bind_address == NULL && client->bind_port == 0)
 		return 0;
-	if ((ai = resolve(evcon->bind_address, evcon->bind_port, family, 1)) ==
-	    NULL)
+	if ((ai = resolve(client->bind_address, client->bind_port, family,
+		 1)) == NULL)
 		return -1;
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	r = bind(fd, ai->ai_addr, ai->ai_addrlen);
@@ -157,7 +208,7 @@ connection_connect(struct evhttp_connection *evcon)
 
 	if (evcon->state == EVCON_CONNECTING)
 		return;
-	event_del(&evcon->ev_timer);
+	event_del(&evcon->client->timer);
 	evcon->state = EVCON_CONNECTING;
 	evcon->flags &= ~(EVHTTP_CON_GOTDATA | EVHTTP_CON_WROTE);
 	if ((ai = resolve(evcon->address, evcon->port, AF_UNSPEC, 0)) != NULL)
@@ -177,33 +228,33 @@ connection_connect(struct evhttp_connection *evcon)
 		freeaddrinfo(ai);
 	if (fd == -1) {
 		/* Never call back from inside evhttp_make_request(). */
-		ev__http_timer_add(evcon, 0, 0);
+		client_timer_add(evcon, 0, 0);
 		return;
 	}
 	ev__http_connection_setfd(evcon, fd);
+	/* (The write event carries the connect timeout.) */
 	ev__http_connection_write(evcon, client_connected);
-	ev__http_timer_add(evcon,
-	    ev__http_timeout(evcon, EV__HTTP_CONNECT_TIMEOUT), 0);
 }
 
 /* Connecting failed: retry after a backoff, or fail the request. */
 static void
 connect_failed(struct evhttp_connection *evcon)
 {
+	struct ev__http_client *client = evcon->client;
 	long msecs;
 	int shift;
 
 	(void)ev__http_connection_reset(evcon);
-	if (evcon->retry_max < 0 || evcon->retry_cnt < evcon->retry_max) {
-		shift = evcon->retry_cnt < 16 ? evcon->retry_cnt : 16;
+	if (client->retry_max < 0 || client->retry_cnt < client->retry_max) {
+		shift = client->retry_cnt < 16 ? client->retry_cnt : 16;
 		msecs = (long)RETRY_FIRST_MSECS << shift;
 		if (msecs > RETRY_MAX_SECS * 1000L)
 			msecs = RETRY_MAX_SECS * 1000L;
-		evcon->retry_cnt++;
-		ev__http_timer_add(evcon, msecs / 1000, (msecs % 1000) * 1000);
+		client->retry_cnt++;
+		client_timer_add(evcon, msecs / 1000, (msecs % 1000) * 1000);
 		return;
 	}
-	evcon->retry_cnt = 0;
+	client->retry_cnt = 0;
 	evhttp_connection_fail(evcon, EVCON_HTTP_EOF);
 }
 
@@ -220,8 +271,8 @@ client_connected(struct evhttp_connection *evcon)
 		connect_failed(evcon);
 		return;
 	}
-	event_del(&evcon->ev_timer);
-	evcon->retry_cnt = 0;
+	/* (The connect timeout went with the write event.) */
+	evcon->client->retry_cnt = 0;
 	evcon->nrequests = 0;
 	evcon->state = EVCON_IDLE;
 	request_dispatch(evcon);
@@ -307,6 +358,7 @@ request_written(struct evhttp_connection *evcon)
 	if (req == NULL)
 		return;
 	req->kind = EVHTTP_RESPONSE;
+	evcon->client->ninterim = 0;
 	ev__http_connection_start_read(evcon);
 }
 
@@ -361,6 +413,10 @@ evhttp_make_request(struct evhttp_connection *evcon, struct evhttp_request *req,
 {
 	char *copy;
 
+	if (evcon->client == NULL) {
+		event_warnx("%s: not a client's connection", __func__);
+		return -1;
+	}
 	if (ev__http_method(type) == NULL || uri == NULL || !uri_ok(uri)) {
 		event_warnx("%s: bad method or uri", __func__);
 		return -1;
@@ -380,7 +436,7 @@ evhttp_make_request(struct evhttp_connection *evcon, struct evhttp_request *req,
 	if (evcon->state == EVCON_IDLE)
 		request_dispatch(evcon);
 	else if (evcon->state == EVCON_DISCONNECTED &&
-	    !event_pending(&evcon->ev_timer, EV_TIMEOUT, NULL))
+	    !event_pending(&evcon->client->timer, EV_TIMEOUT, NULL))
 		connection_connect(evcon);
 	return 0;
 }
@@ -483,20 +539,31 @@ client_fail(struct evhttp_connection *evcon, enum evhttp_connection_error error)
 static void
 client_got_bytes(struct evhttp_connection *evcon, size_t n)
 {
-	ev__http_timer_add(evcon,
+	ev__http_read_deadline(evcon,
 	    ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT), 0);
+}
+
+/* A response's limits are the connection's. */
+static void
+client_limits(struct evhttp_connection *evcon, size_t *max_headers,
+    ev_uint64_t *max_body)
+{
+	*max_headers = evcon->client->max_headers_size;
+	*max_body = evcon->client->max_body_size;
 }
 
 static void
 client_message_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
-	event_del(&evcon->ev_read);
+	event_del(&evcon->ev_read); /* (and its deadline) */
 	client_done(evcon, req);
 }
 
 const struct ev__http_role ev__http_client_role = {
+	.limits = client_limits,
 	.got_bytes = client_got_bytes,
 	.message_done = client_message_done,
 	.fail = client_fail,
 	.timeout = client_timeout,
+	.release = client_release,
 };

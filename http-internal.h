@@ -236,6 +236,7 @@ enum evhttp_connection_state {
 #define EVHTTP_CON_WROTE       0x2000 /* a byte of this request went out */
 #define EVHTTP_CON_LASTWRITE   0x4000 /* the output ends with our FIN */
 #define EVHTTP_CON_UNARMED     0x8000 /* accepted; ev_read not registered yet */
+#define EVHTTP_CON_NOWRITER    0x10000 /* no memory for the write event */
 
 TAILQ_HEAD(evcon_requestq, evhttp_request);
 
@@ -252,6 +253,21 @@ TAILQ_HEAD(evcon_requestq, evhttp_request);
 #define EV__REQ_HELD 0x2000
 
 /*
+ * Input storage a server's connections pass around: a connection waiting
+ * for its next request gives its (empty) input buffer's storage back, and
+ * takes a block again when bytes arrive, so that a kept-alive connection
+ * holds no storage while idle and a busy server allocates none per
+ * request.  At most EV__HTTP_SPARES blocks of EV__HTTP_SPARE_SIZE bytes
+ * (what evbuffer_read() gives an empty buffer) are kept.
+ */
+#define EV__HTTP_SPARES	    16
+#define EV__HTTP_SPARE_SIZE 4096
+struct ev__http_spares {
+	int n;
+	void *block[EV__HTTP_SPARES];
+};
+
+/*
  * What a connection's role does where http.c hands over.  http-server.c
  * and http-client.c each define one; NULL members mean "nothing to do".
  */
@@ -259,6 +275,8 @@ struct ev__http_role {
 	/* Adjust the limits of the next message to read. */
 	void (*limits)(struct evhttp_connection *, size_t *max_headers,
 	    ev_uint64_t *max_body);
+	/* Where the connection's input storage goes while idle (server). */
+	struct ev__http_spares *(*spares)(struct evhttp_connection *);
 	/* A request to read input into when none is queued (server). */
 	struct evhttp_request *(*new_request)(struct evhttp_connection *);
 	/* n bytes of a message arrived: re-arm the read deadline. */
@@ -269,12 +287,15 @@ struct ev__http_role {
 	 */
 	int (
 	    *headers_done)(struct evhttp_connection *, struct evhttp_request *);
-	/* req has been read completely; its timer is off. */
+	/*
+	 * req has been read completely.  The read deadline may still be
+	 * armed; read_cb() ignores it while a reply is due.
+	 */
 	void (
 	    *message_done)(struct evhttp_connection *, struct evhttp_request *);
 	/* Reading, writing or parsing failed (evhttp_connection_fail()). */
 	void (*fail)(struct evhttp_connection *, enum evhttp_connection_error);
-	/* The connection's timer fired. */
+	/* A deadline passed (reading, writing, connecting, a retry). */
 	void (*timeout)(struct evhttp_connection *);
 	/* The connection is being freed. */
 	void (*release)(struct evhttp_connection *);
@@ -284,35 +305,51 @@ struct ev__http_role {
 extern const struct ev__http_role ev__http_server_role;
 extern const struct ev__http_role ev__http_client_role;
 
+/*
+ * What only a client's connection has (evhttp_connection_new() allocates
+ * it; a server's connections have none, so idle ones stay small).
+ */
+struct ev__http_client {
+	struct event timer; /* a failed connect's report, the retry backoff */
+	char *bind_address; /* local address to bind */
+	u_short bind_port;  /* local port to bind */
+	int retry_cnt;	    /* connect retries done */
+	int retry_max;	    /* -1: forever */
+	int ninterim;	    /* 1xx responses to this request */
+	size_t max_headers_size; /* limits of a response */
+	ev_uint64_t max_body_size;
+};
+
+/*
+ * A connection.  An idle server connection holds only what it needs to
+ * wait for a request: its read event, which also carries the deadline
+ * of reading (and of a lingering close) as its timeout, and buffers
+ * inside the structure, whose storage it gives up while it waits (see
+ * struct ev__http_spares).  The write event exists only while a
+ * write is queued or waiting for the socket, and carries the write
+ * stall timeout (or a client's connect timeout).
+ */
 struct evhttp_connection {
 	/* in the server's list (incoming) or free for an owner (evrpc) */
 	TAILQ_ENTRY(evhttp_connection) next;
 
 	int fd;
-	struct event ev_read;  /* EV_READ|EV_PERSIST on fd */
-	struct event ev_write; /* EV_WRITE|EV_PERSIST on fd */
-	struct event ev_timer; /* the timeout of the current state */
+	enum evhttp_connection_state state;
+	struct event ev_read;	/* EV_READ|EV_PERSIST on fd; read deadline */
+	struct event *ev_write; /* EV_WRITE|EV_PERSIST on fd, or NULL */
 
-	struct evbuffer *input_buffer;
-	struct evbuffer *output_buffer;
-
-	char *bind_address; /* client: local address to bind */
-	u_short bind_port;  /* client: local port to bind */
+	struct evbuffer *input_buffer;	/* &in */
+	struct evbuffer *output_buffer; /* &out */
+	struct evbuffer in, out;
 
 	char *address; /* peer address */
 	u_short port;  /* peer port */
 
 	int flags;		  /* EVHTTP_CON_* */
 	int timeout;		  /* seconds; -1: the defaults */
-	int retry_cnt;		  /* connect retries done */
-	int retry_max;		  /* -1: forever */
 	int nrequests;		  /* requests completed on this socket */
-	int ninterim;		  /* 1xx responses to this request */
 	ev_int64_t body_deadline; /* server: monotonic usec for the body */
-	size_t max_headers_size;  /* client: limits of a response */
-	ev_uint64_t max_body_size;
 
-	enum evhttp_connection_state state;
 	struct ev__http_parser parser;
 
 	struct evhttp *http_server;	/* incoming: the server */
@@ -326,6 +363,7 @@ struct evhttp_connection {
 
 	struct event_base *base;	  /* NULL: the global base */
 	const struct ev__http_role *role; /* server or client */
+	struct ev__http_client *client;	  /* client: its own state */
 };
 
 struct evhttp_cb {
@@ -373,6 +411,7 @@ struct evhttp {
 	/* the Date header of replies made in the second date_time */
 	time_t date_time;
 	char date[32];
+	struct ev__http_spares spares; /* its connections' input storage */
 };
 
 /* http.c: the connection core. */
@@ -399,8 +438,12 @@ void ev__http_connection_write(struct evhttp_connection *evcon,
  * caller must then no longer touch.
  */
 int ev__http_connection_reset(struct evhttp_connection *evcon);
-/* Arm the connection's timer for secs seconds (0: fire at once). */
-void ev__http_timer_add(struct evhttp_connection *evcon, long secs, long usecs);
+/*
+ * Arm the read deadline: the read event (registered if it is not) times
+ * out after secs seconds and usecs microseconds.
+ */
+void
+ev__http_read_deadline(struct evhttp_connection *evcon, long secs, long usecs);
 /* The timeout to use, given a default. */
 int ev__http_timeout(struct evhttp_connection *evcon, int dflt);
 /* Remove req from its connection's queue. */

@@ -255,9 +255,8 @@ send_done(struct evhttp_connection *evcon)
 	(void)shutdown(evcon->fd, SHUT_WR);
 	evbuffer_drain(evcon->input_buffer,
 	    EVBUFFER_LENGTH(evcon->input_buffer));
-	ev__http_read_arm(evcon);
 	secs = ev__http_timeout(evcon, EV__HTTP_LINGER_SECS);
-	ev__http_timer_add(evcon,
+	ev__http_read_deadline(evcon,
 	    secs < EV__HTTP_LINGER_SECS ? secs : EV__HTTP_LINGER_SECS, 0);
 }
 

@@ -259,6 +259,8 @@ evhttp_free(struct evhttp *http)
 	while (http->nspare > 0)
 		ev__http_request_free(http->spare[--http->nspare]);
 	event_del(&http->accept_retry);
+	while (http->spares.n > 0)
+		ev__free(http->spares.block[--http->spares.n]);
 	ev__free(http);
 }
 
@@ -667,8 +669,7 @@ server_fail(struct evhttp_connection *evcon, int status)
 		peer_log(evcon->http_server, "evhttp: %d %s to %s:%u", status,
 		    ev__http_reason(status), evcon->address,
 		    (unsigned)evcon->port);
-	event_del(&evcon->ev_read);
-	event_del(&evcon->ev_timer);
+	event_del(&evcon->ev_read); /* (and its deadline) */
 	if (req == NULL && (req = server_new_request(evcon)) == NULL)
 		return;
 	evhttp_clear_headers(req->output_headers);
@@ -709,7 +710,7 @@ now_usec(void)
 }
 
 /*
- * Arm a server's timer while it reads a body: n more bytes came (0 when
+ * Arm a server's read deadline while it reads a body: n more bytes came (0 when
  * the body starts), which earn it 1/EV__HTTP_BODY_MIN_RATE s more of the
  * whole-body deadline; the timer fires at that deadline, or after a
  * stall of the usual timeout, whichever is first.
@@ -730,8 +731,14 @@ body_timer(struct evhttp_connection *evcon, size_t n)
 		left = (ev_int64_t)secs * 1000000;
 	if (left < 0)
 		left = 0;
-	ev__http_timer_add(evcon, (long)(left / 1000000),
+	ev__http_read_deadline(evcon, (long)(left / 1000000),
 	    (long)(left % 1000000));
+}
+
+static struct ev__http_spares *
+server_spares(struct evhttp_connection *evcon)
+{
+	return evcon->http_server != NULL ? &evcon->http_server->spares : NULL;
 }
 
 static void
@@ -783,6 +790,7 @@ server_conn_fail(struct evhttp_connection *evcon,
 
 const struct ev__http_role ev__http_server_role = {
 	.limits = server_limits,
+	.spares = server_spares,
 	.new_request = server_new_request,
 	.got_bytes = server_got_bytes,
 	.headers_done = server_headers_done,

@@ -1,20 +1,25 @@
 /*
  * http.c: struct evhttp_connection and struct evhttp_request, the parts
  * the server and the client share: reading one message through the
- * parser of http-parse.c, writing the output buffer, the one timer each
- * connection has, closing, and freeing.
+ * parser of http-parse.c, writing the output buffer, the deadlines,
+ * closing, and freeing.
  *
- * A connection has three events: a persistent read event and a
- * persistent write event on its socket, and a timer whose meaning depends
- * on the state (connect timeout, retry backoff, read deadline, write
- * stall, lingering close).  Registering and unregistering interest costs
- * a system call each, so a server connection keeps its read event for
- * its whole life (switching it off only if input arrives while the
- * program holds a request), and a write first runs from the active queue
- * of the current loop pass: the write event is registered only when the
- * socket takes less than everything.
+ * A connection has a persistent read event on its socket, whose timeout
+ * is the deadline of reading a message (or of a lingering close), and,
+ * only while a write is queued, a persistent write event, whose timeout
+ * is the write stall timeout (or a client's connect timeout).  So an idle
+ * server connection, fresh or kept alive, holds one event and no timer
+ * of its own, and no buffer storage either: waiting for a message, it
+ * passes its input storage to the server's spares.  (A client's retry
+ * backoff has a timer in the client's part, struct ev__http_client.)
+ * Registering and unregistering interest costs a system call each, so a
+ * server connection keeps its read event for its whole life (switching
+ * it off only if input arrives while the program holds a request), and a
+ * write first runs from the active queue of the current loop pass: the
+ * write event is registered only when the socket takes less than
+ * everything.
  * The server side and the client side (http-server.c, http-client.c) are
- * told when a message is complete, when the timer fires and when
+ * told when a message is complete, when a deadline passes and when
  * something fails.
  *
  * Callbacks may free the connection: the close and chunk callbacks run
@@ -32,17 +37,21 @@
 
 #include "event.h"
 #include "evhttp.h"
+#include "buffer-internal.h"
 #include "http-internal.h"
 #include "log.h"
 #include "mm-internal.h"
 
 /* Bytes asked of the socket per read. */
 #define READ_SIZE 32768
+/* Output storage up to this size stays with an idle connection. */
+#define KEEP_OUTPUT 512
 
 static void read_cb(int fd, short what, void *arg);
 static void write_cb(int fd, short what, void *arg);
-static void timer_cb(int fd, short what, void *arg);
+static void wait_writable(struct evhttp_connection *evcon, int progress);
 static void handle_eof(struct evhttp_connection *evcon);
+static void give_back_input(struct evhttp_connection *evcon);
 
 void
 ev__http_request_detach(struct evhttp_request *req)
@@ -66,26 +75,13 @@ ev__http_connection_alloc(struct event_base *base,
 	}
 	evcon->fd = -1;
 	evcon->timeout = -1;
-	evcon->max_headers_size = EV__HTTP_MAX_HEADERS;
-	evcon->max_body_size = EV__HTTP_CLIENT_MAX_BODY;
 	evcon->state = EVCON_DISCONNECTED;
 	evcon->base = base;
 	evcon->role = role;
 	TAILQ_INIT(&evcon->requests);
-	evcon->input_buffer = evbuffer_new();
-	evcon->output_buffer = evbuffer_new();
-	if (evcon->input_buffer == NULL || evcon->output_buffer == NULL) {
-		event_warn("%s: evbuffer_new", __func__);
-		if (evcon->input_buffer != NULL)
-			evbuffer_free(evcon->input_buffer);
-		if (evcon->output_buffer != NULL)
-			evbuffer_free(evcon->output_buffer);
-		ev__free(evcon);
-		return NULL;
-	}
-	evtimer_set(&evcon->ev_timer, timer_cb, evcon);
-	if (base != NULL)
-		event_base_set(base, &evcon->ev_timer);
+	/* Empty buffers (all zero) in the connection's own memory. */
+	evcon->input_buffer = &evcon->in;
+	evcon->output_buffer = &evcon->out;
 	return evcon;
 }
 
@@ -94,21 +90,49 @@ ev__http_connection_setfd(struct evhttp_connection *evcon, int fd)
 {
 	evcon->fd = fd;
 	event_set(&evcon->ev_read, fd, EV_READ | EV_PERSIST, read_cb, evcon);
-	event_set(&evcon->ev_write, fd, EV_WRITE | EV_PERSIST, write_cb, evcon);
-	if (evcon->base != NULL) {
+	if (evcon->base != NULL)
 		event_base_set(evcon->base, &evcon->ev_read);
-		event_base_set(evcon->base, &evcon->ev_write);
-	}
 }
 
 void
-ev__http_timer_add(struct evhttp_connection *evcon, long secs, long usecs)
+ev__http_read_deadline(struct evhttp_connection *evcon, long secs, long usecs)
 {
 	struct timeval tv;
 
 	tv.tv_sec = secs;
 	tv.tv_usec = usecs;
-	event_add(&evcon->ev_timer, &tv);
+	evcon->flags &= ~EVHTTP_CON_UNARMED;
+	event_add(&evcon->ev_read, &tv);
+}
+
+/* The write event, made on first use; NULL if memory ran out. */
+static struct event *
+writer(struct evhttp_connection *evcon)
+{
+	struct event *ev = evcon->ev_write;
+
+	if (ev != NULL)
+		return ev;
+	if ((ev = ev__malloc(sizeof(*ev))) == NULL) {
+		event_warn("%s: malloc", __func__);
+		return NULL;
+	}
+	event_set(ev, evcon->fd, EV_WRITE | EV_PERSIST, write_cb, evcon);
+	if (evcon->base != NULL)
+		event_base_set(evcon->base, ev);
+	evcon->ev_write = ev;
+	return ev;
+}
+
+/* Stop and free the write event, if there is one. */
+static void
+writer_free(struct evhttp_connection *evcon)
+{
+	if (evcon->ev_write == NULL)
+		return;
+	event_del(evcon->ev_write);
+	ev__free(evcon->ev_write);
+	evcon->ev_write = NULL;
 }
 
 int
@@ -135,17 +159,17 @@ connection_free_now(struct evhttp_connection *evcon)
 		ev__http_request_detach(req);
 		ev__http_request_free(req);
 	}
+	/* A connection per request then takes no new block for its input. */
+	give_back_input(evcon);
 	if (evcon->role != NULL && evcon->role->release != NULL)
 		(*evcon->role->release)(evcon);
 	if (evcon->fd != -1) {
 		event_del(&evcon->ev_read);
-		event_del(&evcon->ev_write);
 		close(evcon->fd);
 	}
-	event_del(&evcon->ev_timer);
-	evbuffer_free(evcon->input_buffer);
-	evbuffer_free(evcon->output_buffer);
-	ev__free(evcon->bind_address);
+	writer_free(evcon);
+	ev__big_release(&evcon->in);
+	ev__big_release(&evcon->out);
 	ev__free(evcon->address);
 	ev__free(evcon);
 }
@@ -190,18 +214,19 @@ ev__http_connection_reset(struct evhttp_connection *evcon)
 
 	if (evcon->fd != -1) {
 		event_del(&evcon->ev_read);
-		event_del(&evcon->ev_write);
 		close(evcon->fd);
 		evcon->fd = -1;
 	}
-	event_del(&evcon->ev_timer);
+	writer_free(evcon);
+	if (evcon->client != NULL)
+		event_del(&evcon->client->timer);
 	evbuffer_drain(evcon->input_buffer,
 	    EVBUFFER_LENGTH(evcon->input_buffer));
 	evbuffer_drain(evcon->output_buffer,
 	    EVBUFFER_LENGTH(evcon->output_buffer));
 	evcon->state = EVCON_DISCONNECTED;
-	evcon->flags &= ~(
-	    EVHTTP_CON_CLOSEDETECT | EVHTTP_CON_GOTDATA | EVHTTP_CON_READEOF);
+	evcon->flags &= ~(EVHTTP_CON_CLOSEDETECT | EVHTTP_CON_GOTDATA |
+	    EVHTTP_CON_READEOF | EVHTTP_CON_NOWRITER);
 	evcon->write_done = NULL;
 	evcon->nrequests = 0;
 	if (was_connected)
@@ -219,7 +244,9 @@ evhttp_connection_set_timeout(struct evhttp_connection *evcon,
 void
 evhttp_connection_set_retries(struct evhttp_connection *evcon, int retry_max)
 {
-	evcon->retry_max = retry_max;
+	/* (A server's connection never retries.) */
+	if (evcon->client != NULL)
+		evcon->client->retry_max = retry_max;
 }
 
 void
@@ -238,13 +265,17 @@ evhttp_connection_set_base(struct evhttp_connection *evcon,
 	if (base == NULL)
 		return;
 	/* Events must not be pending while they move. */
-	event_del(&evcon->ev_timer);
-	event_base_set(base, &evcon->ev_timer);
+	if (evcon->client != NULL) {
+		event_del(&evcon->client->timer);
+		event_base_set(base, &evcon->client->timer);
+	}
 	if (evcon->fd != -1) {
 		event_del(&evcon->ev_read);
-		event_del(&evcon->ev_write);
 		event_base_set(base, &evcon->ev_read);
-		event_base_set(base, &evcon->ev_write);
+	}
+	if (evcon->ev_write != NULL) {
+		event_del(evcon->ev_write);
+		event_base_set(base, evcon->ev_write);
 	}
 }
 
@@ -263,15 +294,73 @@ evhttp_connection_fail(struct evhttp_connection *evcon,
 	(*evcon->role->fail)(evcon, error);
 }
 
+/*
+ * The input storage goes to the role's spares if it is a spare's size and
+ * they have room, else it is freed (only if the role keeps spares).
+ */
+static void
+give_back_input(struct evhttp_connection *evcon)
+{
+	struct evbuffer *in = evcon->input_buffer;
+	struct ev__http_spares *sp;
+
+	if (evcon->role == NULL || evcon->role->spares == NULL ||
+	    in->orig_buffer == NULL ||
+	    (sp = (*evcon->role->spares)(evcon)) == NULL)
+		return;
+	if (in->totallen == EV__HTTP_SPARE_SIZE && sp->n < EV__HTTP_SPARES)
+		sp->block[sp->n++] = in->orig_buffer;
+	else
+		ev__big_release(in);
+	in->orig_buffer = in->buffer = NULL;
+	in->misalign = in->off = in->totallen = 0;
+}
+
+/*
+ * Waiting for the next message: an empty input buffer's storage goes to
+ * the role's spares (or is freed if it is not a spare's size or they are
+ * full), and an empty output buffer keeps only small storage, so a
+ * kept-alive connection holds next to nothing while idle.
+ */
+static void
+park_buffers(struct evhttp_connection *evcon)
+{
+	struct evbuffer *out = evcon->output_buffer;
+
+	if (evcon->input_buffer->off == 0)
+		give_back_input(evcon);
+	if (out->orig_buffer != NULL && out->off == 0 &&
+	    out->totallen > KEEP_OUTPUT) {
+		ev__big_release(out);
+		out->orig_buffer = out->buffer = NULL;
+		out->misalign = out->totallen = 0;
+	}
+}
+
+/* Give an input buffer without storage a spare block, if there is one. */
+static void
+take_spare(struct evhttp_connection *evcon)
+{
+	struct evbuffer *in = evcon->input_buffer;
+	struct ev__http_spares *sp;
+
+	if (evcon->role->spares == NULL ||
+	    (sp = (*evcon->role->spares)(evcon)) == NULL || sp->n == 0)
+		return;
+	in->orig_buffer = in->buffer = sp->block[--sp->n];
+	in->misalign = in->off = 0;
+	in->totallen = EV__HTTP_SPARE_SIZE;
+}
+
 void
 ev__http_connection_start_read(struct evhttp_connection *evcon)
 {
-	size_t max_headers = evcon->max_headers_size;
-	ev_uint64_t max_body = evcon->max_body_size;
+	size_t max_headers = EV__HTTP_MAX_HEADERS;
+	ev_uint64_t max_body = EV__HTTP_MAX_BODY;
 
 	evcon->state = EVCON_READING_FIRSTLINE;
 	evcon->flags &= ~(EVHTTP_CON_GOTDATA | EVHTTP_CON_READPENDING);
-	evcon->ninterim = 0;
+	park_buffers(evcon);
 	if (evcon->role->limits != NULL)
 		(*evcon->role->limits)(evcon, &max_headers, &max_body);
 	ev__http_parser_init(&evcon->parser, max_headers, max_body);
@@ -279,14 +368,14 @@ ev__http_connection_start_read(struct evhttp_connection *evcon)
 		/*
 		 * A connection just accepted: its request is usually here
 		 * already, so read it in this loop pass and register ev_read
-		 * only if the read comes back empty (read_cb()).  A reply
-		 * written at once and a close then never touch the backend.
+		 * (with the deadline) only if the read comes back empty
+		 * (read_cb()).  A reply written at once and a close then
+		 * never touch the backend.
 		 */
 		event_active(&evcon->ev_read, EV_READ, 1);
 	else
+		/* (Re)registers the read event, with the message's deadline. */
 		ev__http_read_arm(evcon);
-	ev__http_timer_add(evcon,
-	    ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT), 0);
 	/* Pipelined bytes may already be here; no new read would come. */
 	if (EVBUFFER_LENGTH(evcon->input_buffer) > 0) {
 		evcon->flags |= EVHTTP_CON_GOTDATA;
@@ -297,15 +386,19 @@ ev__http_connection_start_read(struct evhttp_connection *evcon)
 void
 ev__http_read_arm(struct evhttp_connection *evcon)
 {
-	evcon->flags &= ~EVHTTP_CON_UNARMED;
-	event_add(&evcon->ev_read, NULL);
+	ev__http_read_deadline(evcon,
+	    ev__http_timeout(evcon, EV__HTTP_READ_TIMEOUT), 0);
 }
 
-/* The message is complete: stop its timer and tell the role. */
+/*
+ * The message is complete: tell the role.  Its read deadline stays armed
+ * (a client deletes the read event; a server, which keeps watching for
+ * input, re-arms the deadline for the next request, and read_cb() lets
+ * it pass while a reply is due), so a request costs one timer update.
+ */
 static void
 message_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
-	event_del(&evcon->ev_timer);
 	(*evcon->role->message_done)(evcon, req);
 }
 
@@ -338,10 +431,11 @@ headers_done(struct evhttp_connection *evcon, struct evhttp_request *req)
 {
 	struct ev__http_parser *p = &evcon->parser;
 
-	if (req->kind == EVHTTP_RESPONSE && req->response_code >= 100 &&
-	    req->response_code < 200 && req->response_code != 101) {
+	if (req->kind == EVHTTP_RESPONSE && evcon->client != NULL &&
+	    req->response_code >= 100 && req->response_code < 200 &&
+	    req->response_code != 101) {
 		/* An interim response: the real one follows (soon). */
-		if (++evcon->ninterim > EV__HTTP_MAX_INTERIM) {
+		if (++evcon->client->ninterim > EV__HTTP_MAX_INTERIM) {
 			event_warnx("%s: more than %d interim responses from "
 				    "%s",
 			    __func__, EV__HTTP_MAX_INTERIM, evcon->address);
@@ -453,35 +547,32 @@ handle_eof(struct evhttp_connection *evcon)
 	evhttp_connection_fail(evcon, EVCON_HTTP_EOF);
 }
 
-/*
- * Read what the socket has into the input buffer: bytes, 0 at EOF, or -1.
- * A buffer without storage yet (a new connection) is read through the
- * stack, so it gets only as much as its first request needs: a small one
- * then costs a small allocation, which malloc serves from its caches,
- * instead of a 4 KiB block for each connection.
- */
-static int
-read_input(struct evhttp_connection *evcon, int fd)
-{
-	struct evbuffer *in = evcon->input_buffer;
-	char tmp[4096];
-	ssize_t n;
-
-	if (in->totallen > 0)
-		return evbuffer_read(in, fd, READ_SIZE);
-	if ((n = read(fd, tmp, sizeof(tmp))) <= 0)
-		return (int)n;
-	if (evbuffer_add(in, tmp, (size_t)n) == -1)
-		return -1; /* errno ENOMEM: the connection fails */
-	return (int)n;
-}
-
 static void
 read_cb(int fd, short what, void *arg)
 {
 	struct evhttp_connection *evcon = arg;
 	int n;
 
+	if (evcon->flags & EVHTTP_CON_NOWRITER) {
+		/* A write had no memory for its event: give up, from here. */
+		evcon->flags &= ~EVHTTP_CON_NOWRITER;
+		evhttp_connection_fail(evcon, EVCON_HTTP_EOF);
+		return;
+	}
+	if (what & EV_TIMEOUT) {
+		if ((evcon->flags & EVHTTP_CON_INCOMING) &&
+		    (evcon->state == EVCON_WAITING ||
+			evcon->state == EVCON_WRITING)) {
+			/*
+			 * The deadline of the request already read: no
+			 * concern of a reply's.  Keep watching for input.
+			 */
+			event_add(&evcon->ev_read, NULL);
+			return;
+		}
+		(*evcon->role->timeout)(evcon);
+		return;
+	}
 	if (evcon->state == EVCON_WAITING || evcon->state == EVCON_WRITING) {
 		if (evcon->flags & EVHTTP_CON_UNARMED) {
 			/*
@@ -504,9 +595,15 @@ read_cb(int fd, short what, void *arg)
 		event_del(&evcon->ev_read);
 		return;
 	}
-	n = read_input(evcon, fd);
+	if (evcon->input_buffer->orig_buffer == NULL)
+		take_spare(evcon);
+	n = evbuffer_read(evcon->input_buffer, fd, READ_SIZE);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+			/* Nothing came (say, a first read too early): a
+			 * waiting connection holds no input storage. */
+			if (EVBUFFER_LENGTH(evcon->input_buffer) == 0)
+				give_back_input(evcon);
 			if (evcon->flags & EVHTTP_CON_UNARMED)
 				ev__http_read_arm(evcon);
 			/* start_read() activates us for pipelined input. */
@@ -561,10 +658,24 @@ void
 ev__http_connection_write(struct evhttp_connection *evcon,
     void (*done)(struct evhttp_connection *))
 {
+	struct event *ev;
+	struct timeval tv;
+
 	evcon->write_done = done;
+	if ((ev = writer(evcon)) == NULL) {
+		/*
+		 * Fail from the loop, once the caller has returned (as a
+		 * read: re-arming the deadline would cancel a timeout).
+		 */
+		evcon->flags |= EVHTTP_CON_NOWRITER;
+		event_active(&evcon->ev_read, EV_READ, 1);
+		return;
+	}
 	if (evcon->state == EVCON_CONNECTING) {
 		/* Writability is what says the connect is done. */
-		event_add(&evcon->ev_write, NULL);
+		tv.tv_sec = ev__http_timeout(evcon, EV__HTTP_CONNECT_TIMEOUT);
+		tv.tv_usec = 0;
+		event_add(ev, &tv);
 		return;
 	}
 	/*
@@ -574,24 +685,39 @@ ev__http_connection_write(struct evhttp_connection *evcon,
 	 * register the write event (and the write timeout) only if write_cb
 	 * could not finish.
 	 */
-	if (!event_pending(&evcon->ev_write, EV_WRITE, NULL))
-		event_active(&evcon->ev_write, EV_WRITE, 1);
-	else if (evcon->state == EVCON_WRITING)
-		ev__http_timer_add(evcon,
-		    ev__http_timeout(evcon, EV__HTTP_WRITE_TIMEOUT), 0);
+	if (!event_pending(ev, EV_WRITE, NULL))
+		event_active(ev, EV_WRITE, 1);
+	else if (ev->ev_flags & EVLIST_INSERTED)
+		/*
+		 * Already waiting for the socket (say, with a 100 Continue):
+		 * a message now being written gets its stall timeout.
+		 */
+		wait_writable(evcon, 0);
 }
 
-/* The socket takes no more for now: wait, for the write timeout at most. */
+/*
+ * The socket is full: register the write event.  While a message is
+ * being written, it must not stall: the timeout restarts when bytes went
+ * out (progress) and is set when the wait begins.
+ */
 static void
-wait_writable(struct evhttp_connection *evcon)
+wait_writable(struct evhttp_connection *evcon, int progress)
 {
-	event_add(&evcon->ev_write, NULL);
-	if (evcon->state == EVCON_WRITING)
-		ev__http_timer_add(evcon,
-		    ev__http_timeout(evcon, EV__HTTP_WRITE_TIMEOUT), 0);
+	struct event *ev = evcon->ev_write;
+	struct timeval tv;
+
 	/* Input that comes meanwhile must still be noticed. */
 	if (evcon->flags & EVHTTP_CON_UNARMED)
 		ev__http_read_arm(evcon);
+	if (evcon->state != EVCON_WRITING) {
+		event_add(ev, NULL);
+		return;
+	}
+	if (!progress && event_pending(ev, EV_TIMEOUT, NULL))
+		return;
+	tv.tv_sec = ev__http_timeout(evcon, EV__HTTP_WRITE_TIMEOUT);
+	tv.tv_usec = 0;
+	event_add(ev, &tv);
 }
 
 static void
@@ -602,6 +728,11 @@ write_cb(int fd, short what, void *arg)
 	void (*done)(struct evhttp_connection *);
 	ssize_t n;
 
+	if (what & EV_TIMEOUT) {
+		/* A write stalled, or a connect did not finish. */
+		(*evcon->role->timeout)(evcon);
+		return;
+	}
 	if (EVBUFFER_LENGTH(out) > 0) {
 		/* send() with MSG_NOSIGNAL: a closed peer must not SIGPIPE. */
 		n = send(fd, EVBUFFER_DATA(out), EVBUFFER_LENGTH(out),
@@ -610,7 +741,7 @@ write_cb(int fd, short what, void *arg)
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR) {
-				wait_writable(evcon);
+				wait_writable(evcon, 0);
 				return;
 			}
 			event_debug(("%s: send on %d: %s", __func__, fd,
@@ -623,24 +754,15 @@ write_cb(int fd, short what, void *arg)
 			evcon->flags |= EVHTTP_CON_WROTE;
 		if (EVBUFFER_LENGTH(out) > 0) {
 			/* The socket is full: wait until it takes more. */
-			wait_writable(evcon);
+			wait_writable(evcon, n > 0);
 			return;
 		}
 	}
-	event_del(&evcon->ev_write);
-	if (evcon->state == EVCON_WRITING)
-		event_del(&evcon->ev_timer);
+	/* All out: an idle connection keeps no write event. */
+	writer_free(evcon);
 	evcon->flags &= ~EVHTTP_CON_LASTWRITE;
 	done = evcon->write_done;
 	evcon->write_done = NULL;
 	if (done != NULL)
 		(*done)(evcon);
-}
-
-static void
-timer_cb(int fd, short what, void *arg)
-{
-	struct evhttp_connection *evcon = arg;
-
-	(*evcon->role->timeout)(evcon);
 }

@@ -1,8 +1,10 @@
 /*
  * test_http_limits.c: the server's limits on what peers can make it
  * spend: open connections (evhttp_set_max_connections(), beyond which
- * the listener pauses until one closes) and log lines (a flood of bad
- * requests logs at most a few lines a second, then how many it dropped).
+ * the listener pauses until one closes), log lines (a flood of bad
+ * requests logs at most a few lines a second, then how many it dropped)
+ * and memory (an idle connection, fresh or kept alive, holds no input
+ * storage and no write event).
  */
 #include <sys/types.h>
 #include <sys/time.h>
@@ -15,6 +17,7 @@
 #include <event.h>
 #include <evhttp.h>
 
+#include "http-internal.h"
 #include "test_util.h"
 #include "test_http_util.h"
 
@@ -133,6 +136,75 @@ test_peer_log_rate(void **state)
 	assert_int_equal(bad_lines + dropped, 41);
 }
 
+/* Run until rc has received n responses (at most 3 s); whether it has. */
+static int
+run_until_responses(struct th_raw *rc, int n)
+{
+	int64_t end = tu_now_usec() + 3000000;
+
+	while (th_count_responses(rc->in) < n && tu_now_usec() < end)
+		th_run_for(th_base, 5);
+	return th_count_responses(rc->in) >= n;
+}
+
+/* The server's one connection holds no input storage and no write event. */
+static struct evhttp_connection *
+assert_idle_connection(void)
+{
+	struct evhttp_connection *evcon = TAILQ_FIRST(&th_http->connections);
+
+	assert_int_equal(th_http->nconnections, 1);
+	assert_non_null(evcon);
+	assert_int_equal(evcon->state, EVCON_READING_FIRSTLINE);
+	assert_int_equal(EVBUFFER_LENGTH(evcon->input_buffer), 0);
+	assert_null(evcon->input_buffer->orig_buffer);
+	assert_null(evcon->ev_write);
+	return evcon;
+}
+
+/*
+ * A connection waiting for a request holds no input storage and no write
+ * event, fresh or kept alive: its input block goes to the server's
+ * spares, which the next request takes back, and the storage of a
+ * request too big for a spare block is freed instead.
+ */
+static void
+test_idle_connection_memory(void **state)
+{
+	const char *q = "GET /hello HTTP/1.1\r\nHost: h\r\n\r\n";
+	const char *head = "GET /hello HTTP/1.1\r\nHost: h\r\nX-Big: ";
+	struct th_raw rc = { 0 };
+	char big[6000];
+	int64_t end = tu_now_usec() + 3000000;
+
+	th_raw_start(&rc, th_base, th_port, "", 0, 0);
+	while (th_http->nconnections == 0 && tu_now_usec() < end)
+		th_run_for(th_base, 5);
+	assert_idle_connection();
+	/* Its first read, made at once and empty, gave its block back. */
+	assert_int_equal(th_http->spares.n, 1);
+
+	th_raw_send(&rc, q, strlen(q));
+	assert_true(run_until_responses(&rc, 1));
+	assert_idle_connection();
+	assert_int_equal(th_http->spares.n, 1);
+	th_raw_send(&rc, q, strlen(q));
+	assert_true(run_until_responses(&rc, 2));
+	assert_idle_connection();
+	assert_int_equal(th_http->spares.n, 1);
+
+	/* Headers of 6,000 bytes: the spare block grows, then is freed. */
+	memset(big, 'a', sizeof(big));
+	th_raw_send(&rc, head, strlen(head));
+	th_raw_send(&rc, big, sizeof(big));
+	th_raw_send(&rc, "\r\n\r\n", 4);
+	assert_true(run_until_responses(&rc, 3));
+	assert_idle_connection();
+	assert_int_equal(th_http->spares.n, 0);
+	assert_int_equal(th_seen.nrequests, 3);
+	th_raw_free(&rc);
+}
+
 int
 main(void)
 {
@@ -140,6 +212,7 @@ main(void)
 		TH_TEST(test_connection_cap),
 		TH_TEST(test_connection_cap_raised),
 		TH_TEST(test_peer_log_rate),
+		TH_TEST(test_idle_connection_memory),
 	};
 
 	return TU_RUN_PER_BACKEND("http_limits", tests);

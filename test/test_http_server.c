@@ -2,7 +2,8 @@
  * test_http_server.c: the server answering our client and raw clients:
  * GET, POST, HEAD, path and generic callbacks and 404, error pages,
  * HTTP/1.0 keep-alive and HTTP/0.9, pipelining, closing when asked,
- * 100-continue, big bodies, the idle timeout, replies the program
+ * 100-continue, big bodies, the idle timeout (which a request held past
+ * it does not feel), replies the program
  * builds in odd ways (its own buffer, a reason with CR LF, headers with
  * bad names, answering twice), evhttp_start() on the global base, and
  * binding that fails.
@@ -394,6 +395,72 @@ test_request_after_quiet_connect(void **state)
 	th_raw_free(&rc);
 }
 
+/*
+ * A reply started at once and finished 1.3 s later, past a 1 s read
+ * timeout.
+ */
+struct held {
+	struct event ev;
+	struct evhttp_request *req;
+};
+
+static void
+held_reply(int fd, short what, void *arg)
+{
+	struct held *h = arg;
+	struct evbuffer *buf = evbuffer_new();
+
+	assert_non_null(buf);
+	evbuffer_add_printf(buf, "held");
+	evhttp_send_reply_chunk(h->req, buf);
+	evhttp_send_reply_end(h->req);
+	evbuffer_free(buf);
+}
+
+static void
+held_cb(struct evhttp_request *req, void *arg)
+{
+	struct held *h = arg;
+	struct timeval tv = { 1, 300000 };
+
+	th_note_request(req);
+	h->req = req;
+	evhttp_send_reply_start(req, HTTP_OK, "OK");
+	evtimer_set(&h->ev, held_reply, h);
+	event_base_set(th_base, &h->ev);
+	evtimer_add(&h->ev, &tv);
+}
+
+/*
+ * The read timeout bounds reading a request, not the program's answer:
+ * a reply streamed past it still goes out whole, and the request
+ * pipelined behind it is read and answered after it.
+ */
+static void
+test_held_past_timeout(void **state)
+{
+	const char *q = "GET /held HTTP/1.1\r\nHost: h\r\n\r\n"
+			"GET /hello HTTP/1.1\r\nHost: h\r\n"
+			"Connection: close\r\n\r\n";
+	struct th_raw rc = { 0 };
+	struct held h;
+	const char *d, *a, *b;
+
+	evhttp_set_timeout(th_http, 1);
+	evhttp_set_cb(th_http, "/held", held_cb, &h);
+	th_raw_start(&rc, th_base, th_port, q, strlen(q), 0);
+	assert_true(th_run_until(th_base, &rc.done, 5000));
+	assert_int_equal(rc.err, 0);
+	assert_int_equal(th_count_responses(rc.in), 2);
+	evbuffer_add(rc.in, "", 1);
+	d = (const char *)EVBUFFER_DATA(rc.in);
+	assert_non_null(a = strstr(d, "\r\n4\r\nheld\r\n0\r\n\r\n"));
+	assert_non_null(b = strstr(d, "\r\n\r\nhello"));
+	assert_true(a < b);
+	assert_int_equal(th_seen.nrequests, 2);
+	th_raw_free(&rc);
+}
+
 static void
 output_buffer_cb(struct evhttp_request *req, void *arg)
 {
@@ -722,6 +789,7 @@ main(void)
 		TH_TEST(test_server_idle_timeout),
 		TH_TEST(test_request_after_quiet_connect),
 		TH_TEST(test_requests_start_clean),
+		TH_TEST(test_held_past_timeout),
 		TH_TEST(test_reply_with_own_buffer),
 		TH_TEST(test_evhttp_start_global),
 		TH_TEST(test_http09),
