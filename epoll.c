@@ -355,8 +355,11 @@ static int
 epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 {
 	struct epollop *op = arg;
+	struct epoll_event *e, *end;
+	struct epoll_slot *fds;
+	unsigned nfds;
 	long long ms = -1;
-	int i, n;
+	int n;
 
 	if (op->nchanges)
 		flush_changes(op);
@@ -374,33 +377,37 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 		event_warn("epoll_wait");
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		unsigned what = op->events[i].events;
-		uint64_t data = op->events[i].data.u64;
-		int fd = (int)(uint32_t)data;
+	/* Locals: the compiler cannot tell activation leaves op alone. */
+	fds = op->fds;
+	nfds = (unsigned)op->nfds;
+	for (e = op->events, end = e + n; e < end; e++) {
+		unsigned what = e->events;
+		uint64_t data = e->data.u64;
+		unsigned fd = (uint32_t)data;
 		struct epoll_slot *s;
+		struct event *rd, *wr;
 
-		if ((unsigned)fd >= (unsigned)op->nfds) {
+		if (fd >= nfds) {
 			op->rebuild = 1;
 			continue;
 		}
-		s = &op->fds[fd];
+		s = &fds[fd];
 		if ((uint32_t)(data >> 32) != s->gen) {
 			/* A registration that outlived us: see rebuild(). */
 			op->rebuild = 1;
 			continue;
 		}
-		if (s->umask == 0) {
+		/* Errors and hangups wake both sides. */
+		rd = s->evread;
+		wr = s->evwrite;
+		if (rd != NULL && (what & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+			ev__activate_io(base, rd, EV_READ);
+		if (wr != NULL && (what & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
+			ev__activate_io(base, wr, EV_WRITE);
+		if (rd == NULL && wr == NULL) {
 			/* Reported, so still open: the lazy DEL, now. */
-			unregister(op, fd, s);
-			continue;
+			unregister(op, (int)fd, s);
 		}
-		if (what & (EPOLLHUP | EPOLLERR))
-			what |= EPOLLIN | EPOLLOUT;
-		if ((what & EPOLLIN) && s->evread != NULL)
-			ev__activate(s->evread, EV_READ, 1);
-		if ((what & EPOLLOUT) && s->evwrite != NULL)
-			ev__activate(s->evwrite, EV_WRITE, 1);
 	}
 	if (op->rebuild)
 		rebuild(op);

@@ -326,14 +326,14 @@ event_base_priority_init(struct event_base *base, int npriorities)
 
 	if (base == NULL || base->event_count_active)
 		return -1;
-	if (npriorities < 1 || npriorities > 256) {
+	if (npriorities < 1 || npriorities > EV__MAX_PRIORITIES) {
 		event_warnx("%s: %d priorities: must be 1 to 256", __func__,
 		    npriorities);
 		return -1;
 	}
 	if (npriorities == base->nactivequeues)
 		return 0;
-	queues = ev__calloc((size_t)npriorities, sizeof(*queues));
+	queues = ev__calloc(EV__MAX_PRIORITIES, sizeof(*queues));
 	if (queues == NULL) {
 		event_warn("%s: calloc", __func__);
 		return -1;
@@ -349,6 +349,9 @@ event_base_priority_init(struct event_base *base, int npriorities)
 		}
 		TAILQ_INIT(queues[i]);
 	}
+	/* Priorities beyond the count share the last (least urgent) queue. */
+	for (; i < EV__MAX_PRIORITIES; i++)
+		queues[i] = queues[npriorities - 1];
 	free_active_queues(base);
 	base->activequeues = queues;
 	base->nactivequeues = npriorities;
@@ -390,7 +393,8 @@ event_queue_insert(struct event_base *base, struct event *ev, int queue)
 		event_errx(1, "%s: %p(fd %d) already on queue %x", __func__,
 		    (void *)ev, ev->ev_fd, queue);
 	}
-	if (!(ev->ev_flags & EVLIST_INTERNAL))
+	/* Active events are counted in event_count_active only. */
+	if (!(ev->ev_flags & EVLIST_INTERNAL) && queue != EVLIST_ACTIVE)
 		base->event_count++;
 	ev->ev_flags |= queue;
 	if (queue == EVLIST_INSERTED) {
@@ -407,7 +411,7 @@ event_queue_remove(struct event_base *base, struct event *ev, int queue)
 {
 	if (!(ev->ev_flags & queue))
 		return;
-	if (!(ev->ev_flags & EVLIST_INTERNAL))
+	if (!(ev->ev_flags & EVLIST_INTERNAL) && queue != EVLIST_ACTIVE)
 		base->event_count--;
 	ev->ev_flags &= ~queue;
 	if (queue == EVLIST_INSERTED) {
@@ -619,9 +623,16 @@ static int __attribute__((noinline)) event_del_slow(struct event *ev)
 		return -1;
 	base = ev->ev_base;
 
-	/* Stop a signal callback that is being repeated. */
-	if (ev->ev_ncalls && ev->ev_pncalls)
+	/*
+	 * Stop a signal callback that is being repeated.  The pointer is
+	 * into the running loop's frame: forget it, so that no later call
+	 * writes there after that loop has returned.
+	 */
+	if (ev->ev_ncalls && ev->ev_pncalls) {
 		*ev->ev_pncalls = 0;
+		ev->ev_pncalls = NULL;
+		ev->ev_ncalls = 0;
+	}
 
 	if (ev->ev_flags & EVLIST_TIMEOUT)
 		event_queue_remove(base, ev, EVLIST_TIMEOUT);
@@ -648,15 +659,10 @@ ev__activate(struct event *ev, int res, short ncalls)
 		return;
 	}
 	base = ev->ev_base;
-	/* Set before event_base_priority_init() shrank the levels. */
-	if (ev->ev_pri >= base->nactivequeues)
-		ev->ev_pri = base->nactivequeues - 1;
 	ev->ev_res = res;
 	ev->ev_ncalls = ncalls;
 	ev->ev_pncalls = NULL;
 	ev->ev_flags |= EVLIST_ACTIVE;
-	if (!(ev->ev_flags & EVLIST_INTERNAL))
-		base->event_count++;
 	base->event_count_active++;
 	TAILQ_INSERT_TAIL(base->activequeues[ev->ev_pri], ev, ev_active_next);
 }
@@ -896,10 +902,14 @@ event_process_active(struct event_base *base)
 		return;
 
 	while ((ev = TAILQ_FIRST(activeq)) != NULL) {
-		if (ev->ev_events & EV_PERSIST)
-			event_queue_remove(base, ev, EVLIST_ACTIVE);
-		else
+		if (ev->ev_events & EV_PERSIST) {
+			/* event_queue_remove(), knowing ev is on activeq. */
+			ev->ev_flags &= ~EVLIST_ACTIVE;
+			base->event_count_active--;
+			TAILQ_REMOVE(activeq, ev, ev_active_next);
+		} else {
 			event_del(ev);
+		}
 
 		ncalls = ev->ev_ncalls;
 		if (ncalls == 1) {
@@ -999,7 +1009,7 @@ event_base_loop(struct event_base *base, int flags)
 			timeout_next(base, &tv_p);
 
 		/* Nothing left that could ever fire: the loop is done. */
-		if (base->event_count <= 0) {
+		if (base->event_count <= 0 && base->event_count_active <= 0) {
 			leave_dispatch(base);
 			return 1;
 		}
