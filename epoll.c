@@ -3,7 +3,7 @@
  *
  * Per fd we remember which struct event wants reads and which wants writes
  * (they may be two different events), the interest we last gave the kernel
- * (kmask), and whether that registration still has to be brought up to
+ * (kmask), and whether narrowed interest still has to be brought up to
  * date.  Why it is shaped this way:
  *
  *  - Re-arming is the common case: 1.4 programs event_del() and event_add()
@@ -18,12 +18,15 @@
  *    file, but a race on the fd to ThreadSanitizer).  Narrowed interest
  *    (read+write to read) is still settled at the next dispatch: an fd
  *    with an event on it is one the program has not closed.
- *  - A del+add that ends where it started still makes one EPOLL_CTL_ADD,
- *    which normally fails with EEXIST at the cost of a lookup.  We cannot
- *    skip it: the program may have closed the fd in between and got the
- *    same number back for a new socket, and the kernel forgot the old
- *    registration on close.  Skipping the call would leave the new socket
- *    unwatched forever.
+ *  - A del+add that ends where it started still makes one EPOLL_CTL_MOD,
+ *    at once, from event_add().  We cannot skip it: the program may have
+ *    closed the fd in between and got the same number back for a new
+ *    socket, and the kernel forgot the old registration on close.
+ *    Skipping the call would leave the new socket unwatched forever; the
+ *    MOD fails with ENOENT instead, and we ADD (with a new generation).
+ *    Made at once rather than queued for the next dispatch, it costs the
+ *    library far fewer instructions, and an fd already closed is reported
+ *    by event_add() as 1.4 did.
  *  - Adding interest is done at once, so that event_add() reports fds that
  *    epoll refuses (regular files: EPERM) as 1.4 did.
  *  - An fd closed while registered disappears from the epoll set by itself,
@@ -62,11 +65,10 @@
 struct epoll_slot {
 	struct event *evread;
 	struct event *evwrite;
-	unsigned char umask;   /* EPOLLIN/EPOLLOUT the events want */
-	unsigned char kmask;   /* EPOLLIN/EPOLLOUT the kernel has */
-	unsigned char queued;  /* on the change list */
-	unsigned char readded; /* added back over a maybe-stale registration */
-	uint32_t gen;	       /* bumped by each fresh registration */
+	unsigned char umask;  /* EPOLLIN/EPOLLOUT the events want */
+	unsigned char kmask;  /* EPOLLIN/EPOLLOUT the kernel has */
+	unsigned char queued; /* on the change list */
+	uint32_t gen;	      /* bumped by each fresh registration */
 };
 
 struct epollop {
@@ -146,9 +148,12 @@ register_mask(struct epollop *op, int fd, struct epoll_slot *s, unsigned mask)
 		s->gen++;
 	if (ctl(op, how, fd, s, mask) == 0)
 		goto done;
-	if (how == EPOLL_CTL_MOD && errno == ENOENT)
+	if (how == EPOLL_CTL_MOD && errno == ENOENT) {
+		/* A new file under the number: anything the old one left
+		 * behind must not pass for it. */
 		how = EPOLL_CTL_ADD;
-	else if (how == EPOLL_CTL_ADD && errno == EEXIST)
+		s->gen++;
+	} else if (how == EPOLL_CTL_ADD && errno == EEXIST)
 		how = EPOLL_CTL_MOD;
 	else
 		goto fail;
@@ -186,23 +191,9 @@ flush_changes(struct epollop *op)
 		unsigned want = slot_mask(s);
 
 		s->queued = 0;
-		if (want == 0) {
-			/* Lazy: see epoll_dispatch() and the header. */
-		} else if (s->readded) {
-			/*
-			 * ADD, not nothing: after a close and reuse of the
-			 * number our registration is gone.  EEXIST is the
-			 * usual answer and means it is still in place.
-			 */
-			if (ctl(op, EPOLL_CTL_ADD, fd, s, want) == 0 ||
-			    (errno == EEXIST && want == s->kmask))
-				s->kmask = (unsigned char)want;
-			else
-				register_mask(op, fd, s, want);
-		} else if (want != s->kmask) {
+		/* Emptied interest stays lazy: see epoll_dispatch(). */
+		if (want != 0 && want != s->kmask)
 			register_mask(op, fd, s, want);
-		}
-		s->readded = 0;
 	}
 	op->nchanges = 0;
 }
@@ -214,11 +205,6 @@ queue_change(struct epollop *op, int fd, struct epoll_slot *s)
 	if (ev__grow_array(&op->changes, &op->achanges, op->nchanges + 1,
 		sizeof(int)) == -1) {
 		/* No memory for the list: settle it now instead. */
-		s->readded = 0;
-		if (slot_mask(s) == 0) {
-			unregister(op, fd, s);
-			return 0;
-		}
 		return register_mask(op, fd, s, slot_mask(s));
 	}
 	op->changes[op->nchanges++] = fd;
@@ -226,35 +212,60 @@ queue_change(struct epollop *op, int fd, struct epoll_slot *s)
 	return 0;
 }
 
+/* EV_READ is 2 and EV_WRITE 4; EPOLLIN is 1 and EPOLLOUT 4. */
 static unsigned
 event_mask(const struct event *ev)
 {
-	return ((ev->ev_events & EV_READ) ? EPOLLIN : 0) |
-	    ((ev->ev_events & EV_WRITE) ? EPOLLOUT : 0);
+	unsigned e = (unsigned short)ev->ev_events;
+
+	return ((e & EV_READ) >> 1) | (e & EV_WRITE);
 }
 
-/* epoll_add() when the kernel must hear of it, or the table must grow. */
+/* epoll_add() when the table must grow or the kernel must be told more. */
 static int __attribute__((noinline))
 epoll_add_slow(struct epollop *op, struct event *ev)
 {
 	struct epoll_slot *s;
-	unsigned want;
+	unsigned mask = event_mask(ev);
 	int fd = ev->ev_fd;
 
 	if (fd >= op->nfds &&
 	    ev__grow_array(&op->fds, &op->nfds, fd + 1, sizeof(*op->fds)) == -1)
 		return -1;
 	s = &op->fds[fd];
-	want = s->umask | event_mask(ev);
-	if ((want & ~s->kmask) &&
-	    register_mask(op, fd, s, want | s->kmask) == -1)
+	if (s->umask == 0 && s->kmask != 0) {
+		/* Re-added over a registration that may be stale: see
+		 * epoll_add(); MOD exactly to what is wanted now. */
+		if (register_mask(op, fd, s, mask) == -1)
+			return -1;
+	} else if (((s->umask | mask) & ~s->kmask) &&
+	    register_mask(op, fd, s, s->umask | mask | s->kmask) == -1) {
 		return -1;
-	if (ev->ev_events & EV_READ)
+	}
+	if (mask & EPOLLIN)
 		s->evread = ev;
-	if (ev->ev_events & EV_WRITE)
+	if (mask & EPOLLOUT)
 		s->evwrite = ev;
-	s->umask = (unsigned char)want;
+	s->umask = (unsigned char)(s->umask | mask);
 	return 0;
+}
+
+/*
+ * The MOD of a re-arm failed; epoll_add() had already recorded ev, so
+ * forget it and go the long way.  Only ev is passed: the fast path then
+ * keeps just one register across its system call.
+ */
+static int __attribute__((noinline)) rearm_failed(struct event *ev)
+{
+	struct epollop *op = ev->ev_base->evbase;
+	struct epoll_slot *s = &op->fds[ev->ev_fd];
+
+	if (errno == ENOENT || errno == EBADF)
+		s->kmask = 0; /* nothing registered under this file */
+	s->evread = NULL;
+	s->evwrite = NULL;
+	s->umask = 0;
+	return epoll_add_slow(op, ev);
 }
 
 static int
@@ -262,30 +273,42 @@ epoll_add(void *arg, struct event *ev)
 {
 	struct epollop *op = arg;
 	struct epoll_slot *s;
-	unsigned want;
-	int fd = ev->ev_fd;
+	struct epoll_event ee;
+	unsigned fd = (unsigned)ev->ev_fd;
+	unsigned mask = event_mask(ev);
 
-	if (fd >= op->nfds)
+	if (fd >= (unsigned)op->nfds)
 		return epoll_add_slow(op, ev);
 	s = &op->fds[fd];
-	want = s->umask | event_mask(ev);
-	if (s->umask == 0 && s->kmask != 0 && !(want & ~s->kmask)) {
-		/* Added back while the registration may be stale. */
-		s->readded = 1;
-	} else if (want & ~s->kmask) {
+	if (s->umask != 0) {
+		/* A second event on a watched fd: no system call. */
+		if ((s->umask | mask) & ~s->kmask)
+			return epoll_add_slow(op, ev);
+		if (mask & EPOLLIN)
+			s->evread = ev;
+		if (mask & EPOLLOUT)
+			s->evwrite = ev;
+		s->umask = (unsigned char)(s->umask | mask);
+		return 0;
+	}
+	if (s->kmask != mask)
 		return epoll_add_slow(op, ev);
-	}
-	if (ev->ev_events & EV_READ)
+	/*
+	 * The re-arm: added back with what the kernel has, but the
+	 * registration may be stale: the program may have closed the fd and
+	 * got the number back for another file, which the kernel does not
+	 * watch.  MOD tells (ENOENT); it is the one system call a re-arm
+	 * costs.
+	 */
+	if (mask & EPOLLIN)
 		s->evread = ev;
-	if (ev->ev_events & EV_WRITE)
+	if (mask & EPOLLOUT)
 		s->evwrite = ev;
-	s->umask = (unsigned char)want;
-	if (s->readded && !s->queued) {
-		if (op->nchanges == op->achanges)
-			return queue_change(op, fd, s);
-		op->changes[op->nchanges++] = fd;
-		s->queued = 1;
-	}
+	s->umask = (unsigned char)mask;
+	ee = (struct epoll_event){ .events = mask,
+		.data.u64 = fd | ((uint64_t)s->gen << 32) };
+	if (epoll_ctl(op->epfd, EPOLL_CTL_MOD, (int)fd, &ee) == -1)
+		return rearm_failed(ev);
 	return 0;
 }
 
@@ -294,9 +317,9 @@ epoll_del(void *arg, struct event *ev)
 {
 	struct epollop *op = arg;
 	struct epoll_slot *s;
-	int fd = ev->ev_fd;
+	unsigned fd = (unsigned)ev->ev_fd;
 
-	if ((unsigned)fd >= (unsigned)op->nfds)
+	if (fd >= (unsigned)op->nfds)
 		return 0;
 	s = &op->fds[fd];
 	/* ev holds a side only if epoll_add() gave it that side. */
@@ -310,11 +333,10 @@ epoll_del(void *arg, struct event *ev)
 	}
 	/* Narrowed interest is settled at the next dispatch; emptied
 	 * interest lazily (see the header). */
-	if (((s->umask != 0 && s->umask != s->kmask) || s->readded) &&
-	    !s->queued) {
+	if (s->umask != 0 && s->umask != s->kmask && !s->queued) {
 		if (op->nchanges == op->achanges)
-			return queue_change(op, fd, s);
-		op->changes[op->nchanges++] = fd;
+			return queue_change(op, (int)fd, s);
+		op->changes[op->nchanges++] = (int)fd;
 		s->queued = 1;
 	}
 	return 0;
@@ -363,9 +385,11 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 
 	if (op->nchanges)
 		flush_changes(op);
-	if (tv != NULL && (tv->tv_sec | tv->tv_usec) == 0) {
+	if (tv == NULL) {
+		/* forever */
+	} else if (tv->tv_sec == 0 && tv->tv_usec == 0) {
 		ms = 0; /* polling: the common case when busy */
-	} else if (tv != NULL) {
+	} else {
 		ms = (long long)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000;
 		if (ms > MAX_EPOLL_TIMEOUT_MSEC)
 			ms = MAX_EPOLL_TIMEOUT_MSEC;

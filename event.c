@@ -513,6 +513,17 @@ register_fd_or_signal(struct event_base *base, struct event *ev)
 
 static int event_add_slow(struct event *, const struct timeval *);
 
+/* The backend refused what event_add() had already recorded: undo it. */
+static int __attribute__((noinline)) event_add_failed(struct event *ev)
+{
+	struct event_base *base = ev->ev_base;
+
+	base->event_count--;
+	ev->ev_flags &= ~EVLIST_INSERTED;
+	TAILQ_REMOVE(&base->eventqueue, ev, ev_next);
+	return -1;
+}
+
 int
 event_add(struct event *ev, const struct timeval *tv)
 {
@@ -520,21 +531,23 @@ event_add(struct event *ev, const struct timeval *tv)
 
 	/*
 	 * The common case, kept apart so it stays short: (re)registering a
-	 * set, valid I/O event that is not added yet, without a timeout.
+	 * set, valid, non-internal I/O event that is not added yet, without
+	 * a timeout.  Its bookkeeping is done before the backend is called,
+	 * so that nothing but ev must survive the call.
 	 */
 	if (tv == NULL && ev != NULL &&
-	    (ev->ev_flags & (~EVLIST_ALL | EVLIST_INIT | EVLIST_INSERTED)) ==
-		EVLIST_INIT &&
+	    (ev->ev_flags &
+		(~EVLIST_ALL | EVLIST_INIT | EVLIST_INSERTED |
+		    EVLIST_INTERNAL)) == EVLIST_INIT &&
 	    (base = ev->ev_base) != NULL &&
 	    (ev->ev_events & (EV_READ | EV_WRITE | EV_SIGNAL)) != 0 &&
 	    !(ev->ev_events & EV_SIGNAL) && ev->ev_fd >= 0) {
-		if (base->evsel->add(base->evbase, ev) == -1)
-			return -1;
 		/* event_queue_insert(), its checks already made above. */
-		if (!(ev->ev_flags & EVLIST_INTERNAL))
-			base->event_count++;
+		base->event_count++;
 		ev->ev_flags |= EVLIST_INSERTED;
 		TAILQ_INSERT_TAIL(&base->eventqueue, ev, ev_next);
+		if (base->evsel->add(base->evbase, ev) == -1)
+			return event_add_failed(ev);
 		return 0;
 	}
 	return event_add_slow(ev, tv);
@@ -597,15 +610,17 @@ event_del(struct event *ev)
 {
 	struct event_base *base;
 
-	/* The common case: an added I/O event with no timeout, not active. */
+	/*
+	 * The common case: an added, non-internal I/O event with no timeout,
+	 * not active.
+	 */
 	if (ev != NULL && (base = ev->ev_base) != NULL &&
 	    (ev->ev_flags &
-		(EVLIST_INSERTED | EVLIST_TIMEOUT | EVLIST_ACTIVE)) ==
-		EVLIST_INSERTED &&
+		(EVLIST_INSERTED | EVLIST_TIMEOUT | EVLIST_ACTIVE |
+		    EVLIST_INTERNAL)) == EVLIST_INSERTED &&
 	    !(ev->ev_events & EV_SIGNAL) && ev->ev_ncalls == 0) {
 		/* event_queue_remove(), its checks already made above. */
-		if (!(ev->ev_flags & EVLIST_INTERNAL))
-			base->event_count--;
+		base->event_count--;
 		ev->ev_flags &= ~EVLIST_INSERTED;
 		TAILQ_REMOVE(&base->eventqueue, ev, ev_next);
 		return base->evsel->del(base->evbase, ev);
@@ -888,18 +903,14 @@ timeout_process(struct event_base *base)
 static void
 event_process_active(struct event_base *base)
 {
-	struct event_list *activeq = NULL;
+	struct event_list *activeq, **queues = base->activequeues;
 	struct event *ev;
 	short ncalls;
-	int i;
 
-	for (i = 0; i < base->nactivequeues; i++) {
-		activeq = base->activequeues[i];
-		if (TAILQ_FIRST(activeq) != NULL)
-			break;
-	}
-	if (i == base->nactivequeues)
-		return;
+	/* Called only while event_count_active says some queue is not empty
+	 * (the entries past nactivequeues alias the last one). */
+	while (TAILQ_EMPTY(activeq = *queues))
+		queues++;
 
 	while ((ev = TAILQ_FIRST(activeq)) != NULL) {
 		if (ev->ev_events & EV_PERSIST) {
