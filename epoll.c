@@ -212,13 +212,14 @@ queue_change(struct epollop *op, int fd, struct epoll_slot *s)
 	return 0;
 }
 
-/* EV_READ is 2 and EV_WRITE 4; EPOLLIN is 1 and EPOLLOUT 4. */
+/* EPOLLIN/EPOLLOUT for each EV_READ (2) and EV_WRITE (4) combination. */
+static const unsigned char event_masks[8] = { 0, 0, EPOLLIN, EPOLLIN, EPOLLOUT,
+	EPOLLOUT, EPOLLIN | EPOLLOUT, EPOLLIN | EPOLLOUT };
+
 static unsigned
 event_mask(const struct event *ev)
 {
-	unsigned e = (unsigned short)ev->ev_events;
-
-	return ((e & EV_READ) >> 1) | (e & EV_WRITE);
+	return event_masks[ev->ev_events & (EV_READ | EV_WRITE)];
 }
 
 /* epoll_add() when the table must grow or the kernel must be told more. */

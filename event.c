@@ -546,7 +546,7 @@ event_add(struct event *ev, const struct timeval *tv)
 		base->event_count++;
 		ev->ev_flags |= EVLIST_INSERTED;
 		TAILQ_INSERT_TAIL(&base->eventqueue, ev, ev_next);
-		if (base->evsel->add(base->evbase, ev) == -1)
+		if (base->evsel->add(base->evbase, ev) != 0)
 			return event_add_failed(ev);
 		return 0;
 	}
@@ -611,14 +611,16 @@ event_del(struct event *ev)
 	struct event_base *base;
 
 	/*
-	 * The common case: an added, non-internal I/O event with no timeout,
-	 * not active.
+	 * The common case: an added, non-internal I/O event (an added signal
+	 * event has EVLIST_SIGNAL) with no timeout, not active.  Only
+	 * event_add() sets EVLIST_INSERTED, and only with a base.
 	 */
-	if (ev != NULL && (base = ev->ev_base) != NULL &&
+	if (ev != NULL &&
 	    (ev->ev_flags &
 		(EVLIST_INSERTED | EVLIST_TIMEOUT | EVLIST_ACTIVE |
-		    EVLIST_INTERNAL)) == EVLIST_INSERTED &&
-	    !(ev->ev_events & EV_SIGNAL) && ev->ev_ncalls == 0) {
+		    EVLIST_INTERNAL | EVLIST_SIGNAL)) == EVLIST_INSERTED &&
+	    ev->ev_ncalls == 0) {
+		base = ev->ev_base;
 		/* event_queue_remove(), its checks already made above. */
 		base->event_count--;
 		ev->ev_flags &= ~EVLIST_INSERTED;

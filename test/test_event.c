@@ -335,6 +335,28 @@ test_event_active(void **state)
 	assert_int_equal(event_pending(NULL, EV_READ, NULL), 0);
 }
 
+/*
+ * A callback due several times (event_active() with ncalls > 1) that
+ * deletes its event runs once, and the event keeps nothing pointing into
+ * the loop that ran it: a later event_del() wrote through that pointer.
+ */
+static void
+test_repeats_deleted(void **state)
+{
+	struct event ev;
+	struct counter c = { 0 };
+
+	event_set(&ev, -1, EV_READ, del_self_cb, &c);
+	assert_int_equal(event_base_set(tu_base, &ev), 0);
+	c.ev = &ev;
+	event_active(&ev, EV_READ, 3);
+	event_base_loop(tu_base, EVLOOP_NONBLOCK);
+	assert_int_equal(c.calls, 1);
+	assert_null(ev.ev_pncalls);
+	assert_int_equal(ev.ev_ncalls, 0);
+	assert_int_equal(event_del(&ev), 0);
+}
+
 static void
 test_loopexit_delay(void **state)
 {
@@ -1100,6 +1122,7 @@ main(void)
 		T(test_priorities),
 		T(test_priorities_shrunk),
 		T(test_event_active),
+		T(test_repeats_deleted),
 		T(test_loopexit_delay),
 		T(test_loopexit_before_dispatch),
 		T(test_loopbreak_from_callback),
