@@ -68,7 +68,9 @@ struct epoll_slot {
 	unsigned char umask;  /* EPOLLIN/EPOLLOUT the events want */
 	unsigned char kmask;  /* EPOLLIN/EPOLLOUT the kernel has */
 	unsigned char queued; /* on the change list */
-	uint32_t gen;	      /* bumped by each fresh registration */
+	/* What the kernel hands back: the fd, and in the high half a
+	 * generation bumped by each fresh registration. */
+	uint64_t data;
 };
 
 struct epollop {
@@ -133,8 +135,14 @@ ctl(struct epollop *op, int how, int fd, const struct epoll_slot *s,
 
 	memset(&ee, 0, sizeof(ee));
 	ee.events = mask;
-	ee.data.u64 = (uint32_t)fd | ((uint64_t)s->gen << 32);
+	ee.data.u64 = s->data;
 	return epoll_ctl(op->epfd, how, fd, &ee);
+}
+
+static void
+new_generation(struct epoll_slot *s, int fd)
+{
+	s->data = (uint32_t)fd | (((s->data >> 32) + 1) << 32);
 }
 
 /* Register mask for fd, whatever the kernel has now.  Returns 0 or -1. */
@@ -145,14 +153,14 @@ register_mask(struct epollop *op, int fd, struct epoll_slot *s, unsigned mask)
 
 	/* A fresh registration gets a generation of its own. */
 	if (how == EPOLL_CTL_ADD)
-		s->gen++;
+		new_generation(s, fd);
 	if (ctl(op, how, fd, s, mask) == 0)
 		goto done;
 	if (how == EPOLL_CTL_MOD && errno == ENOENT) {
 		/* A new file under the number: anything the old one left
 		 * behind must not pass for it. */
 		how = EPOLL_CTL_ADD;
-		s->gen++;
+		new_generation(s, fd);
 	} else if (how == EPOLL_CTL_ADD && errno == EEXIST)
 		how = EPOLL_CTL_MOD;
 	else
@@ -176,7 +184,7 @@ unregister(struct epollop *op, int fd, struct epoll_slot *s)
 		event_warn("epoll_ctl(DEL, %d)", fd);
 	s->kmask = 0;
 	/* Anything the DEL could not reach now carries an old generation. */
-	s->gen++;
+	new_generation(s, fd);
 }
 
 /* Bring every fd on the change list up to date with the kernel. */
@@ -306,8 +314,7 @@ epoll_add(void *arg, struct event *ev)
 	if (mask & EPOLLOUT)
 		s->evwrite = ev;
 	s->umask = (unsigned char)mask;
-	ee = (struct epoll_event){ .events = mask,
-		.data.u64 = fd | ((uint64_t)s->gen << 32) };
+	ee = (struct epoll_event){ .events = mask, .data.u64 = s->data };
 	if (epoll_ctl(op->epfd, EPOLL_CTL_MOD, (int)fd, &ee) == -1)
 		return rearm_failed(ev);
 	return 0;
@@ -417,7 +424,7 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 			continue;
 		}
 		s = &fds[fd];
-		if ((uint32_t)(data >> 32) != s->gen) {
+		if (data != s->data) {
 			/* A registration that outlived us: see rebuild(). */
 			op->rebuild = 1;
 			continue;
