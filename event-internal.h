@@ -47,6 +47,14 @@ struct eventop {
 	 */
 	int (*sig_add)(void *, int sig);
 	int (*sig_del)(void *, int sig);
+	/*
+	 * Call fn(ev, arg) once for each I/O event the backend watches (the
+	 * events its add accepted and its del has not taken back); fn must
+	 * not add or delete events of this backend.  The loop keeps no list
+	 * of its own of added I/O events, so that adding and deleting stays
+	 * short: event_reinit() and event_base_free() find them here.
+	 */
+	void (*foreach)(void *, void (*fn)(struct event *, void *), void *);
 };
 
 struct event_base {
@@ -79,7 +87,7 @@ struct event_base {
 	/* Set by the signal handler when any signal arrived for this base. */
 	volatile sig_atomic_t sig_any_caught;
 
-	struct event_list eventqueue; /* every inserted I/O/signal event */
+	struct event_list eventqueue; /* every inserted signal event */
 
 	struct timeval event_tv; /* time before dispatch (clock jumps) */
 	int use_monotonic;

@@ -238,6 +238,19 @@ free_active_queues(struct event_base *base)
 	base->nactivequeues = 0;
 }
 
+/* event_base_free(): an I/O event is no longer added. */
+static void
+unhook_io(struct event *ev, void *arg)
+{
+	struct event_base *base = arg;
+
+	if (!(ev->ev_flags & EVLIST_INSERTED))
+		return;
+	ev->ev_flags &= ~EVLIST_INSERTED;
+	if (!(ev->ev_flags & EVLIST_INTERNAL))
+		base->event_count--;
+}
+
 void
 event_base_free(struct event_base *base)
 {
@@ -254,9 +267,13 @@ event_base_free(struct event_base *base)
 		current_base = NULL;
 
 	/*
-	 * Unhook whatever the program left registered (it owns the events),
-	 * then the base's own wake-up event and socketpair.
+	 * Unhook whatever the program left registered (it owns the events):
+	 * I/O events are simply marked so (the backend goes as a whole),
+	 * signal events deleted; then the base's own wake-up event and
+	 * socketpair.
 	 */
+	if (base->evsel != NULL && base->evbase != NULL)
+		base->evsel->foreach(base->evbase, unhook_io, base);
 	while ((ev = TAILQ_FIRST(&base->eventqueue)) != NULL) {
 		event_del(ev);
 		/* An event the program overwrote while added cannot be
@@ -278,38 +295,53 @@ event_base_free(struct event_base *base)
 	ev__free(base);
 }
 
+struct reinit {
+	struct event_base *base;
+	void *evbase; /* the new backend state */
+	int res;
+};
+
+/* event_reinit(): register an I/O event with the new backend state. */
+static void
+readd_io(struct event *ev, void *arg)
+{
+	struct reinit *r = arg;
+
+	if (r->base->evsel->add(r->evbase, ev) == -1)
+		r->res = -1;
+}
+
 int
 event_reinit(struct event_base *base)
 {
 	const struct eventop *evsel = base->evsel;
-	struct event *ev;
-	void *evbase;
-	int res = 0;
+	struct reinit r = { base, NULL, 0 };
 
 	/*
 	 * A kernel queue such as epoll's is shared with the parent after
-	 * fork(): build a new one and register every I/O event again, then
-	 * give the base its own signal socketpair.  The old queue goes only
-	 * once the new one exists, so a failure leaves a working base; a
-	 * failed registration is made good by calling this again.
+	 * fork(): build a new one and register every I/O event again (the
+	 * old backend state says which), then give the base its own signal
+	 * socketpair.  The old queue goes only once the new one holds every
+	 * event, so a failure leaves a working base and calling this again
+	 * makes it good.
 	 */
 	if (evsel->need_reinit) {
-		if ((evbase = evsel->init(base)) == NULL) {
+		if ((r.evbase = evsel->init(base)) == NULL) {
 			event_warnx("%s: could not reinitialize %s", __func__,
 			    evsel->name);
 			return -1;
 		}
-		evsel->dealloc(base, base->evbase);
-		base->evbase = evbase;
-		TAILQ_FOREACH(ev, &base->eventqueue, ev_next) {
-			if ((ev->ev_events & (EV_READ | EV_WRITE)) &&
-			    evsel->add(base->evbase, ev) == -1)
-				res = -1;
+		evsel->foreach(base->evbase, readd_io, &r);
+		if (r.res == -1) {
+			event_warnx("%s: could not register every event again",
+			    __func__);
+			evsel->dealloc(base, r.evbase);
+			return -1;
 		}
+		evsel->dealloc(base, base->evbase);
+		base->evbase = r.evbase;
 	}
-	if (ev__sig_reinit(base) == -1)
-		return -1;
-	return res;
+	return ev__sig_reinit(base);
 }
 
 int
@@ -398,7 +430,9 @@ event_queue_insert(struct event_base *base, struct event *ev, int queue)
 		base->event_count++;
 	ev->ev_flags |= queue;
 	if (queue == EVLIST_INSERTED) {
-		TAILQ_INSERT_TAIL(&base->eventqueue, ev, ev_next);
+		/* Only signal events: the backend knows the I/O ones. */
+		if (ev->ev_flags & EVLIST_SIGNAL)
+			TAILQ_INSERT_TAIL(&base->eventqueue, ev, ev_next);
 	} else if (queue == EVLIST_ACTIVE) {
 		base->event_count_active++;
 		TAILQ_INSERT_TAIL(base->activequeues[ev->ev_pri], ev,
@@ -415,7 +449,8 @@ event_queue_remove(struct event_base *base, struct event *ev, int queue)
 		base->event_count--;
 	ev->ev_flags &= ~queue;
 	if (queue == EVLIST_INSERTED) {
-		TAILQ_REMOVE(&base->eventqueue, ev, ev_next);
+		if (ev->ev_flags & EVLIST_SIGNAL)
+			TAILQ_REMOVE(&base->eventqueue, ev, ev_next);
 	} else if (queue == EVLIST_ACTIVE) {
 		base->event_count_active--;
 		TAILQ_REMOVE(base->activequeues[ev->ev_pri], ev,
@@ -520,7 +555,6 @@ static int __attribute__((noinline)) event_add_failed(struct event *ev)
 
 	base->event_count--;
 	ev->ev_flags &= ~EVLIST_INSERTED;
-	TAILQ_REMOVE(&base->eventqueue, ev, ev_next);
 	return -1;
 }
 
@@ -545,7 +579,6 @@ event_add(struct event *ev, const struct timeval *tv)
 		/* event_queue_insert(), its checks already made above. */
 		base->event_count++;
 		ev->ev_flags |= EVLIST_INSERTED;
-		TAILQ_INSERT_TAIL(&base->eventqueue, ev, ev_next);
 		if (base->evsel->add(base->evbase, ev) != 0)
 			return event_add_failed(ev);
 		return 0;
@@ -624,7 +657,6 @@ event_del(struct event *ev)
 		/* event_queue_remove(), its checks already made above. */
 		base->event_count--;
 		ev->ev_flags &= ~EVLIST_INSERTED;
-		TAILQ_REMOVE(&base->eventqueue, ev, ev_next);
 		return base->evsel->del(base->evbase, ev);
 	}
 	return event_del_slow(ev);

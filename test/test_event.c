@@ -1048,26 +1048,32 @@ test_base_free_with_pending(void **state)
 {
 	struct event_base *b = event_base_new();
 	int fds[2];
-	struct event er, et, es;
+	struct event er, erw, et, es;
 	struct counter c = { 0 };
 	struct timeval tv = { 100, 0 };
+	const short all = EV_READ | EV_WRITE | EV_SIGNAL | EV_TIMEOUT;
 
 	assert_non_null(b);
 	tu_socketpair(fds);
 	event_set(&er, fds[1], EV_READ | EV_PERSIST, count_cb, &c);
+	event_set(&erw, fds[0], EV_READ | EV_WRITE, count_cb, &c);
 	evtimer_set(&et, count_cb, &c);
 	signal_set(&es, SIGUSR2, count_cb, &c);
 	event_base_set(b, &er);
+	event_base_set(b, &erw);
 	event_base_set(b, &et);
 	event_base_set(b, &es);
 	event_add(&er, NULL);
+	event_add(&erw, &tv);
 	event_add(&et, &tv);
 	event_add(&es, NULL);
 	event_active(&et, EV_TIMEOUT, 1);
 	event_base_free(b);
 	/* The program still owns them; they are simply no longer pending. */
-	assert_int_equal(event_pending(&er, EV_READ, NULL), 0);
-	assert_int_equal(event_pending(&et, EV_TIMEOUT, NULL), 0);
+	assert_int_equal(event_pending(&er, all, NULL), 0);
+	assert_int_equal(event_pending(&erw, all, NULL), 0);
+	assert_int_equal(event_pending(&et, all, NULL), 0);
+	assert_int_equal(event_pending(&es, all, NULL), 0);
 	assert_int_equal(c.calls, 0);
 	close(fds[0]);
 	close(fds[1]);
