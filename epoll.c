@@ -176,7 +176,8 @@ done:
 	return 0;
 }
 
-static void
+/* Out of line, like rebuild(): rare, and kept out of the dispatch loop. */
+static void __attribute__((noinline))
 unregister(struct epollop *op, int fd, struct epoll_slot *s)
 {
 	if (ctl(op, EPOLL_CTL_DEL, fd, s, 0) == -1 && errno != ENOENT &&
@@ -261,8 +262,10 @@ epoll_add_slow(struct epollop *op, struct event *ev)
 
 /*
  * The MOD of a re-arm failed; epoll_add() had already recorded ev, so
- * forget it and go the long way.  Only ev is passed: the fast path then
- * keeps just one register across its system call.
+ * forget it and go the long way.  Only ev is passed, so that the fast path
+ * keeps just one register across its system call: the state is its base's.
+ * (event_reinit() adds to a state that is not the base's yet, but every
+ * slot of that one starts empty, so no re-arm happens there.)
  */
 static int __attribute__((noinline)) rearm_failed(struct event *ev)
 {
@@ -359,8 +362,7 @@ epoll_del(void *arg, struct event *ev)
  * longer want; when one shows up we start a new epoll set holding exactly
  * what we want and drop the old one with everything stale in it.
  */
-static void
-rebuild(struct epollop *op)
+static void __attribute__((noinline)) rebuild(struct epollop *op)
 {
 	int epfd, fd;
 
