@@ -18,15 +18,17 @@
  *    file, but a race on the fd to ThreadSanitizer).  Narrowed interest
  *    (read+write to read) is still settled at the next dispatch: an fd
  *    with an event on it is one the program has not closed.
- *  - A del+add that ends where it started still makes one EPOLL_CTL_MOD,
- *    at once, from event_add().  We cannot skip it: the program may have
- *    closed the fd in between and got the same number back for a new
- *    socket, and the kernel forgot the old registration on close.
- *    Skipping the call would leave the new socket unwatched forever; the
- *    MOD fails with ENOENT instead, and we ADD (with a new generation).
- *    Made at once rather than queued for the next dispatch, it costs the
- *    library far fewer instructions, and an fd already closed is reported
- *    by event_add() as 1.4 did.
+ *  - A del+add that ends where it started still makes one EPOLL_CTL_ADD,
+ *    at once, from event_add(), which normally fails with EEXIST at the
+ *    cost of a lookup.  We cannot skip it: the program may have closed
+ *    the fd in between and got the same number back for a new socket,
+ *    and the kernel forgot the old registration on close.  Skipping the
+ *    call would leave the new socket unwatched forever; the ADD succeeds
+ *    instead, with a new generation.  (A MOD, failing with ENOENT, would
+ *    tell as well, but makes the kernel poll the file again: twice the
+ *    time.)  Made at once rather than queued for the next dispatch, it
+ *    costs the library far fewer instructions, and an fd already closed
+ *    is reported by event_add() as 1.4 did.
  *  - Adding interest is done at once, so that event_add() reports fds that
  *    epoll refuses (regular files: EPERM) as 1.4 did.
  *  - An fd closed while registered disappears from the epoll set by itself,
@@ -61,6 +63,7 @@
 #define INITIAL_NCHANGES       32 /* re-arming a few fds never allocates */
 #define MAX_NEVENT	       4096
 #define MAX_EPOLL_TIMEOUT_MSEC (35 * 60 * 1000)
+#define NEXT_GENERATION	       ((uint64_t)1 << 32) /* added to a slot's data */
 
 struct epoll_slot {
 	struct event *evread;
@@ -142,7 +145,7 @@ ctl(struct epollop *op, int how, int fd, const struct epoll_slot *s,
 static void
 new_generation(struct epoll_slot *s, int fd)
 {
-	s->data = (uint32_t)fd | (((s->data >> 32) + 1) << 32);
+	s->data = (uint32_t)fd | ((s->data >> 32 << 32) + NEXT_GENERATION);
 }
 
 /* Register mask for fd, whatever the kernel has now.  Returns 0 or -1. */
@@ -261,19 +264,33 @@ epoll_add_slow(struct epollop *op, struct event *ev)
 }
 
 /*
- * The MOD of a re-arm failed; epoll_add() had already recorded ev, so
- * forget it and go the long way.  Only ev is passed, so that the fast path
- * keeps just one register across its system call: the state is its base's.
+ * The ADD of a re-arm (see epoll_add()) went through: the number had been
+ * closed and reused, and the new file has a fresh registration, made with
+ * the next generation.  Only ev is passed, so that the fast path keeps just
+ * one register across its system call: the state is its base's.
  * (event_reinit() adds to a state that is not the base's yet, but every
  * slot of that one starts empty, so no re-arm happens there.)
+ */
+static int __attribute__((noinline)) rearm_added(struct event *ev)
+{
+	struct epollop *op = ev->ev_base->evbase;
+
+	op->fds[ev->ev_fd].data += NEXT_GENERATION;
+	return 0;
+}
+
+/*
+ * The ADD of a re-arm failed otherwise than with EEXIST, so nothing is
+ * registered under this file (the fd was closed, or its new file cannot be
+ * watched): forget what epoll_add() recorded and go the long way, which
+ * reports the error.
  */
 static int __attribute__((noinline)) rearm_failed(struct event *ev)
 {
 	struct epollop *op = ev->ev_base->evbase;
 	struct epoll_slot *s = &op->fds[ev->ev_fd];
 
-	if (errno == ENOENT || errno == EBADF)
-		s->kmask = 0; /* nothing registered under this file */
+	s->kmask = 0;
 	s->evread = NULL;
 	s->evwrite = NULL;
 	s->umask = 0;
@@ -309,16 +326,20 @@ epoll_add(void *arg, struct event *ev)
 	 * The re-arm: added back with what the kernel has, but the
 	 * registration may be stale: the program may have closed the fd and
 	 * got the number back for another file, which the kernel does not
-	 * watch.  MOD tells (ENOENT); it is the one system call a re-arm
-	 * costs.
+	 * watch.  An ADD tells: it normally fails with EEXIST, which costs
+	 * the kernel a lookup (a MOD would poll the file again, for twice
+	 * the time).  It is the one system call a re-arm costs.
 	 */
 	if (mask & EPOLLIN)
 		s->evread = ev;
 	if (mask & EPOLLOUT)
 		s->evwrite = ev;
 	s->umask = (unsigned char)mask;
-	ee = (struct epoll_event){ .events = mask, .data.u64 = s->data };
-	if (epoll_ctl(op->epfd, EPOLL_CTL_MOD, (int)fd, &ee) == -1)
+	ee = (struct epoll_event){ .events = mask,
+		.data.u64 = s->data + NEXT_GENERATION };
+	if (epoll_ctl(op->epfd, EPOLL_CTL_ADD, (int)fd, &ee) == 0)
+		return rearm_added(ev);
+	if (errno != EEXIST)
 		return rearm_failed(ev);
 	return 0;
 }
