@@ -68,13 +68,18 @@
 struct epoll_slot {
 	struct event *evread;
 	struct event *evwrite;
+	/*
+	 * What an ADD of the fd would register now: in events the interest
+	 * the kernel has (EPOLLIN/EPOLLOUT, "kmask"), in data what the kernel
+	 * is to hand back, the fd and in the high half the next generation
+	 * (see cur_data()).  Kept ready so that a re-arm passes it as is.
+	 */
+	struct epoll_event next;
 	unsigned char umask;  /* EPOLLIN/EPOLLOUT the events want */
-	unsigned char kmask;  /* EPOLLIN/EPOLLOUT the kernel has */
 	unsigned char queued; /* on the change list */
-	/* What the kernel hands back: the fd, and in the high half a
-	 * generation bumped by each fresh registration. */
-	uint64_t data;
 };
+
+#define KMASK(s) ((s)->next.events)
 
 struct epollop {
 	struct epoll_slot *fds;
@@ -126,10 +131,24 @@ slot_mask(const struct epoll_slot *s)
 }
 
 /*
- * The kernel hands back what we store with a registration: the fd and the
- * slot's generation, so an event from a registration that outlived our
- * wish (see epoll_dispatch) can be told from a current one.
+ * What the current registration hands back: the fd and the generation
+ * bumped by each fresh registration, so that an event from one that
+ * outlived our wish (see epoll_dispatch) can be told from a current one.
  */
+static uint64_t
+cur_data(const struct epoll_slot *s)
+{
+	return s->next.data.u64 - NEXT_GENERATION;
+}
+
+/* Before a fresh registration of fd: it gets a generation of its own. */
+static void
+new_generation(struct epoll_slot *s, int fd)
+{
+	s->next.data.u64 = (uint32_t)fd |
+	    ((s->next.data.u64 >> 32 << 32) + NEXT_GENERATION);
+}
+
 static int
 ctl(struct epollop *op, int how, int fd, const struct epoll_slot *s,
     unsigned mask)
@@ -138,21 +157,15 @@ ctl(struct epollop *op, int how, int fd, const struct epoll_slot *s,
 
 	memset(&ee, 0, sizeof(ee));
 	ee.events = mask;
-	ee.data.u64 = s->data;
+	ee.data.u64 = cur_data(s);
 	return epoll_ctl(op->epfd, how, fd, &ee);
-}
-
-static void
-new_generation(struct epoll_slot *s, int fd)
-{
-	s->data = (uint32_t)fd | ((s->data >> 32 << 32) + NEXT_GENERATION);
 }
 
 /* Register mask for fd, whatever the kernel has now.  Returns 0 or -1. */
 static int
 register_mask(struct epollop *op, int fd, struct epoll_slot *s, unsigned mask)
 {
-	int how = s->kmask ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	int how = KMASK(s) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 
 	/* A fresh registration gets a generation of its own. */
 	if (how == EPOLL_CTL_ADD)
@@ -175,7 +188,7 @@ fail:
 	    fd);
 	return -1;
 done:
-	s->kmask = (unsigned char)mask;
+	KMASK(s) = (unsigned char)mask;
 	return 0;
 }
 
@@ -186,7 +199,7 @@ unregister(struct epollop *op, int fd, struct epoll_slot *s)
 	if (ctl(op, EPOLL_CTL_DEL, fd, s, 0) == -1 && errno != ENOENT &&
 	    errno != EBADF && errno != EPERM)
 		event_warn("epoll_ctl(DEL, %d)", fd);
-	s->kmask = 0;
+	KMASK(s) = 0;
 	/* Anything the DEL could not reach now carries an old generation. */
 	new_generation(s, fd);
 }
@@ -204,7 +217,7 @@ flush_changes(struct epollop *op)
 
 		s->queued = 0;
 		/* Emptied interest stays lazy: see epoll_dispatch(). */
-		if (want != 0 && want != s->kmask)
+		if (want != 0 && want != KMASK(s))
 			register_mask(op, fd, s, want);
 	}
 	op->nchanges = 0;
@@ -246,13 +259,13 @@ epoll_add_slow(struct epollop *op, struct event *ev)
 	    ev__grow_array(&op->fds, &op->nfds, fd + 1, sizeof(*op->fds)) == -1)
 		return -1;
 	s = &op->fds[fd];
-	if (s->umask == 0 && s->kmask != 0) {
+	if (s->umask == 0 && KMASK(s) != 0) {
 		/* Re-added over a registration that may be stale: see
 		 * epoll_add(); MOD exactly to what is wanted now. */
 		if (register_mask(op, fd, s, mask) == -1)
 			return -1;
-	} else if (((s->umask | mask) & ~s->kmask) &&
-	    register_mask(op, fd, s, s->umask | mask | s->kmask) == -1) {
+	} else if (((s->umask | mask) & ~KMASK(s)) &&
+	    register_mask(op, fd, s, s->umask | mask | KMASK(s)) == -1) {
 		return -1;
 	}
 	if (mask & EPOLLIN)
@@ -275,7 +288,7 @@ static int __attribute__((noinline)) rearm_added(struct event *ev)
 {
 	struct epollop *op = ev->ev_base->evbase;
 
-	op->fds[ev->ev_fd].data += NEXT_GENERATION;
+	op->fds[ev->ev_fd].next.data.u64 += NEXT_GENERATION;
 	return 0;
 }
 
@@ -290,7 +303,7 @@ static int __attribute__((noinline)) rearm_failed(struct event *ev)
 	struct epollop *op = ev->ev_base->evbase;
 	struct epoll_slot *s = &op->fds[ev->ev_fd];
 
-	s->kmask = 0;
+	KMASK(s) = 0;
 	s->evread = NULL;
 	s->evwrite = NULL;
 	s->umask = 0;
@@ -302,7 +315,6 @@ epoll_add(void *arg, struct event *ev)
 {
 	struct epollop *op = arg;
 	struct epoll_slot *s;
-	struct epoll_event ee;
 	unsigned fd = (unsigned)ev->ev_fd;
 	unsigned mask = event_mask(ev);
 
@@ -311,7 +323,7 @@ epoll_add(void *arg, struct event *ev)
 	s = &op->fds[fd];
 	if (s->umask != 0) {
 		/* A second event on a watched fd: no system call. */
-		if ((s->umask | mask) & ~s->kmask)
+		if ((s->umask | mask) & ~KMASK(s))
 			return epoll_add_slow(op, ev);
 		if (mask & EPOLLIN)
 			s->evread = ev;
@@ -320,7 +332,7 @@ epoll_add(void *arg, struct event *ev)
 		s->umask = (unsigned char)(s->umask | mask);
 		return 0;
 	}
-	if (s->kmask != mask)
+	if (KMASK(s) != mask)
 		return epoll_add_slow(op, ev);
 	/*
 	 * The re-arm: added back with what the kernel has, but the
@@ -335,9 +347,7 @@ epoll_add(void *arg, struct event *ev)
 	if (mask & EPOLLOUT)
 		s->evwrite = ev;
 	s->umask = (unsigned char)mask;
-	ee = (struct epoll_event){ .events = mask,
-		.data.u64 = s->data + NEXT_GENERATION };
-	if (epoll_ctl(op->epfd, EPOLL_CTL_ADD, (int)fd, &ee) == 0)
+	if (epoll_ctl(op->epfd, EPOLL_CTL_ADD, (int)fd, &s->next) == 0)
 		return rearm_added(ev);
 	if (errno != EEXIST)
 		return rearm_failed(ev);
@@ -365,7 +375,7 @@ epoll_del(void *arg, struct event *ev)
 	}
 	/* Narrowed interest is settled at the next dispatch; emptied
 	 * interest lazily (see the header). */
-	if (s->umask != 0 && s->umask != s->kmask && !s->queued) {
+	if (s->umask != 0 && s->umask != KMASK(s) && !s->queued) {
 		if (op->nchanges == op->achanges)
 			return queue_change(op, (int)fd, s);
 		op->changes[op->nchanges++] = (int)fd;
@@ -398,7 +408,7 @@ static void __attribute__((noinline)) rebuild(struct epollop *op)
 	for (fd = 0; fd < op->nfds; fd++) {
 		struct epoll_slot *s = &op->fds[fd];
 
-		s->kmask = 0;
+		KMASK(s) = 0;
 		if (s->umask != 0)
 			register_mask(op, fd, s, s->umask);
 	}
@@ -447,7 +457,7 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 			continue;
 		}
 		s = &fds[fd];
-		if (data != s->data) {
+		if (data != cur_data(s)) {
 			/* A registration that outlived us: see rebuild(). */
 			op->rebuild = 1;
 			continue;
