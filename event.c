@@ -937,14 +937,14 @@ timeout_process(struct event_base *base)
 static void
 event_process_active(struct event_base *base)
 {
-	struct event_list *activeq, **queues = base->activequeues;
+	struct event_list *activeq;
 	struct event *ev;
 	short ncalls;
+	int i;
 
-	/* Called only while event_count_active says some queue is not empty
-	 * (the entries past nactivequeues alias the last one). */
-	while (TAILQ_EMPTY(activeq = *queues))
-		queues++;
+	for (i = 0; TAILQ_EMPTY(activeq = base->activequeues[i]); i++)
+		if (i + 1 >= base->nactivequeues)
+			return;
 
 	while ((ev = TAILQ_FIRST(activeq)) != NULL) {
 		if (ev->ev_events & EV_PERSIST) {
