@@ -89,7 +89,6 @@ struct epollop {
 	int *changes; /* fds whose kernel state may be stale */
 	int nchanges, achanges;
 	int epfd;
-	int rebuild; /* a registration we cannot remove exists */
 };
 
 static void *
@@ -397,7 +396,6 @@ static void __attribute__((noinline)) rebuild(struct epollop *op)
 {
 	int epfd, fd;
 
-	op->rebuild = 0;
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
 		event_warn("epoll_create1");
 		return;
@@ -422,7 +420,7 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 	struct epoll_slot *fds;
 	unsigned nfds;
 	long long ms = -1;
-	int n;
+	int n, stale = 0; /* a registration we cannot remove exists */
 
 	if (op->nchanges)
 		flush_changes(op);
@@ -453,13 +451,13 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 		struct event *rd, *wr;
 
 		if (fd >= nfds) {
-			op->rebuild = 1;
+			stale = 1;
 			continue;
 		}
 		s = &fds[fd];
 		if (data != cur_data(s)) {
 			/* A registration that outlived us: see rebuild(). */
-			op->rebuild = 1;
+			stale = 1;
 			continue;
 		}
 		/* Errors and hangups wake both sides. */
@@ -474,7 +472,7 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 			unregister(op, (int)fd, s);
 		}
 	}
-	if (op->rebuild)
+	if (stale)
 		rebuild(op);
 	/* A full batch suggests a busy set: take more next time. */
 	if (n == op->nevents && op->nevents < MAX_NEVENT) {

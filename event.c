@@ -930,6 +930,32 @@ timeout_process(struct event_base *base)
 }
 
 /*
+ * Run ev's callback ncalls times (a signal that arrived several times).
+ * event_del() from a callback zeroes the count through ev_pncalls to stop
+ * the repeats.  Returns non-zero when the loop must stop.  Out of line, so
+ * that the usual single call keeps no counter in memory.
+ */
+static int __attribute__((noinline))
+run_repeats(struct event_base *base, struct event *ev, short ncalls)
+{
+	ev->ev_pncalls = &ncalls;
+	while (ncalls) {
+		ncalls--;
+		ev->ev_ncalls = ncalls;
+		if (ncalls == 0)
+			ev->ev_pncalls = NULL;
+		(*ev->ev_callback)(ev->ev_fd, (short)ev->ev_res, ev->ev_arg);
+		if (event_gotsig || stop_requested(base)) {
+			/* ev may be gone; it must not point at us. */
+			if (ncalls)
+				ev->ev_pncalls = NULL;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
  * Run the callbacks of the most urgent non-empty queue.  Lower-priority
  * queues wait for a later turn, which is how 1.4 let urgent events starve
  * the rest.
@@ -939,7 +965,6 @@ event_process_active(struct event_base *base)
 {
 	struct event_list *activeq;
 	struct event *ev;
-	short ncalls;
 	int i;
 
 	for (i = 0; TAILQ_EMPTY(activeq = base->activequeues[i]); i++)
@@ -956,32 +981,16 @@ event_process_active(struct event_base *base)
 			event_del(ev);
 		}
 
-		ncalls = ev->ev_ncalls;
-		if (ncalls == 1) {
-			/* The usual case: one call, nothing to repeat. */
-			ev->ev_ncalls = 0;
-			(*ev->ev_callback)(ev->ev_fd, (short)ev->ev_res,
-			    ev->ev_arg);
-			if (event_gotsig || stop_requested(base))
+		if (ev->ev_ncalls != 1) {
+			if (run_repeats(base, ev, ev->ev_ncalls))
 				return;
 			continue;
 		}
-		/* event_del() from a callback zeroes ncalls to stop repeats. */
-		ev->ev_pncalls = &ncalls;
-		while (ncalls) {
-			ncalls--;
-			ev->ev_ncalls = ncalls;
-			if (ncalls == 0)
-				ev->ev_pncalls = NULL;
-			(*ev->ev_callback)(ev->ev_fd, (short)ev->ev_res,
-			    ev->ev_arg);
-			if (event_gotsig || stop_requested(base)) {
-				/* ev may be gone; it must not point at us. */
-				if (ncalls)
-					ev->ev_pncalls = NULL;
-				return;
-			}
-		}
+		/* The usual case: one call, nothing to repeat. */
+		ev->ev_ncalls = 0;
+		(*ev->ev_callback)(ev->ev_fd, (short)ev->ev_res, ev->ev_arg);
+		if (event_gotsig || stop_requested(base))
+			return;
 	}
 }
 
