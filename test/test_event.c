@@ -730,6 +730,44 @@ test_write_to_closed_peer(void **state)
 	close(fds[1]);
 }
 
+/*
+ * Deleted, its fd closed, then added again: epoll cannot watch a closed fd
+ * and event_add() says so, as 1.4's did, leaving nothing half added; the
+ * base goes on working.  (poll and select only find out when they wait.)
+ */
+static void
+test_readd_closed_fd(void **state)
+{
+	int fds[2], again[2];
+	struct event ev, ev2;
+	struct counter c = { 0 }, c2 = { 0 };
+
+	tu_socketpair(fds);
+	set_event(&ev, fds[1], EV_READ | EV_PERSIST, &c);
+	assert_int_equal(event_add(&ev, NULL), 0);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 0);
+	assert_int_equal(event_del(&ev), 0);
+	close(fds[1]);
+	if (strcmp(tu_backend(), "epoll") == 0) {
+		assert_int_equal(event_add(&ev, NULL), -1);
+		assert_int_equal(event_pending(&ev, EV_READ, NULL), 0);
+		/* 1: nothing is added any more. */
+		assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 1);
+	} else {
+		event_del(&ev);
+	}
+	close(fds[0]);
+	tu_socketpair(again);
+	set_event(&ev2, again[1], EV_READ, &c2);
+	assert_int_equal(event_add(&ev2, NULL), 0);
+	assert_int_equal(write(again[0], "x", 1), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
+	assert_int_equal(c2.calls, 1);
+	assert_int_equal(c.calls, 0);
+	close(again[0]);
+	close(again[1]);
+}
+
 /* An fd closed while registered, its number then reused. */
 static void
 test_closed_while_registered(void **state)
@@ -1142,6 +1180,7 @@ main(void)
 		T(test_high_fd),
 		T(test_eof),
 		T(test_write_to_closed_peer),
+		T(test_readd_closed_fd),
 		T(test_closed_while_registered),
 		T(test_close_reuse_between_del_and_add),
 		T(test_close_reuse_reader_and_writer),
