@@ -1081,12 +1081,38 @@ test_closed_without_del(void **state)
 	event_del(&t);
 }
 
+/*
+ * event_reinit() (after fork(), or at any time) keeps every added event:
+ * here a reader and a writer on one fd.
+ */
+static void
+test_reinit_keeps_events(void **state)
+{
+	int fds[2];
+	struct event er, ew;
+	struct counter cr = { 0 }, cw = { 0 };
+
+	tu_socketpair(fds);
+	set_event(&er, fds[1], EV_READ, &cr);
+	set_event(&ew, fds[1], EV_WRITE, &cw);
+	assert_int_equal(event_add(&er, NULL), 0);
+	assert_int_equal(event_add(&ew, NULL), 0);
+	assert_int_equal(event_reinit(tu_base), 0);
+	assert_int_equal(write(fds[0], "x", 1), 1);
+	/* 1: both ran once, and nothing is left. */
+	assert_int_equal(event_base_dispatch(tu_base), 1);
+	assert_int_equal(cr.calls, 1);
+	assert_int_equal(cw.calls, 1);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 static void
 test_base_free_with_pending(void **state)
 {
 	struct event_base *b = event_base_new();
 	int fds[2];
-	struct event er, erw, et, es;
+	struct event er, ew, erw, et, es;
 	struct counter c = { 0 };
 	struct timeval tv = { 100, 0 };
 	const short all = EV_READ | EV_WRITE | EV_SIGNAL | EV_TIMEOUT;
@@ -1094,14 +1120,18 @@ test_base_free_with_pending(void **state)
 	assert_non_null(b);
 	tu_socketpair(fds);
 	event_set(&er, fds[1], EV_READ | EV_PERSIST, count_cb, &c);
+	/* A reader and a writer on one fd, one event for both on another. */
+	event_set(&ew, fds[1], EV_WRITE, count_cb, &c);
 	event_set(&erw, fds[0], EV_READ | EV_WRITE, count_cb, &c);
 	evtimer_set(&et, count_cb, &c);
 	signal_set(&es, SIGUSR2, count_cb, &c);
 	event_base_set(b, &er);
+	event_base_set(b, &ew);
 	event_base_set(b, &erw);
 	event_base_set(b, &et);
 	event_base_set(b, &es);
 	event_add(&er, NULL);
+	event_add(&ew, NULL);
 	event_add(&erw, &tv);
 	event_add(&et, &tv);
 	event_add(&es, NULL);
@@ -1109,6 +1139,7 @@ test_base_free_with_pending(void **state)
 	event_base_free(b);
 	/* The program still owns them; they are simply no longer pending. */
 	assert_int_equal(event_pending(&er, all, NULL), 0);
+	assert_int_equal(event_pending(&ew, all, NULL), 0);
 	assert_int_equal(event_pending(&erw, all, NULL), 0);
 	assert_int_equal(event_pending(&et, all, NULL), 0);
 	assert_int_equal(event_pending(&es, all, NULL), 0);
@@ -1190,6 +1221,7 @@ main(void)
 		T(test_regular_file),
 		T(test_closed_without_del),
 		T(test_base_free_with_pending),
+		T(test_reinit_keeps_events),
 #undef T
 	};
 	return TU_RUN_PER_BACKEND("event", tests);
