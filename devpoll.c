@@ -328,8 +328,24 @@ devpoll_dealloc(struct event_base *base, void *arg)
 	ev__free(op);
 }
 
-const struct eventop ev__devpollops = {
-	"devpoll", devpoll_init, devpoll_add, devpoll_del, devpoll_dispatch,
-	devpoll_dealloc, 1, /* need_reinit */
-	NULL, NULL	    /* signals go through signal.c */
-};
+/* eventop.foreach: each watched event once (one may read and write). */
+static void
+devpoll_foreach(void *arg, void (*fn)(struct event *, void *), void *fnarg)
+{
+	struct devpollop *op = arg;
+	int i;
+
+	for (i = 0; i < op->nfds; i++) {
+		struct event *rd = op->fds[i].evread, *wr = op->fds[i].evwrite;
+
+		if (rd != NULL)
+			fn(rd, fnarg);
+		if (wr != NULL && wr != rd)
+			fn(wr, fnarg);
+	}
+}
+
+const struct eventop ev__devpollops = { "devpoll", devpoll_init, devpoll_add,
+	devpoll_del, devpoll_dispatch, devpoll_dealloc, 1, /* need_reinit */
+	NULL, NULL, /* signals go through signal.c */
+	devpoll_foreach };

@@ -3,7 +3,7 @@
  *
  * Per fd we remember which struct event wants reads and which wants writes
  * (they may be two different events), the interest we last gave the kernel
- * (kmask), and whether that registration still has to be brought up to
+ * (kmask), and whether narrowed interest still has to be brought up to
  * date.  Why it is shaped this way:
  *
  *  - Re-arming is the common case: 1.4 programs event_del() and event_add()
@@ -19,11 +19,16 @@
  *    (read+write to read) is still settled at the next dispatch: an fd
  *    with an event on it is one the program has not closed.
  *  - A del+add that ends where it started still makes one EPOLL_CTL_ADD,
- *    which normally fails with EEXIST at the cost of a lookup.  We cannot
- *    skip it: the program may have closed the fd in between and got the
- *    same number back for a new socket, and the kernel forgot the old
- *    registration on close.  Skipping the call would leave the new socket
- *    unwatched forever.
+ *    at once, from event_add(), which normally fails with EEXIST at the
+ *    cost of a lookup.  We cannot skip it: the program may have closed
+ *    the fd in between and got the same number back for a new socket,
+ *    and the kernel forgot the old registration on close.  Skipping the
+ *    call would leave the new socket unwatched forever; the ADD succeeds
+ *    instead, with a new generation.  (A MOD, failing with ENOENT, would
+ *    tell as well, but makes the kernel poll the file again: twice the
+ *    time.)  Made at once rather than queued for the next dispatch, it
+ *    costs the library far fewer instructions, and an fd already closed
+ *    is reported by event_add() as 1.4 did.
  *  - Adding interest is done at once, so that event_add() reports fds that
  *    epoll refuses (regular files: EPERM) as 1.4 did.
  *  - An fd closed while registered disappears from the epoll set by itself,
@@ -58,16 +63,23 @@
 #define INITIAL_NCHANGES       32 /* re-arming a few fds never allocates */
 #define MAX_NEVENT	       4096
 #define MAX_EPOLL_TIMEOUT_MSEC (35 * 60 * 1000)
+#define NEXT_GENERATION	       ((uint64_t)1 << 32) /* added to a slot's data */
 
 struct epoll_slot {
 	struct event *evread;
 	struct event *evwrite;
-	unsigned char umask;   /* EPOLLIN/EPOLLOUT the events want */
-	unsigned char kmask;   /* EPOLLIN/EPOLLOUT the kernel has */
-	unsigned char queued;  /* on the change list */
-	unsigned char readded; /* added back over a maybe-stale registration */
-	uint32_t gen;	       /* bumped by each fresh registration */
+	/*
+	 * What an ADD of the fd would register now: in events the interest
+	 * the kernel has (EPOLLIN/EPOLLOUT, "kmask"), in data what the kernel
+	 * is to hand back, the fd and in the high half the next generation
+	 * (see cur_data()).  Kept ready so that a re-arm passes it as is.
+	 */
+	struct epoll_event next;
+	unsigned char umask;  /* EPOLLIN/EPOLLOUT the events want */
+	unsigned char queued; /* on the change list */
 };
+
+#define KMASK(s) ((s)->next.events)
 
 struct epollop {
 	struct epoll_slot *fds;
@@ -77,7 +89,6 @@ struct epollop {
 	int *changes; /* fds whose kernel state may be stale */
 	int nchanges, achanges;
 	int epfd;
-	int rebuild; /* a registration we cannot remove exists */
 };
 
 static void *
@@ -119,10 +130,24 @@ slot_mask(const struct epoll_slot *s)
 }
 
 /*
- * The kernel hands back what we store with a registration: the fd and the
- * slot's generation, so an event from a registration that outlived our
- * wish (see epoll_dispatch) can be told from a current one.
+ * What the current registration hands back: the fd and the generation
+ * bumped by each fresh registration, so that an event from one that
+ * outlived our wish (see epoll_dispatch) can be told from a current one.
  */
+static uint64_t
+cur_data(const struct epoll_slot *s)
+{
+	return s->next.data.u64 - NEXT_GENERATION;
+}
+
+/* Before a fresh registration of fd: it gets a generation of its own. */
+static void
+new_generation(struct epoll_slot *s, int fd)
+{
+	s->next.data.u64 = (uint32_t)fd |
+	    ((s->next.data.u64 >> 32 << 32) + NEXT_GENERATION);
+}
+
 static int
 ctl(struct epollop *op, int how, int fd, const struct epoll_slot *s,
     unsigned mask)
@@ -131,7 +156,7 @@ ctl(struct epollop *op, int how, int fd, const struct epoll_slot *s,
 
 	memset(&ee, 0, sizeof(ee));
 	ee.events = mask;
-	ee.data.u64 = (uint32_t)fd | ((uint64_t)s->gen << 32);
+	ee.data.u64 = cur_data(s);
 	return epoll_ctl(op->epfd, how, fd, &ee);
 }
 
@@ -139,16 +164,19 @@ ctl(struct epollop *op, int how, int fd, const struct epoll_slot *s,
 static int
 register_mask(struct epollop *op, int fd, struct epoll_slot *s, unsigned mask)
 {
-	int how = s->kmask ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	int how = KMASK(s) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 
 	/* A fresh registration gets a generation of its own. */
 	if (how == EPOLL_CTL_ADD)
-		s->gen++;
+		new_generation(s, fd);
 	if (ctl(op, how, fd, s, mask) == 0)
 		goto done;
-	if (how == EPOLL_CTL_MOD && errno == ENOENT)
+	if (how == EPOLL_CTL_MOD && errno == ENOENT) {
+		/* A new file under the number: anything the old one left
+		 * behind must not pass for it. */
 		how = EPOLL_CTL_ADD;
-	else if (how == EPOLL_CTL_ADD && errno == EEXIST)
+		new_generation(s, fd);
+	} else if (how == EPOLL_CTL_ADD && errno == EEXIST)
 		how = EPOLL_CTL_MOD;
 	else
 		goto fail;
@@ -159,19 +187,20 @@ fail:
 	    fd);
 	return -1;
 done:
-	s->kmask = (unsigned char)mask;
+	KMASK(s) = (unsigned char)mask;
 	return 0;
 }
 
-static void
+/* Out of line, like rebuild(): rare, and kept out of the dispatch loop. */
+static void __attribute__((noinline))
 unregister(struct epollop *op, int fd, struct epoll_slot *s)
 {
 	if (ctl(op, EPOLL_CTL_DEL, fd, s, 0) == -1 && errno != ENOENT &&
 	    errno != EBADF && errno != EPERM)
 		event_warn("epoll_ctl(DEL, %d)", fd);
-	s->kmask = 0;
+	KMASK(s) = 0;
 	/* Anything the DEL could not reach now carries an old generation. */
-	s->gen++;
+	new_generation(s, fd);
 }
 
 /* Bring every fd on the change list up to date with the kernel. */
@@ -186,23 +215,9 @@ flush_changes(struct epollop *op)
 		unsigned want = slot_mask(s);
 
 		s->queued = 0;
-		if (want == 0) {
-			/* Lazy: see epoll_dispatch() and the header. */
-		} else if (s->readded) {
-			/*
-			 * ADD, not nothing: after a close and reuse of the
-			 * number our registration is gone.  EEXIST is the
-			 * usual answer and means it is still in place.
-			 */
-			if (ctl(op, EPOLL_CTL_ADD, fd, s, want) == 0 ||
-			    (errno == EEXIST && want == s->kmask))
-				s->kmask = (unsigned char)want;
-			else
-				register_mask(op, fd, s, want);
-		} else if (want != s->kmask) {
+		/* Emptied interest stays lazy: see epoll_dispatch(). */
+		if (want != 0 && want != KMASK(s))
 			register_mask(op, fd, s, want);
-		}
-		s->readded = 0;
 	}
 	op->nchanges = 0;
 }
@@ -214,11 +229,6 @@ queue_change(struct epollop *op, int fd, struct epoll_slot *s)
 	if (ev__grow_array(&op->changes, &op->achanges, op->nchanges + 1,
 		sizeof(int)) == -1) {
 		/* No memory for the list: settle it now instead. */
-		s->readded = 0;
-		if (slot_mask(s) == 0) {
-			unregister(op, fd, s);
-			return 0;
-		}
 		return register_mask(op, fd, s, slot_mask(s));
 	}
 	op->changes[op->nchanges++] = fd;
@@ -226,35 +236,77 @@ queue_change(struct epollop *op, int fd, struct epoll_slot *s)
 	return 0;
 }
 
+/* EPOLLIN/EPOLLOUT for each EV_READ (2) and EV_WRITE (4) combination. */
+static const unsigned char event_masks[8] = { 0, 0, EPOLLIN, EPOLLIN, EPOLLOUT,
+	EPOLLOUT, EPOLLIN | EPOLLOUT, EPOLLIN | EPOLLOUT };
+
 static unsigned
 event_mask(const struct event *ev)
 {
-	return ((ev->ev_events & EV_READ) ? EPOLLIN : 0) |
-	    ((ev->ev_events & EV_WRITE) ? EPOLLOUT : 0);
+	return event_masks[ev->ev_events & (EV_READ | EV_WRITE)];
 }
 
-/* epoll_add() when the kernel must hear of it, or the table must grow. */
+/* epoll_add() when the table must grow or the kernel must be told more. */
 static int __attribute__((noinline))
 epoll_add_slow(struct epollop *op, struct event *ev)
 {
 	struct epoll_slot *s;
-	unsigned want;
+	unsigned mask = event_mask(ev);
 	int fd = ev->ev_fd;
 
 	if (fd >= op->nfds &&
 	    ev__grow_array(&op->fds, &op->nfds, fd + 1, sizeof(*op->fds)) == -1)
 		return -1;
 	s = &op->fds[fd];
-	want = s->umask | event_mask(ev);
-	if ((want & ~s->kmask) &&
-	    register_mask(op, fd, s, want | s->kmask) == -1)
+	if (s->umask == 0 && KMASK(s) != 0) {
+		/* Re-added over a registration that may be stale: see
+		 * epoll_add(); MOD exactly to what is wanted now. */
+		if (register_mask(op, fd, s, mask) == -1)
+			return -1;
+	} else if (((s->umask | mask) & ~KMASK(s)) &&
+	    register_mask(op, fd, s, s->umask | mask | KMASK(s)) == -1) {
 		return -1;
-	if (ev->ev_events & EV_READ)
+	}
+	if (mask & EPOLLIN)
 		s->evread = ev;
-	if (ev->ev_events & EV_WRITE)
+	if (mask & EPOLLOUT)
 		s->evwrite = ev;
-	s->umask = (unsigned char)want;
+	s->umask = (unsigned char)(s->umask | mask);
 	return 0;
+}
+
+/*
+ * The ADD of a re-arm (see epoll_add()) went through: the number had been
+ * closed and reused, and the new file has a fresh registration, made with
+ * the next generation.  Only ev is passed, so that the fast path keeps just
+ * one register across its system call: the state is its base's.
+ * (event_reinit() adds to a state that is not the base's yet, but every
+ * slot of that one starts empty, so no re-arm happens there.)
+ */
+static int __attribute__((noinline)) rearm_added(struct event *ev)
+{
+	struct epollop *op = ev->ev_base->evbase;
+
+	op->fds[ev->ev_fd].next.data.u64 += NEXT_GENERATION;
+	return 0;
+}
+
+/*
+ * The ADD of a re-arm failed otherwise than with EEXIST, so nothing is
+ * registered under this file (the fd was closed, or its new file cannot be
+ * watched): forget what epoll_add() recorded and go the long way, which
+ * reports the error.
+ */
+static int __attribute__((noinline)) rearm_failed(struct event *ev)
+{
+	struct epollop *op = ev->ev_base->evbase;
+	struct epoll_slot *s = &op->fds[ev->ev_fd];
+
+	KMASK(s) = 0;
+	s->evread = NULL;
+	s->evwrite = NULL;
+	s->umask = 0;
+	return epoll_add_slow(op, ev);
 }
 
 static int
@@ -262,30 +314,42 @@ epoll_add(void *arg, struct event *ev)
 {
 	struct epollop *op = arg;
 	struct epoll_slot *s;
-	unsigned want;
-	int fd = ev->ev_fd;
+	unsigned fd = (unsigned)ev->ev_fd;
+	unsigned mask = event_mask(ev);
 
-	if (fd >= op->nfds)
+	if (fd >= (unsigned)op->nfds)
 		return epoll_add_slow(op, ev);
 	s = &op->fds[fd];
-	want = s->umask | event_mask(ev);
-	if (s->umask == 0 && s->kmask != 0 && !(want & ~s->kmask)) {
-		/* Added back while the registration may be stale. */
-		s->readded = 1;
-	} else if (want & ~s->kmask) {
+	if (s->umask != 0) {
+		/* A second event on a watched fd: no system call. */
+		if ((s->umask | mask) & ~KMASK(s))
+			return epoll_add_slow(op, ev);
+		if (mask & EPOLLIN)
+			s->evread = ev;
+		if (mask & EPOLLOUT)
+			s->evwrite = ev;
+		s->umask = (unsigned char)(s->umask | mask);
+		return 0;
+	}
+	if (KMASK(s) != mask)
 		return epoll_add_slow(op, ev);
-	}
-	if (ev->ev_events & EV_READ)
+	/*
+	 * The re-arm: added back with what the kernel has, but the
+	 * registration may be stale: the program may have closed the fd and
+	 * got the number back for another file, which the kernel does not
+	 * watch.  An ADD tells: it normally fails with EEXIST, which costs
+	 * the kernel a lookup (a MOD would poll the file again, for twice
+	 * the time).  It is the one system call a re-arm costs.
+	 */
+	if (mask & EPOLLIN)
 		s->evread = ev;
-	if (ev->ev_events & EV_WRITE)
+	if (mask & EPOLLOUT)
 		s->evwrite = ev;
-	s->umask = (unsigned char)want;
-	if (s->readded && !s->queued) {
-		if (op->nchanges == op->achanges)
-			return queue_change(op, fd, s);
-		op->changes[op->nchanges++] = fd;
-		s->queued = 1;
-	}
+	s->umask = (unsigned char)mask;
+	if (epoll_ctl(op->epfd, EPOLL_CTL_ADD, (int)fd, &s->next) == 0)
+		return rearm_added(ev);
+	if (errno != EEXIST)
+		return rearm_failed(ev);
 	return 0;
 }
 
@@ -294,9 +358,9 @@ epoll_del(void *arg, struct event *ev)
 {
 	struct epollop *op = arg;
 	struct epoll_slot *s;
-	int fd = ev->ev_fd;
+	unsigned fd = (unsigned)ev->ev_fd;
 
-	if ((unsigned)fd >= (unsigned)op->nfds)
+	if (fd >= (unsigned)op->nfds)
 		return 0;
 	s = &op->fds[fd];
 	/* ev holds a side only if epoll_add() gave it that side. */
@@ -310,11 +374,10 @@ epoll_del(void *arg, struct event *ev)
 	}
 	/* Narrowed interest is settled at the next dispatch; emptied
 	 * interest lazily (see the header). */
-	if (((s->umask != 0 && s->umask != s->kmask) || s->readded) &&
-	    !s->queued) {
+	if (s->umask != 0 && s->umask != KMASK(s) && !s->queued) {
 		if (op->nchanges == op->achanges)
-			return queue_change(op, fd, s);
-		op->changes[op->nchanges++] = fd;
+			return queue_change(op, (int)fd, s);
+		op->changes[op->nchanges++] = (int)fd;
 		s->queued = 1;
 	}
 	return 0;
@@ -329,12 +392,10 @@ epoll_del(void *arg, struct event *ev)
  * longer want; when one shows up we start a new epoll set holding exactly
  * what we want and drop the old one with everything stale in it.
  */
-static void
-rebuild(struct epollop *op)
+static void __attribute__((noinline)) rebuild(struct epollop *op)
 {
 	int epfd, fd;
 
-	op->rebuild = 0;
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
 		event_warn("epoll_create1");
 		return;
@@ -345,7 +406,7 @@ rebuild(struct epollop *op)
 	for (fd = 0; fd < op->nfds; fd++) {
 		struct epoll_slot *s = &op->fds[fd];
 
-		s->kmask = 0;
+		KMASK(s) = 0;
 		if (s->umask != 0)
 			register_mask(op, fd, s, s->umask);
 	}
@@ -355,14 +416,19 @@ static int
 epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 {
 	struct epollop *op = arg;
+	struct epoll_event *e, *end;
+	struct epoll_slot *fds;
+	unsigned nfds;
 	long long ms = -1;
-	int i, n;
+	int n, stale = 0; /* a registration we cannot remove exists */
 
 	if (op->nchanges)
 		flush_changes(op);
-	if (tv != NULL && (tv->tv_sec | tv->tv_usec) == 0) {
+	if (tv == NULL) {
+		/* forever */
+	} else if (tv->tv_sec == 0 && tv->tv_usec == 0) {
 		ms = 0; /* polling: the common case when busy */
-	} else if (tv != NULL) {
+	} else {
 		ms = (long long)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000;
 		if (ms > MAX_EPOLL_TIMEOUT_MSEC)
 			ms = MAX_EPOLL_TIMEOUT_MSEC;
@@ -374,35 +440,39 @@ epoll_dispatch(struct event_base *base, void *arg, struct timeval *tv)
 		event_warn("epoll_wait");
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		unsigned what = op->events[i].events;
-		uint64_t data = op->events[i].data.u64;
-		int fd = (int)(uint32_t)data;
+	/* Locals: the compiler cannot tell activation leaves op alone. */
+	fds = op->fds;
+	nfds = (unsigned)op->nfds;
+	for (e = op->events, end = e + n; e < end; e++) {
+		unsigned what = e->events;
+		uint64_t data = e->data.u64;
+		unsigned fd = (uint32_t)data;
 		struct epoll_slot *s;
+		struct event *rd, *wr;
 
-		if ((unsigned)fd >= (unsigned)op->nfds) {
-			op->rebuild = 1;
+		if (fd >= nfds) {
+			stale = 1;
 			continue;
 		}
-		s = &op->fds[fd];
-		if ((uint32_t)(data >> 32) != s->gen) {
+		s = &fds[fd];
+		if (data != cur_data(s)) {
 			/* A registration that outlived us: see rebuild(). */
-			op->rebuild = 1;
+			stale = 1;
 			continue;
 		}
-		if (s->umask == 0) {
+		/* Errors and hangups wake both sides. */
+		rd = s->evread;
+		wr = s->evwrite;
+		if (rd != NULL && (what & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+			ev__activate_io(base, rd, EV_READ);
+		if (wr != NULL && (what & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
+			ev__activate_io(base, wr, EV_WRITE);
+		if (rd == NULL && wr == NULL) {
 			/* Reported, so still open: the lazy DEL, now. */
-			unregister(op, fd, s);
-			continue;
+			unregister(op, (int)fd, s);
 		}
-		if (what & (EPOLLHUP | EPOLLERR))
-			what |= EPOLLIN | EPOLLOUT;
-		if ((what & EPOLLIN) && s->evread != NULL)
-			ev__activate(s->evread, EV_READ, 1);
-		if ((what & EPOLLOUT) && s->evwrite != NULL)
-			ev__activate(s->evwrite, EV_WRITE, 1);
 	}
-	if (op->rebuild)
+	if (stale)
 		rebuild(op);
 	/* A full batch suggests a busy set: take more next time. */
 	if (n == op->nevents && op->nevents < MAX_NEVENT) {
@@ -433,8 +503,24 @@ epoll_dealloc(struct event_base *base, void *arg)
 	ev__free(op);
 }
 
-const struct eventop ev__epollops = {
-	"epoll", epoll_init, epoll_add, epoll_del, epoll_dispatch,
-	epoll_dealloc, 1, /* need_reinit */
-	NULL, NULL	  /* signals go through signal.c */
-};
+/* eventop.foreach: each watched event once (one may read and write). */
+static void
+epoll_foreach(void *arg, void (*fn)(struct event *, void *), void *fnarg)
+{
+	struct epollop *op = arg;
+	int i;
+
+	for (i = 0; i < op->nfds; i++) {
+		struct event *rd = op->fds[i].evread, *wr = op->fds[i].evwrite;
+
+		if (rd != NULL)
+			fn(rd, fnarg);
+		if (wr != NULL && wr != rd)
+			fn(wr, fnarg);
+	}
+}
+
+const struct eventop ev__epollops = { "epoll", epoll_init, epoll_add, epoll_del,
+	epoll_dispatch, epoll_dealloc, 1, /* need_reinit */
+	NULL, NULL,			  /* signals go through signal.c */
+	epoll_foreach };

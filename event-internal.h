@@ -47,27 +47,47 @@ struct eventop {
 	 */
 	int (*sig_add)(void *, int sig);
 	int (*sig_del)(void *, int sig);
+	/*
+	 * Call fn(ev, arg) once for each I/O event the backend watches (the
+	 * events its add accepted and its del has not taken back); fn must
+	 * not add or delete events of this backend.  The loop keeps no list
+	 * of its own of added I/O events, so that adding and deleting stays
+	 * short: event_reinit() and event_base_free() find them here.
+	 */
+	void (*foreach)(void *, void (*fn)(struct event *, void *), void *);
 };
 
 struct event_base {
 	const struct eventop *evsel;
 	void *evbase; /* the backend's state */
 
-	int event_count;	/* non-internal events in any queue */
+	/*
+	 * Non-internal events inserted or waiting on a timer (one count per
+	 * list).  Unlike 1.4, active events are not counted here: the loop
+	 * ends when this and event_count_active are both zero, which keeps
+	 * activation free of the bookkeeping.
+	 */
+	int event_count;
 	int event_count_active; /* events on the active queues */
 
 	int event_gotterm;	  /* loopexit: stop after this turn */
 	volatile int event_break; /* loopbreak: stop now */
 	volatile int in_dispatch; /* blocked (or about to) in dispatch */
 
-	struct event_list **activequeues; /* one queue per priority */
+	/*
+	 * One queue per priority, indexed by ev_pri.  The array always has
+	 * EV__MAX_PRIORITIES entries: those from nactivequeues up point at
+	 * the last queue, so an event whose priority was set before
+	 * event_base_priority_init() lowered the count needs no clamping.
+	 */
+	struct event_list **activequeues;
 	int nactivequeues;
 
 	struct ev__signal_info *sig; /* signal.c's state (evsignal.h) */
 	/* Set by the signal handler when any signal arrived for this base. */
 	volatile sig_atomic_t sig_any_caught;
 
-	struct event_list eventqueue; /* every inserted I/O/signal event */
+	struct event_list eventqueue; /* every inserted signal event */
 
 	struct timeval event_tv; /* time before dispatch (clock jumps) */
 	int use_monotonic;
@@ -98,12 +118,38 @@ int ev__sig_reinit(struct event_base *base);
 /* Remove every signal registration of the base and close its socketpair. */
 void ev__sig_dealloc(struct event_base *base);
 
+/* event_base_priority_init() accepts 1 to this many priorities. */
+#define EV__MAX_PRIORITIES 256
+
 /*
  * Make ev active with the flags res, ncalls times (signals may have been
  * delivered several times).  The only way a backend or signal.c reports
  * readiness.
  */
 void ev__activate(struct event *ev, int res, short ncalls);
+
+/*
+ * ev__activate() for a backend's dispatch loop: ev is one of base's I/O
+ * events, ready once.  Inline, because it runs once per ready fd.
+ */
+static inline void
+ev__activate_io(struct event_base *base, struct event *ev, int res)
+{
+	struct event_list *q;
+
+	/* Already active: merge the new reason into the pending call. */
+	if (ev->ev_flags & EVLIST_ACTIVE) {
+		ev->ev_res |= res;
+		return;
+	}
+	ev->ev_res = res;
+	ev->ev_ncalls = 1;
+	ev->ev_pncalls = NULL;
+	ev->ev_flags |= EVLIST_ACTIVE;
+	base->event_count_active++;
+	q = base->activequeues[ev->ev_pri];
+	TAILQ_INSERT_TAIL(q, ev, ev_active_next);
+}
 
 /*
  * Grow an array of elsize-byte items so index need - 1 is valid; new items

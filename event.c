@@ -238,6 +238,19 @@ free_active_queues(struct event_base *base)
 	base->nactivequeues = 0;
 }
 
+/* event_base_free(): an I/O event is no longer added. */
+static void
+unhook_io(struct event *ev, void *arg)
+{
+	struct event_base *base = arg;
+
+	if (!(ev->ev_flags & EVLIST_INSERTED))
+		return;
+	ev->ev_flags &= ~EVLIST_INSERTED;
+	if (!(ev->ev_flags & EVLIST_INTERNAL))
+		base->event_count--;
+}
+
 void
 event_base_free(struct event_base *base)
 {
@@ -254,9 +267,13 @@ event_base_free(struct event_base *base)
 		current_base = NULL;
 
 	/*
-	 * Unhook whatever the program left registered (it owns the events),
-	 * then the base's own wake-up event and socketpair.
+	 * Unhook whatever the program left registered (it owns the events):
+	 * I/O events are simply marked so (the backend goes as a whole),
+	 * signal events deleted; then the base's own wake-up event and
+	 * socketpair.
 	 */
+	if (base->evsel != NULL && base->evbase != NULL)
+		base->evsel->foreach(base->evbase, unhook_io, base);
 	while ((ev = TAILQ_FIRST(&base->eventqueue)) != NULL) {
 		event_del(ev);
 		/* An event the program overwrote while added cannot be
@@ -278,38 +295,53 @@ event_base_free(struct event_base *base)
 	ev__free(base);
 }
 
+struct reinit {
+	struct event_base *base;
+	void *evbase; /* the new backend state */
+	int res;
+};
+
+/* event_reinit(): register an I/O event with the new backend state. */
+static void
+readd_io(struct event *ev, void *arg)
+{
+	struct reinit *r = arg;
+
+	if (r->base->evsel->add(r->evbase, ev) == -1)
+		r->res = -1;
+}
+
 int
 event_reinit(struct event_base *base)
 {
 	const struct eventop *evsel = base->evsel;
-	struct event *ev;
-	void *evbase;
-	int res = 0;
+	struct reinit r = { base, NULL, 0 };
 
 	/*
 	 * A kernel queue such as epoll's is shared with the parent after
-	 * fork(): build a new one and register every I/O event again, then
-	 * give the base its own signal socketpair.  The old queue goes only
-	 * once the new one exists, so a failure leaves a working base; a
-	 * failed registration is made good by calling this again.
+	 * fork(): build a new one and register every I/O event again (the
+	 * old backend state says which), then give the base its own signal
+	 * socketpair.  The old queue goes only once the new one holds every
+	 * event, so a failure leaves a working base and calling this again
+	 * makes it good.
 	 */
 	if (evsel->need_reinit) {
-		if ((evbase = evsel->init(base)) == NULL) {
+		if ((r.evbase = evsel->init(base)) == NULL) {
 			event_warnx("%s: could not reinitialize %s", __func__,
 			    evsel->name);
 			return -1;
 		}
-		evsel->dealloc(base, base->evbase);
-		base->evbase = evbase;
-		TAILQ_FOREACH(ev, &base->eventqueue, ev_next) {
-			if ((ev->ev_events & (EV_READ | EV_WRITE)) &&
-			    evsel->add(base->evbase, ev) == -1)
-				res = -1;
+		evsel->foreach(base->evbase, readd_io, &r);
+		if (r.res == -1) {
+			event_warnx("%s: could not register every event again",
+			    __func__);
+			evsel->dealloc(base, r.evbase);
+			return -1;
 		}
+		evsel->dealloc(base, base->evbase);
+		base->evbase = r.evbase;
 	}
-	if (ev__sig_reinit(base) == -1)
-		return -1;
-	return res;
+	return ev__sig_reinit(base);
 }
 
 int
@@ -326,14 +358,14 @@ event_base_priority_init(struct event_base *base, int npriorities)
 
 	if (base == NULL || base->event_count_active)
 		return -1;
-	if (npriorities < 1 || npriorities > 256) {
+	if (npriorities < 1 || npriorities > EV__MAX_PRIORITIES) {
 		event_warnx("%s: %d priorities: must be 1 to 256", __func__,
 		    npriorities);
 		return -1;
 	}
 	if (npriorities == base->nactivequeues)
 		return 0;
-	queues = ev__calloc((size_t)npriorities, sizeof(*queues));
+	queues = ev__calloc(EV__MAX_PRIORITIES, sizeof(*queues));
 	if (queues == NULL) {
 		event_warn("%s: calloc", __func__);
 		return -1;
@@ -349,6 +381,9 @@ event_base_priority_init(struct event_base *base, int npriorities)
 		}
 		TAILQ_INIT(queues[i]);
 	}
+	/* Priorities beyond the count share the last (least urgent) queue. */
+	for (; i < EV__MAX_PRIORITIES; i++)
+		queues[i] = queues[npriorities - 1];
 	free_active_queues(base);
 	base->activequeues = queues;
 	base->nactivequeues = npriorities;
@@ -390,11 +425,14 @@ event_queue_insert(struct event_base *base, struct event *ev, int queue)
 		event_errx(1, "%s: %p(fd %d) already on queue %x", __func__,
 		    (void *)ev, ev->ev_fd, queue);
 	}
-	if (!(ev->ev_flags & EVLIST_INTERNAL))
+	/* Active events are counted in event_count_active only. */
+	if (!(ev->ev_flags & EVLIST_INTERNAL) && queue != EVLIST_ACTIVE)
 		base->event_count++;
 	ev->ev_flags |= queue;
 	if (queue == EVLIST_INSERTED) {
-		TAILQ_INSERT_TAIL(&base->eventqueue, ev, ev_next);
+		/* Only signal events: the backend knows the I/O ones. */
+		if (ev->ev_flags & EVLIST_SIGNAL)
+			TAILQ_INSERT_TAIL(&base->eventqueue, ev, ev_next);
 	} else if (queue == EVLIST_ACTIVE) {
 		base->event_count_active++;
 		TAILQ_INSERT_TAIL(base->activequeues[ev->ev_pri], ev,
@@ -407,11 +445,12 @@ event_queue_remove(struct event_base *base, struct event *ev, int queue)
 {
 	if (!(ev->ev_flags & queue))
 		return;
-	if (!(ev->ev_flags & EVLIST_INTERNAL))
+	if (!(ev->ev_flags & EVLIST_INTERNAL) && queue != EVLIST_ACTIVE)
 		base->event_count--;
 	ev->ev_flags &= ~queue;
 	if (queue == EVLIST_INSERTED) {
-		TAILQ_REMOVE(&base->eventqueue, ev, ev_next);
+		if (ev->ev_flags & EVLIST_SIGNAL)
+			TAILQ_REMOVE(&base->eventqueue, ev, ev_next);
 	} else if (queue == EVLIST_ACTIVE) {
 		base->event_count_active--;
 		TAILQ_REMOVE(base->activequeues[ev->ev_pri], ev,
@@ -509,6 +548,16 @@ register_fd_or_signal(struct event_base *base, struct event *ev)
 
 static int event_add_slow(struct event *, const struct timeval *);
 
+/* The backend refused what event_add() had already recorded: undo it. */
+static int __attribute__((noinline)) event_add_failed(struct event *ev)
+{
+	struct event_base *base = ev->ev_base;
+
+	base->event_count--;
+	ev->ev_flags &= ~EVLIST_INSERTED;
+	return -1;
+}
+
 int
 event_add(struct event *ev, const struct timeval *tv)
 {
@@ -516,21 +565,22 @@ event_add(struct event *ev, const struct timeval *tv)
 
 	/*
 	 * The common case, kept apart so it stays short: (re)registering a
-	 * set, valid I/O event that is not added yet, without a timeout.
+	 * set, valid, non-internal I/O event that is not added yet, without
+	 * a timeout.  Its bookkeeping is done before the backend is called,
+	 * so that nothing but ev must survive the call.
 	 */
 	if (tv == NULL && ev != NULL &&
-	    (ev->ev_flags & (~EVLIST_ALL | EVLIST_INIT | EVLIST_INSERTED)) ==
-		EVLIST_INIT &&
+	    (ev->ev_flags &
+		(~EVLIST_ALL | EVLIST_INIT | EVLIST_INSERTED |
+		    EVLIST_INTERNAL)) == EVLIST_INIT &&
 	    (base = ev->ev_base) != NULL &&
 	    (ev->ev_events & (EV_READ | EV_WRITE | EV_SIGNAL)) != 0 &&
 	    !(ev->ev_events & EV_SIGNAL) && ev->ev_fd >= 0) {
-		if (base->evsel->add(base->evbase, ev) == -1)
-			return -1;
 		/* event_queue_insert(), its checks already made above. */
-		if (!(ev->ev_flags & EVLIST_INTERNAL))
-			base->event_count++;
+		base->event_count++;
 		ev->ev_flags |= EVLIST_INSERTED;
-		TAILQ_INSERT_TAIL(&base->eventqueue, ev, ev_next);
+		if (base->evsel->add(base->evbase, ev) != 0)
+			return event_add_failed(ev);
 		return 0;
 	}
 	return event_add_slow(ev, tv);
@@ -593,17 +643,20 @@ event_del(struct event *ev)
 {
 	struct event_base *base;
 
-	/* The common case: an added I/O event with no timeout, not active. */
-	if (ev != NULL && (base = ev->ev_base) != NULL &&
+	/*
+	 * The common case: an added, non-internal I/O event (an added signal
+	 * event has EVLIST_SIGNAL) with no timeout, not active.  Only
+	 * event_add() sets EVLIST_INSERTED, and only with a base.
+	 */
+	if (ev != NULL &&
 	    (ev->ev_flags &
-		(EVLIST_INSERTED | EVLIST_TIMEOUT | EVLIST_ACTIVE)) ==
-		EVLIST_INSERTED &&
-	    !(ev->ev_events & EV_SIGNAL) && ev->ev_ncalls == 0) {
+		(EVLIST_INSERTED | EVLIST_TIMEOUT | EVLIST_ACTIVE |
+		    EVLIST_INTERNAL | EVLIST_SIGNAL)) == EVLIST_INSERTED &&
+	    ev->ev_ncalls == 0) {
+		base = ev->ev_base;
 		/* event_queue_remove(), its checks already made above. */
-		if (!(ev->ev_flags & EVLIST_INTERNAL))
-			base->event_count--;
+		base->event_count--;
 		ev->ev_flags &= ~EVLIST_INSERTED;
-		TAILQ_REMOVE(&base->eventqueue, ev, ev_next);
 		return base->evsel->del(base->evbase, ev);
 	}
 	return event_del_slow(ev);
@@ -619,9 +672,16 @@ static int __attribute__((noinline)) event_del_slow(struct event *ev)
 		return -1;
 	base = ev->ev_base;
 
-	/* Stop a signal callback that is being repeated. */
-	if (ev->ev_ncalls && ev->ev_pncalls)
+	/*
+	 * Stop a signal callback that is being repeated.  The pointer is
+	 * into the running loop's frame: forget it, so that no later call
+	 * writes there after that loop has returned.
+	 */
+	if (ev->ev_ncalls && ev->ev_pncalls) {
 		*ev->ev_pncalls = 0;
+		ev->ev_pncalls = NULL;
+		ev->ev_ncalls = 0;
+	}
 
 	if (ev->ev_flags & EVLIST_TIMEOUT)
 		event_queue_remove(base, ev, EVLIST_TIMEOUT);
@@ -648,15 +708,10 @@ ev__activate(struct event *ev, int res, short ncalls)
 		return;
 	}
 	base = ev->ev_base;
-	/* Set before event_base_priority_init() shrank the levels. */
-	if (ev->ev_pri >= base->nactivequeues)
-		ev->ev_pri = base->nactivequeues - 1;
 	ev->ev_res = res;
 	ev->ev_ncalls = ncalls;
 	ev->ev_pncalls = NULL;
 	ev->ev_flags |= EVLIST_ACTIVE;
-	if (!(ev->ev_flags & EVLIST_INTERNAL))
-		base->event_count++;
 	base->event_count_active++;
 	TAILQ_INSERT_TAIL(base->activequeues[ev->ev_pri], ev, ev_active_next);
 }
@@ -875,6 +930,32 @@ timeout_process(struct event_base *base)
 }
 
 /*
+ * Run ev's callback ncalls times (a signal that arrived several times).
+ * event_del() from a callback zeroes the count through ev_pncalls to stop
+ * the repeats.  Returns non-zero when the loop must stop.  Out of line, so
+ * that the usual single call keeps no counter in memory.
+ */
+static int __attribute__((noinline))
+run_repeats(struct event_base *base, struct event *ev, short ncalls)
+{
+	ev->ev_pncalls = &ncalls;
+	while (ncalls) {
+		ncalls--;
+		ev->ev_ncalls = ncalls;
+		if (ncalls == 0)
+			ev->ev_pncalls = NULL;
+		(*ev->ev_callback)(ev->ev_fd, (short)ev->ev_res, ev->ev_arg);
+		if (event_gotsig || stop_requested(base)) {
+			/* ev may be gone; it must not point at us. */
+			if (ncalls)
+				ev->ev_pncalls = NULL;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
  * Run the callbacks of the most urgent non-empty queue.  Lower-priority
  * queues wait for a later turn, which is how 1.4 let urgent events starve
  * the rest.
@@ -882,51 +963,34 @@ timeout_process(struct event_base *base)
 static void
 event_process_active(struct event_base *base)
 {
-	struct event_list *activeq = NULL;
+	struct event_list *activeq;
 	struct event *ev;
-	short ncalls;
 	int i;
 
-	for (i = 0; i < base->nactivequeues; i++) {
-		activeq = base->activequeues[i];
-		if (TAILQ_FIRST(activeq) != NULL)
-			break;
-	}
-	if (i == base->nactivequeues)
-		return;
+	for (i = 0; TAILQ_EMPTY(activeq = base->activequeues[i]); i++)
+		if (i + 1 >= base->nactivequeues)
+			return;
 
 	while ((ev = TAILQ_FIRST(activeq)) != NULL) {
-		if (ev->ev_events & EV_PERSIST)
-			event_queue_remove(base, ev, EVLIST_ACTIVE);
-		else
+		if (ev->ev_events & EV_PERSIST) {
+			/* event_queue_remove(), knowing ev is on activeq. */
+			ev->ev_flags &= ~EVLIST_ACTIVE;
+			base->event_count_active--;
+			TAILQ_REMOVE(activeq, ev, ev_active_next);
+		} else {
 			event_del(ev);
+		}
 
-		ncalls = ev->ev_ncalls;
-		if (ncalls == 1) {
-			/* The usual case: one call, nothing to repeat. */
-			ev->ev_ncalls = 0;
-			(*ev->ev_callback)(ev->ev_fd, (short)ev->ev_res,
-			    ev->ev_arg);
-			if (event_gotsig || stop_requested(base))
+		if (ev->ev_ncalls != 1) {
+			if (run_repeats(base, ev, ev->ev_ncalls))
 				return;
 			continue;
 		}
-		/* event_del() from a callback zeroes ncalls to stop repeats. */
-		ev->ev_pncalls = &ncalls;
-		while (ncalls) {
-			ncalls--;
-			ev->ev_ncalls = ncalls;
-			if (ncalls == 0)
-				ev->ev_pncalls = NULL;
-			(*ev->ev_callback)(ev->ev_fd, (short)ev->ev_res,
-			    ev->ev_arg);
-			if (event_gotsig || stop_requested(base)) {
-				/* ev may be gone; it must not point at us. */
-				if (ncalls)
-					ev->ev_pncalls = NULL;
-				return;
-			}
-		}
+		/* The usual case: one call, nothing to repeat. */
+		ev->ev_ncalls = 0;
+		(*ev->ev_callback)(ev->ev_fd, (short)ev->ev_res, ev->ev_arg);
+		if (event_gotsig || stop_requested(base))
+			return;
 	}
 }
 
@@ -999,7 +1063,7 @@ event_base_loop(struct event_base *base, int flags)
 			timeout_next(base, &tv_p);
 
 		/* Nothing left that could ever fire: the loop is done. */
-		if (base->event_count <= 0) {
+		if (base->event_count <= 0 && base->event_count_active <= 0) {
 			leave_dispatch(base);
 			return 1;
 		}

@@ -381,6 +381,23 @@ kq_dealloc(struct event_base *base, void *arg)
 	ev__free(op);
 }
 
+/* eventop.foreach: each watched event once (one may read and write). */
+static void
+kq_foreach(void *arg, void (*fn)(struct event *, void *), void *fnarg)
+{
+	struct kqop *op = arg;
+	int i;
+
+	for (i = 0; i < op->nfds; i++) {
+		struct event *rd = op->fds[i].evread, *wr = op->fds[i].evwrite;
+
+		if (rd != NULL)
+			fn(rd, fnarg);
+		if (wr != NULL && wr != rd)
+			fn(wr, fnarg);
+	}
+}
+
 const struct eventop ev__kqops = { "kqueue", kq_init, kq_add, kq_del,
 	kq_dispatch, kq_dealloc, 1, /* need_reinit */
-	kq_sig_add, kq_sig_del };
+	kq_sig_add, kq_sig_del, kq_foreach };

@@ -154,8 +154,25 @@ poll_dealloc(struct event_base *base, void *arg)
 	ev__free(op);
 }
 
-const struct eventop ev__pollops = {
-	"poll", poll_init, poll_add, poll_del, poll_dispatch, poll_dealloc,
-	0,	   /* need_reinit */
-	NULL, NULL /* signals go through signal.c */
-};
+/* eventop.foreach: each watched event once (one may read and write). */
+static void
+poll_foreach(void *arg, void (*fn)(struct event *, void *), void *fnarg)
+{
+	struct pollop *op = arg;
+	int i;
+
+	for (i = 0; i < op->npfds; i++) {
+		struct event *rd = op->watch[i].evread,
+			     *wr = op->watch[i].evwrite;
+
+		if (rd != NULL)
+			fn(rd, fnarg);
+		if (wr != NULL && wr != rd)
+			fn(wr, fnarg);
+	}
+}
+
+const struct eventop ev__pollops = { "poll", poll_init, poll_add, poll_del,
+	poll_dispatch, poll_dealloc, 0, /* need_reinit */
+	NULL, NULL,			/* signals go through signal.c */
+	poll_foreach };

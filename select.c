@@ -193,8 +193,25 @@ select_dealloc(struct event_base *base, void *arg)
 	ev__free(op);
 }
 
-const struct eventop ev__selectops = {
-	"select", select_init, select_add, select_del, select_dispatch,
-	select_dealloc, 0, /* need_reinit */
-	NULL, NULL	   /* signals go through signal.c */
-};
+/* eventop.foreach: each watched event once (one may read and write). */
+static void
+select_foreach(void *arg, void (*fn)(struct event *, void *), void *fnarg)
+{
+	struct selectop *op = arg;
+	int i;
+
+	for (i = 0; i < op->nwatch; i++) {
+		struct event *rd = op->watch[i].evread,
+			     *wr = op->watch[i].evwrite;
+
+		if (rd != NULL)
+			fn(rd, fnarg);
+		if (wr != NULL && wr != rd)
+			fn(wr, fnarg);
+	}
+}
+
+const struct eventop ev__selectops = { "select", select_init, select_add,
+	select_del, select_dispatch, select_dealloc, 0, /* need_reinit */
+	NULL, NULL, /* signals go through signal.c */
+	select_foreach };

@@ -335,6 +335,28 @@ test_event_active(void **state)
 	assert_int_equal(event_pending(NULL, EV_READ, NULL), 0);
 }
 
+/*
+ * A callback due several times (event_active() with ncalls > 1) that
+ * deletes its event runs once, and the event keeps nothing pointing into
+ * the loop that ran it: a later event_del() wrote through that pointer.
+ */
+static void
+test_repeats_deleted(void **state)
+{
+	struct event ev;
+	struct counter c = { 0 };
+
+	event_set(&ev, -1, EV_READ, del_self_cb, &c);
+	assert_int_equal(event_base_set(tu_base, &ev), 0);
+	c.ev = &ev;
+	event_active(&ev, EV_READ, 3);
+	event_base_loop(tu_base, EVLOOP_NONBLOCK);
+	assert_int_equal(c.calls, 1);
+	assert_null(ev.ev_pncalls);
+	assert_int_equal(ev.ev_ncalls, 0);
+	assert_int_equal(event_del(&ev), 0);
+}
+
 static void
 test_loopexit_delay(void **state)
 {
@@ -708,6 +730,44 @@ test_write_to_closed_peer(void **state)
 	close(fds[1]);
 }
 
+/*
+ * Deleted, its fd closed, then added again: epoll cannot watch a closed fd
+ * and event_add() says so, as 1.4's did, leaving nothing half added; the
+ * base goes on working.  (poll and select only find out when they wait.)
+ */
+static void
+test_readd_closed_fd(void **state)
+{
+	int fds[2], again[2];
+	struct event ev, ev2;
+	struct counter c = { 0 }, c2 = { 0 };
+
+	tu_socketpair(fds);
+	set_event(&ev, fds[1], EV_READ | EV_PERSIST, &c);
+	assert_int_equal(event_add(&ev, NULL), 0);
+	assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 0);
+	assert_int_equal(event_del(&ev), 0);
+	close(fds[1]);
+	if (strcmp(tu_backend(), "epoll") == 0) {
+		assert_int_equal(event_add(&ev, NULL), -1);
+		assert_int_equal(event_pending(&ev, EV_READ, NULL), 0);
+		/* 1: nothing is added any more. */
+		assert_int_equal(event_base_loop(tu_base, EVLOOP_NONBLOCK), 1);
+	} else {
+		event_del(&ev);
+	}
+	close(fds[0]);
+	tu_socketpair(again);
+	set_event(&ev2, again[1], EV_READ, &c2);
+	assert_int_equal(event_add(&ev2, NULL), 0);
+	assert_int_equal(write(again[0], "x", 1), 1);
+	assert_int_equal(event_base_dispatch(tu_base), 1);
+	assert_int_equal(c2.calls, 1);
+	assert_int_equal(c.calls, 0);
+	close(again[0]);
+	close(again[1]);
+}
+
 /* An fd closed while registered, its number then reused. */
 static void
 test_closed_while_registered(void **state)
@@ -1021,31 +1081,68 @@ test_closed_without_del(void **state)
 	event_del(&t);
 }
 
+/*
+ * event_reinit() (after fork(), or at any time) keeps every added event:
+ * here a reader and a writer on one fd.
+ */
+static void
+test_reinit_keeps_events(void **state)
+{
+	int fds[2];
+	struct event er, ew;
+	struct counter cr = { 0 }, cw = { 0 };
+
+	tu_socketpair(fds);
+	set_event(&er, fds[1], EV_READ, &cr);
+	set_event(&ew, fds[1], EV_WRITE, &cw);
+	assert_int_equal(event_add(&er, NULL), 0);
+	assert_int_equal(event_add(&ew, NULL), 0);
+	assert_int_equal(event_reinit(tu_base), 0);
+	assert_int_equal(write(fds[0], "x", 1), 1);
+	/* 1: both ran once, and nothing is left. */
+	assert_int_equal(event_base_dispatch(tu_base), 1);
+	assert_int_equal(cr.calls, 1);
+	assert_int_equal(cw.calls, 1);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 static void
 test_base_free_with_pending(void **state)
 {
 	struct event_base *b = event_base_new();
 	int fds[2];
-	struct event er, et, es;
+	struct event er, ew, erw, et, es;
 	struct counter c = { 0 };
 	struct timeval tv = { 100, 0 };
+	const short all = EV_READ | EV_WRITE | EV_SIGNAL | EV_TIMEOUT;
 
 	assert_non_null(b);
 	tu_socketpair(fds);
 	event_set(&er, fds[1], EV_READ | EV_PERSIST, count_cb, &c);
+	/* A reader and a writer on one fd, one event for both on another. */
+	event_set(&ew, fds[1], EV_WRITE, count_cb, &c);
+	event_set(&erw, fds[0], EV_READ | EV_WRITE, count_cb, &c);
 	evtimer_set(&et, count_cb, &c);
 	signal_set(&es, SIGUSR2, count_cb, &c);
 	event_base_set(b, &er);
+	event_base_set(b, &ew);
+	event_base_set(b, &erw);
 	event_base_set(b, &et);
 	event_base_set(b, &es);
 	event_add(&er, NULL);
+	event_add(&ew, NULL);
+	event_add(&erw, &tv);
 	event_add(&et, &tv);
 	event_add(&es, NULL);
 	event_active(&et, EV_TIMEOUT, 1);
 	event_base_free(b);
 	/* The program still owns them; they are simply no longer pending. */
-	assert_int_equal(event_pending(&er, EV_READ, NULL), 0);
-	assert_int_equal(event_pending(&et, EV_TIMEOUT, NULL), 0);
+	assert_int_equal(event_pending(&er, all, NULL), 0);
+	assert_int_equal(event_pending(&ew, all, NULL), 0);
+	assert_int_equal(event_pending(&erw, all, NULL), 0);
+	assert_int_equal(event_pending(&et, all, NULL), 0);
+	assert_int_equal(event_pending(&es, all, NULL), 0);
 	assert_int_equal(c.calls, 0);
 	close(fds[0]);
 	close(fds[1]);
@@ -1100,6 +1197,7 @@ main(void)
 		T(test_priorities),
 		T(test_priorities_shrunk),
 		T(test_event_active),
+		T(test_repeats_deleted),
 		T(test_loopexit_delay),
 		T(test_loopexit_before_dispatch),
 		T(test_loopbreak_from_callback),
@@ -1113,6 +1211,7 @@ main(void)
 		T(test_high_fd),
 		T(test_eof),
 		T(test_write_to_closed_peer),
+		T(test_readd_closed_fd),
 		T(test_closed_while_registered),
 		T(test_close_reuse_between_del_and_add),
 		T(test_close_reuse_reader_and_writer),
@@ -1122,6 +1221,7 @@ main(void)
 		T(test_regular_file),
 		T(test_closed_without_del),
 		T(test_base_free_with_pending),
+		T(test_reinit_keeps_events),
 #undef T
 	};
 	return TU_RUN_PER_BACKEND("event", tests);
