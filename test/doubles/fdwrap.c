@@ -82,13 +82,19 @@ dbl__handle(int fds[2])
 	return pipe2(fds, O_NONBLOCK | O_CLOEXEC);
 }
 
+/*
+ * One read, not a loop until EAGAIN: a signal handler that writes to fd
+ * during each read (a signal storm) would keep the loop going forever.
+ * What is left only makes the next wait return at once.
+ */
 void
 dbl__drain(int fd)
 {
-	char buf[64];
+	char buf[1024];
+	ssize_t n;
 
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
+	n = read(fd, buf, sizeof(buf));
+	(void)n;
 }
 
 int
