@@ -24,7 +24,8 @@
 
 #include "bench_util.h"
 
-#define USAGE "usage: bench_idle -p port [-n connections] [-t hold_seconds] [-k]"
+#define USAGE \
+	"usage: bench_idle -p port [-n connections] [-t hold_seconds] [-k]"
 
 /* Being told to stop is the normal end: exit quietly and successfully. */
 static void
@@ -60,7 +61,9 @@ one_request(int fd)
 		if (need == 0 && (end = strstr(buf, "\r\n\r\n")) != NULL) {
 			cl = strstr(buf, "Content-Length: ");
 			need = (size_t)(end + 4 - buf) +
-			    (cl != NULL && cl < end ? strtoul(cl + 16, NULL, 10) : 0);
+			    (cl != NULL && cl < end ?
+				    strtoul(cl + 16, NULL, 10) :
+				    0);
 		}
 		if (need > 0 && have >= need)
 			return 0;
