@@ -311,9 +311,7 @@ parse_header_line(struct evkeyvalq *headers, const char *line, size_t len,
     int request)
 {
 	const char *colon, *value;
-	char *key, *val;
 	size_t klen, vlen, i;
-	int r;
 
 	for (i = 0; i < len; i++)
 		if (!is_fieldchar((unsigned char)line[i]))
@@ -333,25 +331,10 @@ parse_header_line(struct evkeyvalq *headers, const char *line, size_t len,
 		return 0;
 	vlen = len - klen - 1;
 	value = trim(colon + 1, &vlen);
-	key = ev__malloc(klen + 1);
-	val = ev__malloc(vlen + 1);
-	if (key == NULL || val == NULL) {
-		event_warn("%s: malloc", __func__);
-		ev__free(key);
-		ev__free(val);
-		return 503;
-	}
-	memcpy(key, line, klen);
-	key[klen] = '\0';
-	memcpy(val, value, vlen);
-	val[vlen] = '\0';
-	r = evhttp_add_header(headers, key, val);
-	/* Refused for a stray CR is the client's fault; else no memory. */
-	if (r == -1)
-		r = strpbrk(key, "\r\n") || strpbrk(val, "\r\n") ? 400 : 503;
-	ev__free(key);
-	ev__free(val);
-	return r;
+	/* Field characters only (no NUL, CR or LF): stored as they are. */
+	return ev__http_add_pair_n(headers, line, klen, value, vlen) == 0 ?
+	    0 :
+	    503;
 }
 
 /*

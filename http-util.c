@@ -255,25 +255,35 @@ ev__http_remove_all(struct evkeyvalq *headers, const char *key)
 		continue;
 }
 
+int
+ev__http_add_pair_n(struct evkeyvalq *headers, const char *key, size_t klen,
+    const char *value, size_t vlen)
+{
+	struct kv_block *b;
+
+	if (klen > SIZE_MAX / 2 - sizeof(*b) ||
+	    vlen > SIZE_MAX / 2 - sizeof(*b) ||
+	    (b = ev__malloc(sizeof(*b) + klen + vlen + 2)) == NULL) {
+		event_warn("%s: malloc", __func__);
+		return -1;
+	}
+	b->size = sizeof(*b) + klen + vlen + 2;
+	b->kv.key = (char *)(b + 1);
+	b->kv.value = b->kv.key + klen + 1;
+	memcpy(b->kv.key, key, klen);
+	b->kv.key[klen] = '\0';
+	memcpy(b->kv.value, value, vlen);
+	b->kv.value[vlen] = '\0';
+	TAILQ_INSERT_TAIL(headers, &b->kv, next);
+	return 0;
+}
+
 /* Append a header to the list as it is, unchecked.  0 or -1. */
 static int
 add_pair(struct evkeyvalq *headers, const char *key, const char *value)
 {
-	struct kv_block *b;
-	size_t klen = strlen(key) + 1, vlen = strlen(value) + 1;
-
-	if (klen + vlen > SIZE_MAX - sizeof(*b) ||
-	    (b = ev__malloc(sizeof(*b) + klen + vlen)) == NULL) {
-		event_warn("%s: malloc", __func__);
-		return -1;
-	}
-	b->size = sizeof(*b) + klen + vlen;
-	b->kv.key = (char *)(b + 1);
-	b->kv.value = b->kv.key + klen;
-	memcpy(b->kv.key, key, klen);
-	memcpy(b->kv.value, value, vlen);
-	TAILQ_INSERT_TAIL(headers, &b->kv, next);
-	return 0;
+	return ev__http_add_pair_n(headers, key, strlen(key), value,
+	    strlen(value));
 }
 
 /*
