@@ -183,8 +183,8 @@ ev__http_name_eq(const char *a, const char *b)
  * Append the header key[0..klen) = value[0..vlen) to headers as they are
  * (the caller has checked them: no NUL, CR or LF); 0, or -1 (logged).
  */
-int ev__http_add_pair_n(struct evkeyvalq *headers, const char *key,
-    size_t klen, const char *value, size_t vlen);
+int ev__http_add_pair_n(struct evkeyvalq *headers, const char *key, size_t klen,
+    const char *value, size_t vlen);
 
 /* Whether kv's value is an allocation of its own (not inside kv's block). */
 int ev__http_header_owns_value(const struct evkeyval *kv);

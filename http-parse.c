@@ -332,9 +332,8 @@ parse_header_line(struct evkeyvalq *headers, const char *line, size_t len,
 	vlen = len - klen - 1;
 	value = trim(colon + 1, &vlen);
 	/* Field characters only (no NUL, CR or LF): stored as they are. */
-	return ev__http_add_pair_n(headers, line, klen, value, vlen) == 0 ?
-	    0 :
-	    503;
+	return ev__http_add_pair_n(headers, line, klen, value, vlen) == 0 ? 0 :
+									    503;
 }
 
 /*
