@@ -23,8 +23,8 @@ int
 ev__http_is_tchar(unsigned char c)
 {
 	/* One bit per ASCII character: ALPHA, DIGIT and !#$%&'*+-.^_`|~. */
-	static const ev_uint32_t map[4] = { 0x00000000, 0x03ff6cfa,
-		0xc7fffffe, 0x57ffffff };
+	static const ev_uint32_t map[4] = { 0x00000000, 0x03ff6cfa, 0xc7fffffe,
+		0x57ffffff };
 
 	return c < 128 && ((map[c >> 5] >> (c & 31)) & 1);
 }
