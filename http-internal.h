@@ -30,6 +30,7 @@
 
 #include "event.h"
 #include "evhttp.h"
+#include "log.h"
 
 /* Defaults; see evhttp_set_max_headers_size() and _max_body_size(). */
 #define EV__HTTP_MAX_HEADERS   65536
@@ -473,6 +474,15 @@ void ev__http_send_error_page(struct evhttp_connection *evcon,
     struct evhttp_request *req, int code, const char *reason);
 
 /* http-server.c */
+
+/*
+ * Log a line a peer caused, at most a few a second per server; the count
+ * of the lines dropped is logged with the next line of a later second.
+ */
+void
+ev__http_peer_log(struct evhttp *http, const char *fmt, ...) EV_CHECK_FMT(2, 3);
+/* The connection is going away: the server forgets it. */
+void ev__http_server_forget(struct evhttp_connection *evcon);
 
 /*
  * The server is done with req (detached from its connection): keep it for
