@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -333,16 +334,10 @@ static void
 devpoll_foreach(void *arg, void (*fn)(struct event *, void *), void *fnarg)
 {
 	struct devpollop *op = arg;
-	int i;
 
-	for (i = 0; i < op->nfds; i++) {
-		struct event *rd = op->fds[i].evread, *wr = op->fds[i].evwrite;
-
-		if (rd != NULL)
-			fn(rd, fnarg);
-		if (wr != NULL && wr != rd)
-			fn(wr, fnarg);
-	}
+	ev__foreach_rw(op->fds, op->nfds, sizeof(*op->fds),
+	    offsetof(struct dp_slot, evread), offsetof(struct dp_slot, evwrite),
+	    fn, fnarg);
 }
 
 const struct eventop ev__devpollops = { "devpoll", devpoll_init, devpoll_add,

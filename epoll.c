@@ -51,6 +51,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -508,16 +509,10 @@ static void
 epoll_foreach(void *arg, void (*fn)(struct event *, void *), void *fnarg)
 {
 	struct epollop *op = arg;
-	int i;
 
-	for (i = 0; i < op->nfds; i++) {
-		struct event *rd = op->fds[i].evread, *wr = op->fds[i].evwrite;
-
-		if (rd != NULL)
-			fn(rd, fnarg);
-		if (wr != NULL && wr != rd)
-			fn(wr, fnarg);
-	}
+	ev__foreach_rw(op->fds, op->nfds, sizeof(*op->fds),
+	    offsetof(struct epoll_slot, evread),
+	    offsetof(struct epoll_slot, evwrite), fn, fnarg);
 }
 
 const struct eventop ev__epollops = { "epoll", epoll_init, epoll_add, epoll_del,

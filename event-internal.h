@@ -157,6 +157,14 @@ ev__activate_io(struct event_base *base, struct event *ev, int res)
  */
 int ev__grow_array(void *parray, int *pn, int need, size_t elsize);
 
+/*
+ * For eventop.foreach: call fn(ev, arg) once for each event of n per-fd
+ * slots of size bytes each, whose struct event pointers for reading and
+ * writing are at rd_off and wr_off (an event doing both comes once).
+ */
+void ev__foreach_rw(const void *slots, int n, size_t size, size_t rd_off,
+    size_t wr_off, void (*fn)(struct event *, void *), void *arg);
+
 /* True when the environment may be trusted (not setuid/setgid). */
 int ev__env_allowed(void);
 

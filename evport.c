@@ -29,6 +29,7 @@
 #include <poll.h>
 #include <port.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -275,16 +276,10 @@ static void
 evport_foreach(void *arg, void (*fn)(struct event *, void *), void *fnarg)
 {
 	struct evportop *op = arg;
-	int i;
 
-	for (i = 0; i < op->nfds; i++) {
-		struct event *rd = op->fds[i].evread, *wr = op->fds[i].evwrite;
-
-		if (rd != NULL)
-			fn(rd, fnarg);
-		if (wr != NULL && wr != rd)
-			fn(wr, fnarg);
-	}
+	ev__foreach_rw(op->fds, op->nfds, sizeof(*op->fds),
+	    offsetof(struct port_slot, evread),
+	    offsetof(struct port_slot, evwrite), fn, fnarg);
 }
 
 const struct eventop ev__evportops = { "evport", evport_init, evport_add,

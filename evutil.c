@@ -110,3 +110,21 @@ ev__grow_array(void *parray, int *pn, int need, size_t elsize)
 	*pn = (int)want;
 	return 0;
 }
+
+void
+ev__foreach_rw(const void *slots, int n, size_t size, size_t rd_off,
+    size_t wr_off, void (*fn)(struct event *, void *), void *arg)
+{
+	const char *slot = slots;
+	struct event *rd, *wr;
+	int i;
+
+	for (i = 0; i < n; i++, slot += size) {
+		rd = *(struct event *const *)(const void *)(slot + rd_off);
+		wr = *(struct event *const *)(const void *)(slot + wr_off);
+		if (rd != NULL)
+			fn(rd, arg);
+		if (wr != NULL && wr != rd)
+			fn(wr, arg);
+	}
+}

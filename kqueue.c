@@ -42,6 +42,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -386,16 +387,10 @@ static void
 kq_foreach(void *arg, void (*fn)(struct event *, void *), void *fnarg)
 {
 	struct kqop *op = arg;
-	int i;
 
-	for (i = 0; i < op->nfds; i++) {
-		struct event *rd = op->fds[i].evread, *wr = op->fds[i].evwrite;
-
-		if (rd != NULL)
-			fn(rd, fnarg);
-		if (wr != NULL && wr != rd)
-			fn(wr, fnarg);
-	}
+	ev__foreach_rw(op->fds, op->nfds, sizeof(*op->fds),
+	    offsetof(struct kq_slot, evread), offsetof(struct kq_slot, evwrite),
+	    fn, fnarg);
 }
 
 const struct eventop ev__kqops = { "kqueue", kq_init, kq_add, kq_del,

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,17 +160,10 @@ static void
 poll_foreach(void *arg, void (*fn)(struct event *, void *), void *fnarg)
 {
 	struct pollop *op = arg;
-	int i;
 
-	for (i = 0; i < op->npfds; i++) {
-		struct event *rd = op->watch[i].evread,
-			     *wr = op->watch[i].evwrite;
-
-		if (rd != NULL)
-			fn(rd, fnarg);
-		if (wr != NULL && wr != rd)
-			fn(wr, fnarg);
-	}
+	ev__foreach_rw(op->watch, op->npfds, sizeof(*op->watch),
+	    offsetof(struct poll_watch, evread),
+	    offsetof(struct poll_watch, evwrite), fn, fnarg);
 }
 
 const struct eventop ev__pollops = { "poll", poll_init, poll_add, poll_del,

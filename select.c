@@ -14,6 +14,7 @@
 #include <sys/select.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,17 +199,10 @@ static void
 select_foreach(void *arg, void (*fn)(struct event *, void *), void *fnarg)
 {
 	struct selectop *op = arg;
-	int i;
 
-	for (i = 0; i < op->nwatch; i++) {
-		struct event *rd = op->watch[i].evread,
-			     *wr = op->watch[i].evwrite;
-
-		if (rd != NULL)
-			fn(rd, fnarg);
-		if (wr != NULL && wr != rd)
-			fn(wr, fnarg);
-	}
+	ev__foreach_rw(op->watch, op->nwatch, sizeof(*op->watch),
+	    offsetof(struct select_watch, evread),
+	    offsetof(struct select_watch, evwrite), fn, fnarg);
 }
 
 const struct eventop ev__selectops = { "select", select_init, select_add,
